@@ -1,0 +1,191 @@
+package socialauth
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/socialauth-go/socialauth/settings"
+)
+
+// Backend is one identity provider. The bases in package backends implement
+// the protocol (OAuth2, OpenID Connect); a concrete backend supplies the
+// endpoints and the mapping of the provider's answer.
+//
+// Optional behaviour is expressed by the smaller interfaces below (Refresher,
+// Revoker, LogoutURLer, AuthAllower), which a backend implements when it can.
+type Backend interface {
+	// Name is the provider id stored in UserSocialAuth.Provider and used in
+	// URLs and setting names (edx-oauth2 → SOCIAL_AUTH_EDX_OAUTH2_*).
+	Name() string
+	// Start begins a login: it keeps whatever the callback must check (state,
+	// PKCE verifier, nonce) in the session and returns the redirect to the
+	// provider.
+	Start(ctx context.Context, s Strategy) (*Response, error)
+	// Complete handles the provider's callback (the strategy's request data):
+	// provider errors, state, code exchange, token verification, user data.
+	// It returns the provider response (token response merged with user data)
+	// that the pipeline maps to details, uid and extra data.
+	Complete(ctx context.Context, s Strategy) (map[string]any, error)
+	// UserDetails maps the provider response to user details.
+	UserDetails(response map[string]any) Details
+	// UserID returns the uid of the account (ID_KEY of the response).
+	UserID(details Details, response map[string]any) (string, error)
+	// ExtraData returns what to merge into UserSocialAuth.ExtraData.
+	ExtraData(user *User, uid string, response map[string]any, details Details) map[string]any
+}
+
+// Refresher is a Backend that can refresh an access token.
+type Refresher interface {
+	// Refresh exchanges refreshToken for a new token response.
+	Refresh(ctx context.Context, s Strategy, refreshToken string) (map[string]any, error)
+}
+
+// Revoker is a Backend that can revoke a token (RFC 7009).
+type Revoker interface {
+	Revoke(ctx context.Context, s Strategy, token, uid string) error
+}
+
+// LogoutURLer is a Backend with a provider logout URL.
+type LogoutURLer interface {
+	LogoutURL(ctx context.Context, s Strategy) (string, error)
+}
+
+// AuthAllower is a Backend with its own rule for who may log in, consulted by
+// the auth_allowed step in addition to the WHITELISTED_* settings.
+type AuthAllower interface {
+	AuthAllowed(s Strategy, response map[string]any, details Details) bool
+}
+
+// Strategy is the bridge to the web: settings, session, request data,
+// absolute URLs. The net/http strategy in package strategies is the ordinary
+// implementation; testutil has one for tests.
+type Strategy interface {
+	// Settings are the settings in force for this request.
+	Settings() *settings.Settings
+	// Logger is the logger for this request (never nil).
+	Logger() *slog.Logger
+
+	// Request is the HTTP request being served, or nil outside a request.
+	Request() *http.Request
+	// RequestData is the request's parameters: query merged with the POST
+	// form (form values first), as upstream's request_data(merge=True).
+	RequestData() url.Values
+
+	// SessionGet returns a session value. Values are strings, bools,
+	// numbers, []string or map[string]string.
+	SessionGet(key string) (any, bool)
+	// SessionSet stores a session value.
+	SessionSet(key string, value any)
+	// SessionPop removes a session value and returns what it was.
+	SessionPop(key string) (any, bool)
+	// SessionRotate gives the session a new id, keeping its data (at login).
+	SessionRotate(ctx context.Context) error
+	// SessionFlush destroys the session and its data (at logout).
+	SessionFlush(ctx context.Context) error
+
+	// AbsoluteURI makes path absolute against the configured public base
+	// URL (never the request's Host header); https when REDIRECT_IS_HTTPS.
+	AbsoluteURI(path string) string
+	// RandomString returns n characters of [A-Za-z0-9] from crypto/rand.
+	RandomString(n int) string
+	// HTTPClient is the client for calls to providers.
+	HTTPClient() *http.Client
+}
+
+// Storage persists users, associations, partial pipelines and the OpenID
+// records. The GORM store (package storage) and the in-memory store
+// (testutil) implement it and pass one conformance suite.
+type Storage interface {
+	UserStorage
+	SocialStorage
+	PartialStorage
+	NonceStorage
+	AssociationStorage
+	CodeStorage
+	// Transaction runs fn with a Storage whose writes commit together when fn
+	// returns nil and roll back otherwise. Nested calls join the outer
+	// transaction.
+	Transaction(ctx context.Context, fn func(tx Storage) error) error
+}
+
+// UserStorage is the gateway to the application's users.
+type UserStorage interface {
+	// GetUser returns the active user with that id (ErrNotFound otherwise).
+	GetUser(ctx context.Context, id string) (*User, error)
+	// GetUserByUsername returns the user with exactly that username.
+	GetUserByUsername(ctx context.Context, username string) (*User, error)
+	// UserExists reports whether a user has that username.
+	UserExists(ctx context.Context, username string) (bool, error)
+	// CreateUser creates a user from the USER_FIELDS values. A unique
+	// collision returns an error wrapping ErrDuplicate; it never returns the
+	// existing user.
+	CreateUser(ctx context.Context, fields map[string]any) (*User, error)
+	// GetUsersByEmail returns the active users with that email, compared
+	// case-insensitively (as upstream).
+	GetUsersByEmail(ctx context.Context, email string) ([]*User, error)
+	// UpdateUser saves the named fields of u.
+	UpdateUser(ctx context.Context, u *User, fields []string) error
+}
+
+// SocialStorage stores UserSocialAuth rows.
+type SocialStorage interface {
+	// GetSocialAuth returns the association with exactly that provider and
+	// uid (case, accents and trailing spaces included). An empty provider or
+	// uid is rejected without a query.
+	GetSocialAuth(ctx context.Context, provider, uid string) (*UserSocialAuth, error)
+	// GetSocialAuthByID returns one association by id.
+	GetSocialAuthByID(ctx context.Context, id int64) (*UserSocialAuth, error)
+	// GetSocialAuthsForUser lists a user's associations, optionally only of
+	// one provider ("" for all) or one id (0 for all).
+	GetSocialAuthsForUser(ctx context.Context, userID, provider string, id int64) ([]*UserSocialAuth, error)
+	// CreateSocialAuth creates an association; ErrDuplicate when (provider,
+	// uid) exists.
+	CreateSocialAuth(ctx context.Context, userID, provider, uid string) (*UserSocialAuth, error)
+	// RemoveSocialAuth deletes one association.
+	RemoveSocialAuth(ctx context.Context, id int64) error
+	// UpdateExtraData atomically reads the association's extra data, passes a
+	// copy to update, and stores what update returns when it reports a
+	// change. It returns the stored row.
+	UpdateExtraData(ctx context.Context, id int64, update func(old map[string]any) (map[string]any, bool)) (*UserSocialAuth, error)
+	// AllowedToDisconnect reports whether the user keeps a way to log in
+	// after removing the association (or all of provider's when id is 0).
+	AllowedToDisconnect(ctx context.Context, userID, provider string, associationID int64) (bool, error)
+}
+
+// PartialStorage stores paused pipelines.
+type PartialStorage interface {
+	SavePartial(ctx context.Context, p *Partial) error
+	// LoadPartial returns the partial with that token (ErrNotFound).
+	LoadPartial(ctx context.Context, token string) (*Partial, error)
+	// DeletePartial removes it; deleted is false when it was already gone
+	// (so a resume can be single use under concurrency).
+	DeletePartial(ctx context.Context, token string) (deleted bool, err error)
+}
+
+// NonceStorage stores one-time nonces.
+type NonceStorage interface {
+	// UseNonce records a nonce; fresh is false when it was seen before.
+	UseNonce(ctx context.Context, n Nonce) (fresh bool, err error)
+}
+
+// AssociationStorage stores OpenID associations.
+type AssociationStorage interface {
+	// StoreAssociation upserts by (server_url, handle).
+	StoreAssociation(ctx context.Context, a *Association) error
+	// GetAssociations filters by server URL and, when non-empty, handle;
+	// newest first.
+	GetAssociations(ctx context.Context, serverURL, handle string) ([]*Association, error)
+	RemoveAssociations(ctx context.Context, ids []int64) error
+}
+
+// CodeStorage stores email validation codes.
+type CodeStorage interface {
+	// MakeCode creates and returns a new code for email.
+	MakeCode(ctx context.Context, email string) (*EmailCode, error)
+	// GetCode returns the code record (ErrNotFound).
+	GetCode(ctx context.Context, code string) (*EmailCode, error)
+	// VerifyCode marks it verified.
+	VerifyCode(ctx context.Context, id int64) error
+}
