@@ -1,0 +1,247 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"reflect"
+	"strings"
+
+	"github.com/socialauth-go/socialauth"
+)
+
+// SocialDetails is social_details: st.Details becomes the backend's
+// UserDetails(st.Response) overlaid with the details already in the state
+// (those win, e.g. from a partial step).
+func SocialDetails(_ context.Context, st *socialauth.State) (*socialauth.Response, error) {
+	if err := needs(st); err != nil {
+		return nil, err
+	}
+	d := socialauth.Details{}
+	maps.Copy(d, st.Backend.UserDetails(st.Response))
+	maps.Copy(d, st.Details)
+	st.Details = d
+	return nil, nil
+}
+
+// SocialUID is social_uid: st.UID = backend.UserID(details, response). An
+// empty uid or "None" is an AuthMissingParameter error for "uid".
+func SocialUID(_ context.Context, st *socialauth.State) (*socialauth.Response, error) {
+	if err := needs(st); err != nil {
+		return nil, err
+	}
+	uid, err := st.Backend.UserID(st.Details, st.Response)
+	if err != nil {
+		return nil, err
+	}
+	if uid == "" || uid == "None" {
+		return nil, socialauth.MissingParameter(st.Backend.Name(), "uid")
+	}
+	st.UID = uid
+	return nil, nil
+}
+
+// AuthAllowed is auth_allowed: when WHITELISTED_EMAILS or
+// WHITELISTED_DOMAINS is non-empty and details has an email, the lower-cased
+// email must be listed or its domain must be (a malformed email is denied);
+// a backend implementing socialauth.AuthAllower must also allow. Otherwise
+// AuthForbidden.
+func AuthAllowed(_ context.Context, st *socialauth.State) (*socialauth.Response, error) {
+	if err := needs(st); err != nil {
+		return nil, err
+	}
+	c := confOf(st)
+	emails, err := c.list("WHITELISTED_EMAILS", nil)
+	if err != nil {
+		return nil, err
+	}
+	domains, err := c.list("WHITELISTED_DOMAINS", nil)
+	if err != nil {
+		return nil, err
+	}
+	allowed := true
+	if email := st.Details.String("email"); email != "" && (len(emails) > 0 || len(domains) > 0) {
+		email = strings.ToLower(email)
+		_, domain, ok := strings.Cut(email, "@")
+		allowed = containsFold(emails, email) || (ok && containsFold(domains, domain))
+	}
+	if allowed {
+		if a, ok := st.Backend.(socialauth.AuthAllower); ok {
+			allowed = a.AuthAllowed(st.Strategy, st.Response, st.Details)
+		}
+	}
+	if !allowed {
+		return nil, socialauth.NewError(socialauth.CodeAuthForbidden, st.Backend.Name(), "", nil)
+	}
+	return nil, nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.ToLower(x) == s {
+			return true
+		}
+	}
+	return false
+}
+
+// SocialUser is social_user: it looks up the association (backend, uid). A
+// logged-in st.User who is not its owner is AuthAlreadyAssociated; with no
+// st.User the owner becomes st.User (AuthForbidden wrapping ErrInactiveUser
+// when the owner is inactive). It sets Social, IsNew (no user) and
+// NewAssociation (no association).
+func SocialUser(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
+	if err := needs(st); err != nil {
+		return nil, err
+	}
+	name := st.Backend.Name()
+	social, err := lookupSocial(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	user := st.User
+	if social != nil {
+		if user != nil && user.ID != social.UserID {
+			return nil, socialauth.NewError(socialauth.CodeAuthAlreadyAssociated, name, "", nil)
+		}
+		if user == nil {
+			u, err := st.Storage.GetUser(ctx, social.UserID)
+			switch {
+			case errors.Is(err, socialauth.ErrNotFound):
+				return nil, socialauth.NewError(socialauth.CodeAuthForbidden, name, "the account is inactive", ErrInactiveUser)
+			case err != nil:
+				return nil, err
+			}
+			user = u
+		}
+	}
+	st.Social = social
+	st.User = user
+	st.IsNew = user == nil
+	st.NewAssociation = social == nil
+	return nil, nil
+}
+
+// lookupSocial returns the association (backend, st.UID), nil when none.
+func lookupSocial(ctx context.Context, st *socialauth.State) (*socialauth.UserSocialAuth, error) {
+	if st.UID == "" {
+		return nil, socialauth.MissingParameter(st.Backend.Name(), "uid")
+	}
+	social, err := st.Storage.GetSocialAuth(ctx, st.Backend.Name(), st.UID)
+	if errors.Is(err, socialauth.ErrNotFound) {
+		return nil, nil
+	}
+	return social, err
+}
+
+// AssociateByEmail is associate_by_email (not in the default pipeline: it is
+// safe only with providers that verify emails). With no user yet and an
+// email in details: one active user with that email (case-insensitive)
+// becomes st.User (IsNew false); several are an AuthException.
+func AssociateByEmail(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
+	if err := needs(st); err != nil {
+		return nil, err
+	}
+	if st.User != nil {
+		return nil, nil
+	}
+	email := st.Details.String("email")
+	if email == "" {
+		return nil, nil
+	}
+	users, err := st.Storage.GetUsersByEmail(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	switch len(users) {
+	case 0:
+		return nil, nil
+	case 1:
+		st.User = users[0]
+		st.IsNew = false
+		return nil, nil
+	}
+	return nil, socialauth.NewError(socialauth.CodeAuthException, st.Backend.Name(),
+		"The given email address is associated with another account", nil)
+}
+
+// AssociateUser is associate_user: with a user and no association it creates
+// (user, backend, uid) and sets Social and NewAssociation. A collision is an
+// AuthAlreadyAssociated error wrapping the storage's ErrDuplicate, for the
+// action to restart the pipeline.
+func AssociateUser(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
+	if err := needs(st); err != nil {
+		return nil, err
+	}
+	if st.User == nil || st.Social != nil {
+		return nil, nil
+	}
+	if st.UID == "" {
+		return nil, socialauth.MissingParameter(st.Backend.Name(), "uid")
+	}
+	social, err := st.Storage.CreateSocialAuth(ctx, st.User.ID, st.Backend.Name(), st.UID)
+	if err != nil {
+		if errors.Is(err, socialauth.ErrDuplicate) {
+			return nil, socialauth.NewError(socialauth.CodeAuthAlreadyAssociated, st.Backend.Name(), "", err)
+		}
+		return nil, err
+	}
+	st.Social = social
+	st.NewAssociation = true
+	logger(st).Debug("socialauth: association created", "backend", st.Backend.Name(), "user_id", st.User.ID)
+	return nil, nil
+}
+
+// LoadExtraData is load_extra_data: it merges backend.ExtraData into the
+// association's extra data through Storage.UpdateExtraData (MergeExtraData).
+func LoadExtraData(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
+	if err := needs(st); err != nil {
+		return nil, err
+	}
+	social := st.Social
+	if social == nil && st.UID != "" {
+		var err error
+		if social, err = lookupSocial(ctx, st); err != nil {
+			return nil, err
+		}
+	}
+	if social == nil {
+		return nil, nil
+	}
+	extra := st.Backend.ExtraData(st.User, st.UID, st.Response, st.Details)
+	updated, err := st.Storage.UpdateExtraData(ctx, social.ID, func(old map[string]any) (map[string]any, bool) {
+		return MergeExtraData(old, extra)
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.Social = updated
+	return nil, nil
+}
+
+// MergeExtraData is upstream's set_extra_data without the write: nothing
+// when next is empty; next replaces old when old is empty; otherwise next's
+// keys are merged over old's. changed reports whether the result differs
+// from old (compared as JSON, so 3600 and 3600.0 are equal). The inputs are
+// not modified.
+func MergeExtraData(old, next map[string]any) (merged map[string]any, changed bool) {
+	if len(next) == 0 {
+		return old, false
+	}
+	if len(old) == 0 {
+		return maps.Clone(next), true
+	}
+	merged = maps.Clone(old)
+	maps.Copy(merged, next)
+	return merged, !sameJSON(old, merged)
+}
+
+func sameJSON(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	if errA != nil || errB != nil {
+		return reflect.DeepEqual(a, b)
+	}
+	return string(ja) == string(jb)
+}

@@ -1,0 +1,213 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/settings"
+)
+
+// Upstream step names.
+const (
+	StepSocialDetails       = "social_core.pipeline.social_auth.social_details"
+	StepSocialUID           = "social_core.pipeline.social_auth.social_uid"
+	StepAuthAllowed         = "social_core.pipeline.social_auth.auth_allowed"
+	StepSocialUser          = "social_core.pipeline.social_auth.social_user"
+	StepAssociateUser       = "social_core.pipeline.social_auth.associate_user"
+	StepAssociateByEmail    = "social_core.pipeline.social_auth.associate_by_email"
+	StepLoadExtraData       = "social_core.pipeline.social_auth.load_extra_data"
+	StepGetUsername         = "social_core.pipeline.user.get_username"
+	StepCreateUser          = "social_core.pipeline.user.create_user"
+	StepUserDetails         = "social_core.pipeline.user.user_details"
+	StepMailValidation      = "social_core.pipeline.mail.mail_validation"
+	StepAllowedToDisconnect = "social_core.pipeline.disconnect.allowed_to_disconnect"
+	StepGetEntries          = "social_core.pipeline.disconnect.get_entries"
+	StepRevokeTokens        = "social_core.pipeline.disconnect.revoke_tokens"
+	StepDisconnect          = "social_core.pipeline.disconnect.disconnect"
+)
+
+// ErrInactiveUser is the cause of the AuthForbidden error social_user
+// returns when the association's owner is inactive (or gone).
+var ErrInactiveUser = errors.New("pipeline: the associated user is inactive")
+
+// EmailSender sends the email-validation message for code (upstream's
+// EMAIL_VALIDATION_FUNCTION). partialToken is the token the paused pipeline
+// is saved under: the link in the message should reach the complete URL
+// with partial_token=<partialToken>&verification_code=<code.Code>. It must
+// not log the code.
+type EmailSender func(ctx context.Context, st *socialauth.State, code *socialauth.EmailCode, partialToken string) error
+
+// EmailValidationRequirer is a Backend that always requires email
+// validation (upstream's REQUIRES_EMAIL_VALIDATION class attribute).
+type EmailValidationRequirer interface {
+	RequiresEmailValidation() bool
+}
+
+// UsernameMaxLengther is a Storage that knows its username column length
+// (upstream's storage.user.username_max_length()).
+type UsernameMaxLengther interface {
+	UsernameMaxLength() int
+}
+
+// DefaultUsernameMaxLength is Django's auth_user.username length, used when
+// neither the storage nor WithUsernameMaxLength says otherwise.
+const DefaultUsernameMaxLength = 150
+
+// Option configures the steps built by NewSteps, Register and Steps.
+type Option func(*config)
+
+type config struct {
+	send      EmailSender
+	clean     func(string) string
+	slugify   func(string) string
+	maxLength int
+}
+
+// WithEmailSender sets the sender mail_validation uses. Without one,
+// mail_validation fails with ImproperlyConfigured when it has to send.
+func WithEmailSender(send EmailSender) Option { return func(c *config) { c.send = send } }
+
+// WithCleanUsername replaces CleanUsername in get_username (upstream's
+// CLEAN_USERNAME_FUNCTION); it applies when CLEAN_USERNAMES is on.
+func WithCleanUsername(f func(string) string) Option { return func(c *config) { c.clean = f } }
+
+// WithSlugify replaces Slugify in get_username (upstream's SLUGIFY_FUNCTION);
+// it applies when SLUGIFY_USERNAMES is on.
+func WithSlugify(f func(string) string) Option { return func(c *config) { c.slugify = f } }
+
+// WithUsernameMaxLength sets the username length used when the storage does
+// not implement UsernameMaxLengther.
+func WithUsernameMaxLength(n int) Option { return func(c *config) { c.maxLength = n } }
+
+func newConfig(opts []Option) *config {
+	c := &config{}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Steps returns every default step, configured by opts.
+func Steps(opts ...Option) []socialauth.Step {
+	c := newConfig(opts)
+	return []socialauth.Step{
+		{Name: StepSocialDetails, Func: SocialDetails},
+		{Name: StepSocialUID, Func: SocialUID},
+		{Name: StepAuthAllowed, Func: AuthAllowed},
+		{Name: StepSocialUser, Func: SocialUser},
+		{Name: StepAssociateUser, Func: AssociateUser},
+		{Name: StepAssociateByEmail, Func: AssociateByEmail},
+		{Name: StepLoadExtraData, Func: LoadExtraData},
+		{Name: StepGetUsername, Func: c.getUsername},
+		{Name: StepCreateUser, Func: CreateUser},
+		{Name: StepUserDetails, Func: UserDetails},
+		{Name: StepMailValidation, Func: MailValidation(c.send), Partial: true},
+		{Name: StepAllowedToDisconnect, Func: AllowedToDisconnect},
+		{Name: StepGetEntries, Func: GetEntries},
+		{Name: StepRevokeTokens, Func: RevokeTokens},
+		{Name: StepDisconnect, Func: Disconnect},
+	}
+}
+
+// Register adds the default steps to r (replacing steps of the same names).
+func Register(r *socialauth.Steps, opts ...Option) {
+	r.Register(Steps(opts...)...)
+}
+
+// NewSteps returns a registry holding the default steps.
+func NewSteps(opts ...Option) *socialauth.Steps {
+	r := socialauth.NewSteps()
+	Register(r, opts...)
+	return r
+}
+
+// conf reads settings for the running backend, turning a malformed value
+// into an ImproperlyConfigured error.
+type conf struct {
+	s       *settings.Settings
+	backend string
+}
+
+func confOf(st *socialauth.State) conf {
+	c := conf{backend: backendName(st)}
+	if st.Strategy != nil {
+		c.s = st.Strategy.Settings()
+	}
+	return c
+}
+
+func (c conf) improperly(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Backend: c.backend, Msg: "setting", Err: err}
+}
+
+func (c conf) bool(name string, def bool) (bool, error) {
+	v, err := c.s.Bool(c.backend, name, def)
+	return v, c.improperly(err)
+}
+
+func (c conf) int(name string, def int) (int, error) {
+	v, err := c.s.Int(c.backend, name, def)
+	return v, c.improperly(err)
+}
+
+func (c conf) string(name, def string) (string, error) {
+	v, err := c.s.String(c.backend, name, def)
+	return v, c.improperly(err)
+}
+
+func (c conf) list(name string, def []string) ([]string, error) {
+	v, err := c.s.StringList(c.backend, name, def)
+	return v, c.improperly(err)
+}
+
+func (c conf) stringMap(name string) (map[string]string, error) {
+	v, err := c.s.StringMap(c.backend, name, nil)
+	return v, c.improperly(err)
+}
+
+func backendName(st *socialauth.State) string {
+	if st.Backend == nil {
+		return ""
+	}
+	return st.Backend.Name()
+}
+
+func logger(st *socialauth.State) *slog.Logger {
+	switch {
+	case st.Logger != nil:
+		return st.Logger
+	case st.Strategy != nil:
+		return st.Strategy.Logger()
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// needs checks the state has what every step needs.
+func needs(st *socialauth.State) error {
+	var missing string
+	switch {
+	case st.Backend == nil:
+		missing = "backend"
+	case st.Strategy == nil:
+		missing = "strategy"
+	case st.Storage == nil:
+		missing = "storage"
+	default:
+		return nil
+	}
+	return &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Backend: backendName(st), Msg: "pipeline state has no " + missing}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
