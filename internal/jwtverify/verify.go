@@ -1,0 +1,391 @@
+package jwtverify
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/socialauth-go/socialauth/internal/discovery"
+)
+
+// Defaults for Options.
+const (
+	DefaultLeeway       = 30 * time.Second
+	DefaultMaxTokenSize = 16 << 10
+)
+
+// DefaultAlgorithms is the asymmetric allow-list used when
+// Options.Algorithms is empty.
+func DefaultAlgorithms() []jwa.SignatureAlgorithm {
+	return []jwa.SignatureAlgorithm{
+		jwa.RS256, jwa.RS384, jwa.RS512,
+		jwa.PS256, jwa.PS384, jwa.PS512,
+		jwa.ES256, jwa.ES384, jwa.ES512,
+		jwa.EdDSA,
+	}
+}
+
+// KeySource supplies the public key for a key id. An empty kid asks for the
+// only key of a one-key set. A key id that cannot be resolved must be
+// reported with an error wrapping discovery.ErrUnknownKey; any other error is
+// treated as a failure to fetch keys. *discovery.Provider implements it.
+type KeySource interface {
+	KeyFor(ctx context.Context, kid string) (jwk.Key, error)
+}
+
+// StaticKeys returns a KeySource over a fixed key set (no fetching).
+func StaticKeys(set jwk.Set) KeySource { return staticKeys{set} }
+
+type staticKeys struct{ set jwk.Set }
+
+func (s staticKeys) KeyFor(_ context.Context, kid string) (jwk.Key, error) {
+	return discovery.SelectKey(s.set, kid)
+}
+
+// Options configures a Verifier. Exactly one of HMACKey and Keys must be set.
+type Options struct {
+	// HMACKey, when set, makes the Verifier accept ONLY HS512 tokens signed
+	// with this key (edX's SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY).
+	HMACKey []byte
+	// Keys supplies public keys when HMACKey is empty.
+	Keys KeySource
+	// Algorithms is the asymmetric allow-list (default DefaultAlgorithms()).
+	// "none" and HS* are refused by New.
+	Algorithms []jwa.SignatureAlgorithm
+	// Issuer, when non-empty, must equal the iss claim exactly.
+	Issuer string
+	// Audience, when non-empty, must share at least one value with aud.
+	Audience []string
+	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means
+	// DefaultLeeway (30 s); a negative value means no leeway.
+	Leeway time.Duration
+	// InsecureAllowMissingExp accepts tokens without an exp claim. A present
+	// exp is still enforced. Off by default: tokens must expire.
+	InsecureAllowMissingExp bool
+	// MaxTokenSize is the largest token accepted, checked before any parsing
+	// (default 16 KiB).
+	MaxTokenSize int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Claims holds every claim of a verified token as decoded by encoding/json
+// (string, float64, bool, []any, map[string]any, nil).
+type Claims map[string]any
+
+// Verifier checks JWT access tokens and ID tokens. It is safe for concurrent
+// use and does no I/O itself; its KeySource may.
+type Verifier struct {
+	hmacKey    []byte
+	hmac       jws.Verifier
+	keys       KeySource
+	verifiers  map[jwa.SignatureAlgorithm]jws.Verifier // the allow-list; read-only after New
+	issuer     string
+	audience   []string
+	leeway     float64 // seconds
+	allowNoExp bool
+	maxSize    int
+	now        func() time.Time
+}
+
+// New validates opts and returns a Verifier.
+func New(opts Options) (*Verifier, error) {
+	v := &Verifier{
+		issuer:     opts.Issuer,
+		audience:   append([]string(nil), opts.Audience...),
+		allowNoExp: opts.InsecureAllowMissingExp,
+		maxSize:    opts.MaxTokenSize,
+		now:        opts.Now,
+	}
+	switch {
+	case opts.Leeway == 0:
+		v.leeway = DefaultLeeway.Seconds()
+	case opts.Leeway > 0:
+		v.leeway = opts.Leeway.Seconds()
+	}
+	if v.maxSize <= 0 {
+		v.maxSize = DefaultMaxTokenSize
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	switch {
+	case len(opts.HMACKey) > 0 && opts.Keys != nil:
+		return nil, errors.New("jwtverify: set HMACKey or Keys, not both")
+	case len(opts.HMACKey) > 0:
+		if len(opts.Algorithms) > 0 {
+			return nil, errors.New("jwtverify: Algorithms does not apply to HMACKey (HS512 only)")
+		}
+		h, err := jws.NewVerifier(jwa.HS512)
+		if err != nil {
+			return nil, fmt.Errorf("jwtverify: %w", err)
+		}
+		v.hmacKey = append([]byte(nil), opts.HMACKey...)
+		v.hmac = h
+		return v, nil
+	case opts.Keys == nil:
+		return nil, errors.New("jwtverify: one of HMACKey or Keys is required")
+	}
+	v.keys = opts.Keys
+	algs := opts.Algorithms
+	if len(algs) == 0 {
+		algs = DefaultAlgorithms()
+	}
+	v.verifiers = make(map[jwa.SignatureAlgorithm]jws.Verifier, len(algs))
+	for _, alg := range algs {
+		if keyTypeFor(alg) == "" {
+			return nil, fmt.Errorf("jwtverify: algorithm %q is not allowed for asymmetric verification", alg)
+		}
+		jv, err := jws.NewVerifier(alg)
+		if err != nil {
+			return nil, fmt.Errorf("jwtverify: %w", err)
+		}
+		v.verifiers[alg] = jv
+	}
+	return v, nil
+}
+
+// keyTypeFor returns the JWK key type an asymmetric algorithm needs, or ""
+// for anything else (none, HS*, unknown).
+func keyTypeFor(alg jwa.SignatureAlgorithm) jwa.KeyType {
+	switch alg {
+	case jwa.RS256, jwa.RS384, jwa.RS512, jwa.PS256, jwa.PS384, jwa.PS512:
+		return jwa.RSA
+	case jwa.ES256, jwa.ES384, jwa.ES512:
+		return jwa.EC
+	case jwa.EdDSA:
+		return jwa.OKP
+	}
+	return ""
+}
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// Verify checks token's signature and claims and returns its claims. Every
+// failure is an *Error; its message never contains the token.
+//
+// The algorithm is never taken from the token alone: the header's alg must be
+// on the allow-list (HS512 only in HMAC mode) and must agree with the key's
+// type, curve and, when the key declares one, its alg.
+func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
+	if len(token) > v.maxSize {
+		return nil, fail(TooLarge, "token exceeds the size limit")
+	}
+	dot1 := strings.IndexByte(token, '.')
+	dot2 := strings.LastIndexByte(token, '.')
+	if dot1 <= 0 || dot2 == dot1 || dot2 == len(token)-1 || strings.IndexByte(token[dot1+1:dot2], '.') >= 0 {
+		return nil, fail(Malformed, "not a compact JWS with three non-empty parts")
+	}
+	alg, kid, err := parseHeader(token[:dot1])
+	if err != nil {
+		return nil, err
+	}
+	sig, err := b64.DecodeString(token[dot2+1:])
+	if err != nil {
+		return nil, fail(Malformed, "signature is not base64url")
+	}
+
+	var (
+		verifier jws.Verifier
+		key      any
+	)
+	if v.hmac != nil {
+		if alg != jwa.HS512 {
+			return nil, fail(BadAlgorithm, "only HS512 is accepted")
+		}
+		verifier, key = v.hmac, v.hmacKey
+	} else {
+		jv, ok := v.verifiers[alg]
+		if !ok {
+			return nil, fail(BadAlgorithm, "algorithm not on the allow-list")
+		}
+		jk, err := v.keys.KeyFor(ctx, kid)
+		if err != nil {
+			if errors.Is(err, discovery.ErrUnknownKey) {
+				return nil, &Error{Reason: UnknownKey, Detail: "no key for the token's kid", Err: err}
+			}
+			return nil, &Error{Reason: KeyFetch, Err: err}
+		}
+		raw, err := rawKeyFor(jk, alg)
+		if err != nil {
+			return nil, err
+		}
+		verifier, key = jv, raw
+	}
+	if err := verifier.Verify([]byte(token[:dot2]), sig, key); err != nil {
+		return nil, fail(BadSignature, "signature does not verify")
+	}
+
+	payload, err := b64.DecodeString(token[dot1+1 : dot2])
+	if err != nil {
+		return nil, fail(Malformed, "payload is not base64url")
+	}
+	var claims Claims
+	if err := json.Unmarshal(payload, &claims); err != nil || claims == nil {
+		return nil, fail(Malformed, "payload is not a JSON object")
+	}
+	if err := v.checkClaims(claims); err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// parseHeader decodes the protected header and returns alg and kid. A header
+// naming critical extensions or b64 is refused: none are supported.
+func parseHeader(seg string) (jwa.SignatureAlgorithm, string, error) {
+	raw, err := b64.DecodeString(seg)
+	if err != nil {
+		return "", "", fail(Malformed, "header is not base64url")
+	}
+	// A map, not a struct: encoding/json matches struct fields
+	// case-insensitively, and "ALG" must not stand in for "alg".
+	var hdr map[string]any
+	if err := json.Unmarshal(raw, &hdr); err != nil || hdr == nil {
+		return "", "", fail(Malformed, "header is not a JSON object")
+	}
+	if _, ok := hdr["crit"]; ok {
+		return "", "", fail(Malformed, "critical header extensions are not supported")
+	}
+	if _, ok := hdr["b64"]; ok {
+		return "", "", fail(Malformed, "unencoded payloads are not supported")
+	}
+	alg, ok := hdr["alg"].(string)
+	if !ok || alg == "" {
+		return "", "", fail(Malformed, "header has no alg")
+	}
+	var kid string
+	if k, present := hdr["kid"]; present {
+		if kid, ok = k.(string); !ok {
+			return "", "", fail(Malformed, "kid is not a string")
+		}
+	}
+	return jwa.SignatureAlgorithm(alg), kid, nil
+}
+
+// rawKeyFor checks that key may verify alg and returns its raw public key.
+func rawKeyFor(key jwk.Key, alg jwa.SignatureAlgorithm) (any, error) {
+	if use := key.KeyUsage(); use != "" && use != string(jwk.ForSignature) {
+		return nil, fail(BadAlgorithm, "key is not a signature key")
+	}
+	if ka := key.Algorithm().String(); ka != "" && ka != alg.String() {
+		return nil, fail(BadAlgorithm, "token alg differs from the key's alg")
+	}
+	if key.KeyType() != keyTypeFor(alg) {
+		return nil, fail(BadAlgorithm, "token alg does not fit the key type")
+	}
+	switch key.KeyType() {
+	case jwa.RSA:
+		var pub rsa.PublicKey
+		if err := key.Raw(&pub); err != nil {
+			return nil, fail(BadAlgorithm, "key is not an RSA public key")
+		}
+		return &pub, nil
+	case jwa.EC:
+		var pub ecdsa.PublicKey
+		if err := key.Raw(&pub); err != nil {
+			return nil, fail(BadAlgorithm, "key is not an EC public key")
+		}
+		if pub.Curve == nil || pub.Curve.Params().BitSize != curveBits(alg) {
+			return nil, fail(BadAlgorithm, "token alg does not fit the key's curve")
+		}
+		return &pub, nil
+	case jwa.OKP:
+		var pub ed25519.PublicKey
+		if err := key.Raw(&pub); err != nil {
+			return nil, fail(BadAlgorithm, "key is not an Ed25519 public key")
+		}
+		return pub, nil
+	}
+	return nil, fail(BadAlgorithm, "unsupported key type")
+}
+
+func curveBits(alg jwa.SignatureAlgorithm) int {
+	switch alg {
+	case jwa.ES256:
+		return 256
+	case jwa.ES384:
+		return 384
+	case jwa.ES512:
+		return 521
+	}
+	return 0
+}
+
+// checkClaims enforces exp, nbf, iat (with leeway), iss and aud.
+func (v *Verifier) checkClaims(c Claims) error {
+	now := float64(v.now().UnixNano()) / 1e9
+	exp, ok, err := numericDate(c, "exp")
+	switch {
+	case err != nil:
+		return err
+	case !ok && !v.allowNoExp:
+		return fail(Expired, "exp claim missing")
+	case ok && now >= exp+v.leeway:
+		return fail(Expired, "")
+	}
+	if nbf, ok, err := numericDate(c, "nbf"); err != nil {
+		return err
+	} else if ok && now+v.leeway < nbf {
+		return fail(NotYetValid, "")
+	}
+	if iat, ok, err := numericDate(c, "iat"); err != nil {
+		return err
+	} else if ok && iat > now+v.leeway {
+		return fail(IssuedInFuture, "")
+	}
+	if v.issuer != "" {
+		if iss, _ := c["iss"].(string); iss != v.issuer {
+			return fail(BadIssuer, "")
+		}
+	}
+	if len(v.audience) > 0 && !v.audienceOK(c["aud"]) {
+		return fail(BadAudience, "")
+	}
+	return nil
+}
+
+func numericDate(c Claims, name string) (float64, bool, error) {
+	raw, ok := c[name]
+	if !ok {
+		return 0, false, nil
+	}
+	f, ok := raw.(float64)
+	if !ok {
+		return 0, false, fail(Malformed, name+" claim is not a number")
+	}
+	return f, true, nil
+}
+
+func (v *Verifier) audienceOK(aud any) bool {
+	switch a := aud.(type) {
+	case string:
+		return v.wantsAudience(a)
+	case []any:
+		for _, x := range a {
+			if s, ok := x.(string); ok && v.wantsAudience(s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (v *Verifier) wantsAudience(s string) bool {
+	for _, w := range v.audience {
+		if s == w {
+			return true
+		}
+	}
+	return false
+}
