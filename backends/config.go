@@ -13,9 +13,12 @@ import (
 type ClientAuth int
 
 const (
+	// ClientAuthDefault is ClientAuthForm in an OAuth2Config and "not
+	// decided" in Endpoints (the config's choice applies).
+	ClientAuthDefault ClientAuth = iota
 	// ClientAuthForm sends client_id and client_secret in the form body
 	// (client_secret_post, upstream's default).
-	ClientAuthForm ClientAuth = iota
+	ClientAuthForm
 	// ClientAuthBasic sends them as HTTP Basic, each form-urlencoded first as
 	// RFC 6749 2.3.1 asks (client_secret_basic).
 	ClientAuthBasic
@@ -43,6 +46,9 @@ type Endpoints struct {
 	// IssParameterSupported makes the iss response parameter required
 	// (the provider declared it: authorization_response_iss_parameter_supported).
 	IssParameterSupported bool
+	// ClientAuth, when not ClientAuthDefault, overrides the config's client
+	// authentication (OIDC decides it from discovery).
+	ClientAuth ClientAuth
 }
 
 // OAuth2Config describes a concrete OAuth2 backend. Only Name and the

@@ -337,12 +337,23 @@ func (o *OAuth2) Exchange(ctx context.Context, s socialauth.Strategy, ep Endpoin
 	if flow.Verifier != "" {
 		params.Set("code_verifier", flow.Verifier)
 	}
-	return o.tokenRequest(ctx, s, ep.AccessTokenURL, params)
+	return o.tokenRequest(ctx, s, ep, ep.AccessTokenURL, params)
+}
+
+// clientAuth is the client authentication in force for ep.
+func (o *OAuth2) clientAuth(ep Endpoints) ClientAuth {
+	if ep.ClientAuth != ClientAuthDefault {
+		return ep.ClientAuth
+	}
+	if o.cfg.ClientAuth == ClientAuthBasic {
+		return ClientAuthBasic
+	}
+	return ClientAuthForm
 }
 
 // tokenRequest sends a token-endpoint request with client authentication
 // and the backend's extra parameters, and checks the answer.
-func (o *OAuth2) tokenRequest(ctx context.Context, s socialauth.Strategy, endpoint string, params url.Values) (map[string]any, error) {
+func (o *OAuth2) tokenRequest(ctx context.Context, s socialauth.Strategy, ep Endpoints, endpoint string, params url.Values) (map[string]any, error) {
 	if !absoluteHTTP(endpoint) {
 		return nil, socialauth.NewError(socialauth.CodeImproperlyConfigured, o.cfg.Name, "no valid token URL", nil)
 	}
@@ -355,7 +366,8 @@ func (o *OAuth2) tokenRequest(ctx context.Context, s socialauth.Strategy, endpoi
 			params[k] = slices.Clone(vs)
 		}
 	}
-	if o.cfg.ClientAuth == ClientAuthForm {
+	basic := o.clientAuth(ep) == ClientAuthBasic
+	if !basic {
 		params.Set("client_id", key)
 		params.Set("client_secret", secret)
 	}
@@ -375,7 +387,7 @@ func (o *OAuth2) tokenRequest(ctx context.Context, s socialauth.Strategy, endpoi
 	if err != nil {
 		return nil, socialauth.NewError(socialauth.CodeImproperlyConfigured, o.cfg.Name, "invalid token URL", nil)
 	}
-	if o.cfg.ClientAuth == ClientAuthBasic {
+	if basic {
 		req.SetBasicAuth(url.QueryEscape(key), url.QueryEscape(secret))
 	}
 	resp, err := o.DoJSON(ctx, s, req)

@@ -130,7 +130,7 @@ func (o *OAuth2) refreshOnce(ctx context.Context, s socialauth.Strategy, refresh
 	if u == "" {
 		u = ep.AccessTokenURL
 	}
-	resp, err := o.tokenRequest(ctx, s, u, url.Values{
+	resp, err := o.tokenRequest(ctx, s, ep, u, url.Values{
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {refreshToken},
 	})
@@ -239,7 +239,8 @@ func (o *OAuth2) Revoke(ctx context.Context, s socialauth.Strategy, token, _ str
 		return err
 	}
 	params := url.Values{"token": {token}}
-	if o.cfg.ClientAuth == ClientAuthForm {
+	basic := o.clientAuth(ep) == ClientAuthBasic
+	if !basic {
 		params.Set("client_id", key)
 		params.Set("client_secret", secret)
 	}
@@ -259,7 +260,7 @@ func (o *OAuth2) Revoke(ctx context.Context, s socialauth.Strategy, token, _ str
 	if err != nil || !absoluteHTTP(ep.RevokeURL) {
 		return socialauth.NewError(socialauth.CodeImproperlyConfigured, o.cfg.Name, "invalid revoke URL", nil)
 	}
-	if o.cfg.ClientAuth == ClientAuthBasic {
+	if basic {
 		req.SetBasicAuth(url.QueryEscape(key), url.QueryEscape(secret))
 	}
 	// RFC 7009 2.2: the body of a 200 answer is irrelevant (often empty).

@@ -217,4 +217,3 @@ func isEmpty(v any) bool {
 	}
 	return false
 }
-
