@@ -72,7 +72,13 @@ func logoutRedirectAllowed(c Client, target string) bool {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Opaque != "" {
 		return false
 	}
-	if strings.Contains(u.Host, "%") {
+	// Percent-escapes in the authority are decoded by url.Parse; refuse them rather than compare a
+	// host the browser may read differently.
+	_, rest, ok := strings.Cut(target, "://")
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if !ok || strings.Contains(rest, "%") {
 		return false
 	}
 	allowed := append([]string(nil), c.LogoutRedirectHosts...)
