@@ -138,6 +138,28 @@ func (p *Provider) Stats() Stats {
 	return Stats{ConfigFetches: p.configFetches.Load(), JWKSFetches: p.jwksFetches.Load()}
 }
 
+// maxSharedFetch bounds a fetch shared by several callers, whatever the
+// HTTP client's own timeout.
+const maxSharedFetch = 30 * time.Second
+
+// shared runs fn once for all concurrent callers with the same key. The fetch
+// is detached from the first caller's cancellation (one caller hanging up must
+// not fail the others, nor let an attacker who hangs up spoil the refetch
+// window); each caller still stops waiting when its own ctx ends.
+func (p *Provider) shared(ctx context.Context, key string, fn func(context.Context) (any, error)) (any, error) {
+	ch := p.group.DoChan(key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxSharedFetch)
+		defer cancel()
+		return fn(fctx)
+	})
+	select {
+	case r := <-ch:
+		return r.Val, r.Err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("discovery: %w", ctx.Err())
+	}
+}
+
 // Config returns the provider configuration, fetching it when the cache is
 // empty or older than ConfigTTL. If a refresh fails and a previous copy
 // exists, the previous copy is returned (and the failure logged).
@@ -151,7 +173,7 @@ func (p *Provider) Config(ctx context.Context) (*Config, error) {
 	if cfg != nil && p.now().Before(next) {
 		return cfg, nil
 	}
-	v, err, _ := p.group.Do("config", func() (any, error) { return p.refreshConfig(ctx) })
+	v, err := p.shared(ctx, "config", func(ctx context.Context) (any, error) { return p.refreshConfig(ctx) })
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +251,7 @@ func (p *Provider) KeySet(ctx context.Context) (jwk.Set, error) {
 	if keys != nil && p.now().Before(next) {
 		return keys, nil
 	}
-	v, err, _ := p.group.Do("jwks", func() (any, error) { return p.refreshKeys(ctx, false) })
+	v, err := p.shared(ctx, "jwks", func(ctx context.Context) (any, error) { return p.refreshKeys(ctx, false) })
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +335,7 @@ func (p *Provider) KeyFor(ctx context.Context, kid string) (jwk.Key, error) {
 	if key, err := SelectKey(set, kid); err == nil {
 		return key, nil
 	}
-	v, err, _ := p.group.Do("jwks-force", func() (any, error) { return p.refreshKeys(ctx, true) })
+	v, err := p.shared(ctx, "jwks-force", func(ctx context.Context) (any, error) { return p.refreshKeys(ctx, true) })
 	if err != nil {
 		// No cached set at all and the fetch failed.
 		return nil, err

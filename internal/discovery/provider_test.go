@@ -469,3 +469,35 @@ func FuzzParseDocuments(f *testing.F) {
 		}
 	})
 }
+
+func TestCanceledCallerDoesNotSpoilSharedFetch(t *testing.T) {
+	idp := newFakeIdP(t, rsaJWK(t, "k1"))
+	p := NewStatic(idp.srv.URL+"/jwks", Options{})
+	release := make(chan struct{})
+	idp.jwksRelease.Store(&release)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.KeyFor(ctx, "k1")
+		done <- err
+	}()
+	for idp.jwksHits.Load() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled caller: err = %v", err)
+	}
+	patient := make(chan error, 1)
+	go func() {
+		_, err := p.KeyFor(context.Background(), "k1")
+		patient <- err
+	}()
+	close(release)
+	if err := <-patient; err != nil {
+		t.Fatalf("other caller failed after the first hung up: %v", err)
+	}
+	if got := p.Stats().JWKSFetches; got != 1 {
+		t.Fatalf("JWKS fetches = %d, want 1 (the detached fetch completed and was cached)", got)
+	}
+}
