@@ -32,7 +32,8 @@ var ErrTransactionDone = errors.New("testutil: transaction already finished")
 var ErrInvalidInput = errors.New("testutil: invalid input")
 
 // MemStore is an in-memory socialauth.Storage with the semantics of
-// social-app-django's storage: UNIQUE(username) (for non-empty usernames),
+// social-app-django's storage with Django's default user model: a username
+// is required and UNIQUE (compared exactly),
 // UNIQUE(provider, uid) with uid compared exactly, empty uid or provider
 // rejected, active-only GetUser and GetUsersByEmail (case-insensitive), and
 // all-or-nothing transactions.
@@ -250,6 +251,10 @@ func (s *MemStore) CreateUser(ctx context.Context, fields map[string]any) (*soci
 			if err := u.Set(k, v); err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 			}
+		}
+		if u.Username == "" {
+			// Django's UserManager.create_user: "The given username must be set".
+			return nil, fmt.Errorf("%w: the given username must be set", ErrInvalidInput)
 		}
 		if err := d.checkUsername(u.Username, ""); err != nil {
 			return nil, err

@@ -34,9 +34,9 @@ func TestMemStoreUsers(t *testing.T) {
 	if _, err := s.CreateUser(ctx, map[string]any{"username": "alice"}); !errors.Is(err, socialauth.ErrDuplicate) {
 		t.Errorf("duplicate username: err = %v, want ErrDuplicate", err)
 	}
-	// Empty usernames do not collide (USER_FIELDS without username).
-	mustUser(t, s, map[string]any{"email": "x@example.com"})
-	mustUser(t, s, map[string]any{"email": "y@example.com"})
+	if _, err := s.CreateUser(ctx, map[string]any{"email": "x@example.com"}); !errors.Is(err, testutil.ErrInvalidInput) {
+		t.Errorf("no username: err = %v, want ErrInvalidInput", err)
+	}
 	if _, err := s.CreateUser(ctx, map[string]any{"username": string(make([]byte, 151))}); !errors.Is(err, testutil.ErrInvalidInput) {
 		t.Errorf("overlong username: err = %v", err)
 	}
