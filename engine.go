@@ -204,7 +204,8 @@ func (s *Service) resumePartial(ctx context.Context, st Strategy, b Backend, log
 		}
 		return 0, nil, nil
 	case bs == "" || subtle.ConstantTimeCompare([]byte(bs), []byte(p.Binding)) != 1:
-		s.dropPartial(ctx, st, sessToken)
+		// Not this session's: refuse, and leave the owner's partial alone.
+		st.SessionPop(SessionPartialToken)
 		return 0, nil, &Error{Code: CodeAuthForbidden, Backend: name, Msg: "partial pipeline not owned by this session"}
 	case s.now().Sub(p.CreatedAt) > ttl:
 		s.dropPartial(ctx, st, sessToken)

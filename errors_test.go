@@ -1,0 +1,83 @@
+package socialauth_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/socialauth-go/socialauth"
+)
+
+func TestErrorHierarchy(t *testing.T) {
+	tests := []struct {
+		code    socialauth.Code
+		is      []error
+		isNot   []error
+		status  int
+		message string
+	}{
+		{socialauth.CodeAuthCanceled, []error{socialauth.ErrAuthCanceled, socialauth.ErrAuthException}, []error{socialauth.ErrAuthFailed}, 403, "Authentication process canceled"},
+		{socialauth.CodeAuthInvalidParameter, []error{socialauth.ErrAuthInvalidParameter, socialauth.ErrAuthMissingParameter, socialauth.ErrAuthException}, []error{socialauth.ErrAuthNotImplementedParameter}, 400, "Invalid value for parameter"},
+		{socialauth.CodeAuthNotImplementedParameter, []error{socialauth.ErrAuthMissingParameter}, nil, 400, "Not implemented parameter"},
+		{socialauth.CodeAuthStateMissing, []error{socialauth.ErrAuthException}, []error{socialauth.ErrAuthStateForbidden}, 400, "Session value state missing."},
+		{socialauth.CodeAuthStateForbidden, []error{socialauth.ErrAuthException}, nil, 403, "Wrong state parameter given."},
+		{socialauth.CodeAuthTokenError, []error{socialauth.ErrAuthException}, nil, 403, "Token error"},
+		{socialauth.CodeAuthAlreadyAssociated, []error{socialauth.ErrAuthException}, nil, 409, "This account is already in use."},
+		{socialauth.CodeAuthUnreachableProvider, []error{socialauth.ErrAuthException}, nil, 502, "The authentication provider could not be reached"},
+		{socialauth.CodeAuthConnectionError, []error{socialauth.ErrAuthException}, nil, 502, "Connection error"},
+		{socialauth.CodeMissingBackend, []error{socialauth.ErrMissingBackend, socialauth.ErrWrongBackend}, []error{socialauth.ErrAuthException}, 404, "Missing backend entry"},
+		{socialauth.CodeWrongBackend, []error{socialauth.ErrWrongBackend}, []error{socialauth.ErrMissingBackend, socialauth.ErrAuthException}, 400, "Incorrect authentication service"},
+		{socialauth.CodeNotAllowedToDisconnect, []error{socialauth.ErrNotAllowedToDisconnect}, []error{socialauth.ErrAuthException}, 403, "This account is not allowed to be disconnected."},
+		{socialauth.CodeStorageUnavailable, []error{socialauth.ErrStorageUnavailable}, []error{socialauth.ErrAuthException}, 503, "Storage unavailable"},
+		{socialauth.CodeInvalidEmail, []error{socialauth.ErrInvalidEmail, socialauth.ErrAuthException}, nil, 403, "Email couldn't be validated"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.code), func(t *testing.T) {
+			// Wrapped twice, as a caller would see it.
+			err := fmt.Errorf("outer: %w", socialauth.NewError(tt.code, "edx-oauth2", "", nil))
+			for _, target := range tt.is {
+				if !errors.Is(err, target) {
+					t.Errorf("errors.Is(%v, %v) = false", err, target)
+				}
+			}
+			for _, target := range tt.isNot {
+				if errors.Is(err, target) {
+					t.Errorf("errors.Is(%v, %v) = true", err, target)
+				}
+			}
+			if got := socialauth.HTTPStatus(err); got != tt.status {
+				t.Errorf("HTTPStatus = %d, want %d", got, tt.status)
+			}
+			if socialauth.ErrorCode(err) != tt.code {
+				t.Errorf("ErrorCode = %q", socialauth.ErrorCode(err))
+			}
+			if !strings.Contains(err.Error(), tt.message) || !strings.Contains(err.Error(), "edx-oauth2") {
+				t.Errorf("Error() = %q, want the upstream message %q and the backend", err.Error(), tt.message)
+			}
+		})
+	}
+}
+
+func TestErrorDetails(t *testing.T) {
+	cause := errors.New("dial tcp: refused")
+	err := socialauth.NewError(socialauth.CodeAuthConnectionError, "b", "", cause)
+	if !errors.Is(err, cause) {
+		t.Error("cause not unwrapped")
+	}
+	timeout := socialauth.NewError(socialauth.CodeAuthUnreachableProvider, "b", "", context.DeadlineExceeded)
+	if socialauth.HTTPStatus(timeout) != 504 {
+		t.Errorf("timeout status = %d, want 504", socialauth.HTTPStatus(timeout))
+	}
+	if got := socialauth.MissingParameter("b", "state").Error(); got != "b: Missing needed parameter state" {
+		t.Errorf("MissingParameter = %q", got)
+	}
+	if socialauth.HTTPStatus(errors.New("x")) != 500 || socialauth.HTTPStatus(nil) != 200 {
+		t.Error("untyped errors must map to 500")
+	}
+	// A sentinel with fields is not a sentinel: no accidental matches.
+	if errors.Is(err, &socialauth.Error{Code: socialauth.CodeAuthConnectionError, Msg: "x"}) {
+		t.Error("matched a non-sentinel")
+	}
+}

@@ -1,0 +1,592 @@
+package socialauth_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/pipeline"
+	"github.com/socialauth-go/socialauth/settings"
+	"github.com/socialauth-go/socialauth/testutil"
+)
+
+// harness is one app instance: a service over an in-memory store with a
+// fake backend answering for uid "jsmith".
+type harness struct {
+	svc     *socialauth.Service
+	store   *testutil.MemStore
+	backend *testutil.FakeBackend
+	steps   *socialauth.Steps
+	cfg     settings.Map
+}
+
+func newHarness(t *testing.T, cfg settings.Map) *harness {
+	t.Helper()
+	b := &testutil.FakeBackend{
+		BackendName: "fake",
+		IDKey:       "username",
+		Response: map[string]any{
+			"username": "jsmith", "email": "jsmith@example.com",
+			"first_name": "Joe", "last_name": "Smith", "access_token": "tok-1",
+		},
+		ExtraDataKeys: []string{"access_token"},
+	}
+	steps := pipeline.NewSteps()
+	store := testutil.NewStore()
+	svc, err := socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(b), Steps: steps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg == nil {
+		cfg = settings.Map{}
+	}
+	return &harness{svc: svc, store: store, backend: b, steps: steps, cfg: cfg}
+}
+
+func (h *harness) strategy(session *testutil.Session, data url.Values) *testutil.Strategy {
+	st := testutil.NewStrategy(testutil.StrategyOptions{Settings: settings.New(h.cfg), BaseURL: "https://app.example.com", Session: session})
+	st.SetRequestData(data)
+	return st
+}
+
+func TestCompleteLogsInNewUser(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, settings.Map{"LOGIN_REDIRECT_URL": "/home"})
+	var got []socialauth.AuthCompleted
+	h.svc.AuthComplete().Connect(func(_ context.Context, sender string, p socialauth.AuthCompleted) error {
+		got = append(got, p)
+		return nil
+	})
+	sess := testutil.NewSession()
+	if _, err := h.svc.Begin(ctx, h.strategy(sess, url.Values{"next": {"/courses?x=1"}}), "fake"); err != nil {
+		t.Fatal(err)
+	}
+	oldID := sess.ID()
+	resp, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"code": {"c"}, "state": {"s"}}), "fake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != 302 || resp.Location != "/courses?x=1" {
+		t.Fatalf("redirect = %d %q, want 302 /courses?x=1", resp.Status, resp.Location)
+	}
+	users := h.store.Users()
+	if len(users) != 1 || users[0].Username != "jsmith" || users[0].Email != "jsmith@example.com" {
+		t.Fatalf("users = %+v", users)
+	}
+	socials := h.store.SocialAuths()
+	if len(socials) != 1 || socials[0].UID != "jsmith" || socials[0].Provider != "fake" || socials[0].AccessToken() != "tok-1" {
+		t.Fatalf("social auths = %+v", socials)
+	}
+	if sess.ID() == oldID {
+		t.Error("session id not rotated at login")
+	}
+	if v, _ := sess.Get(socialauth.SessionUserID); v != users[0].ID {
+		t.Errorf("session user = %v, want %v", v, users[0].ID)
+	}
+	if len(got) != 1 || got[0].User.Username != "jsmith" || !got[0].State.IsNew || got[0].Backend != "fake" {
+		t.Errorf("auth_complete payloads = %+v", got)
+	}
+	// A returning login reuses the user and association.
+	sess2 := testutil.NewSession()
+	resp, err = h.svc.Complete(ctx, h.strategy(sess2, url.Values{"code": {"c"}, "state": {"s"}}), "fake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Location != "/home" {
+		t.Errorf("returning user redirect = %q, want LOGIN_REDIRECT_URL /home", resp.Location)
+	}
+	if n, m := len(h.store.Users()), len(h.store.SocialAuths()); n != 1 || m != 1 {
+		t.Errorf("after second login: %d users, %d associations; want 1, 1", n, m)
+	}
+}
+
+func TestCompleteRedirectChoice(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		cfg  settings.Map
+		next string
+		want string
+	}{
+		{"new user redirect wins for new users, next kept", settings.Map{"SOCIAL_AUTH_NEW_USER_REDIRECT_URL": "/welcome"}, "/c", "/welcome?next=%2Fc"},
+		{"next", nil, "/c", "/c"},
+		{"unsafe next dropped at begin", settings.Map{"LOGIN_REDIRECT_URL": "/home"}, "//evil.example", "/home"},
+		{"absolute next on own host", nil, "https://app.example.com/x", "https://app.example.com/x"},
+		{"absolute next on allowed host", settings.Map{"SOCIAL_AUTH_ALLOWED_REDIRECT_HOSTS": []string{"other.example.com"}}, "https://other.example.com/x", "https://other.example.com/x"},
+		{"nothing configured", nil, "", "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, tt.cfg)
+			sess := testutil.NewSession()
+			data := url.Values{}
+			if tt.next != "" {
+				data.Set("next", tt.next)
+			}
+			if _, err := h.svc.Begin(ctx, h.strategy(sess, data), "fake"); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"state": {"s"}}), "fake")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Location != tt.want {
+				t.Errorf("Location = %q, want %q", resp.Location, tt.want)
+			}
+		})
+	}
+}
+
+func TestCompleteFailureWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, nil)
+	h.backend.CompleteErr = socialauth.NewError(socialauth.CodeAuthStateForbidden, "fake", "", nil)
+	sess := testutil.NewSession()
+	before := h.store.Snapshot()
+	_, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"state": {"bad"}}), "fake")
+	if !errors.Is(err, socialauth.ErrAuthStateForbidden) || socialauth.HTTPStatus(err) != 403 {
+		t.Fatalf("err = %v (status %d), want AuthStateForbidden/403", err, socialauth.HTTPStatus(err))
+	}
+	if d := before.Diff(h.store.Snapshot()); d != "" {
+		t.Errorf("store changed (-before +after):\n%s", d)
+	}
+	if _, ok := sess.Get(socialauth.SessionUserID); ok {
+		t.Error("session authenticated after a failure")
+	}
+}
+
+func TestPipelineStepErrorRollsBack(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, settings.Map{"SOCIAL_AUTH_PIPELINE": append(socialauth.DefaultAuthPipeline(), "test.fail")})
+	h.steps.Register(socialauth.Step{Name: "test.fail", Func: func(context.Context, *socialauth.State) (*socialauth.Response, error) {
+		return nil, socialauth.NewError(socialauth.CodeAuthForbidden, "fake", "no", nil)
+	}})
+	sess := testutil.NewSession()
+	_, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"state": {"s"}}), "fake")
+	if !errors.Is(err, socialauth.ErrAuthForbidden) {
+		t.Fatalf("err = %v, want AuthForbidden", err)
+	}
+	if n, m := len(h.store.Users()), len(h.store.SocialAuths()); n != 0 || m != 0 {
+		t.Errorf("a failed pipeline left %d users and %d associations", n, m)
+	}
+	if _, ok := sess.Get(socialauth.SessionUserID); ok {
+		t.Error("session authenticated after a failure")
+	}
+}
+
+func TestUnknownStepIsConfigurationError(t *testing.T) {
+	h := newHarness(t, settings.Map{"SOCIAL_AUTH_PIPELINE": []string{"no.such.step"}})
+	_, err := h.svc.Complete(context.Background(), h.strategy(testutil.NewSession(), nil), "fake")
+	if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), "no.such.step") {
+		t.Fatalf("err = %v", err)
+	}
+	if h.backend.Calls().Complete != 0 {
+		t.Error("backend completed although the pipeline is misconfigured")
+	}
+}
+
+func TestMissingBackend(t *testing.T) {
+	h := newHarness(t, nil)
+	_, err := h.svc.Complete(context.Background(), h.strategy(testutil.NewSession(), nil), "nope")
+	if !errors.Is(err, socialauth.ErrMissingBackend) || !errors.Is(err, socialauth.ErrWrongBackend) || socialauth.HTTPStatus(err) != 404 {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestInactiveUserCannotLogIn(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		cfg      settings.Map
+		wantErr  bool
+		wantLoc  string
+		loggedIn bool
+	}{
+		{name: "refused", wantErr: true},
+		{name: "inactive user url", cfg: settings.Map{"SOCIAL_AUTH_INACTIVE_USER_URL": "/inactive"}, wantLoc: "/inactive"},
+		{name: "allowed by setting", cfg: settings.Map{"SOCIAL_AUTH_ALLOW_INACTIVE_USERS_LOGIN": true}, wantLoc: "/", loggedIn: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.cfg)
+			u, err := h.store.AddUser(&socialauth.User{Username: "jsmith", IsActive: false})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.store.CreateSocialAuth(ctx, u.ID, "fake", "jsmith"); err != nil {
+				t.Fatal(err)
+			}
+			// The inactive user is found through the association: the
+			// pipeline must not create a second account.
+			h.cfg["SOCIAL_AUTH_PIPELINE"] = []string{
+				"social_core.pipeline.social_auth.social_details",
+				"social_core.pipeline.social_auth.social_uid",
+				"test.inactive_social_user",
+			}
+			h.steps.Register(socialauth.Step{Name: "test.inactive_social_user", Func: func(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
+				soc, err := st.Storage.GetSocialAuth(ctx, "fake", st.UID)
+				if err != nil {
+					return nil, err
+				}
+				st.Social = soc
+				st.User = u.Clone()
+				return nil, nil
+			}})
+			sess := testutil.NewSession()
+			resp, err := h.svc.Complete(ctx, h.strategy(sess, nil), "fake")
+			if tc.wantErr {
+				if !errors.Is(err, socialauth.ErrAuthForbidden) {
+					t.Fatalf("err = %v, want AuthForbidden", err)
+				}
+			} else if err != nil || resp.Location != tc.wantLoc {
+				t.Fatalf("resp = %+v, err = %v; want redirect %q", resp, err, tc.wantLoc)
+			}
+			_, ok := sess.Get(socialauth.SessionUserID)
+			if ok != tc.loggedIn {
+				t.Errorf("logged in = %v, want %v", ok, tc.loggedIn)
+			}
+		})
+	}
+}
+
+func TestLoggedInUserCannotSilentlyMerge(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, nil)
+	owner, _ := h.store.AddUser(&socialauth.User{Username: "owner", IsActive: true})
+	other, _ := h.store.AddUser(&socialauth.User{Username: "other", IsActive: true})
+	if _, err := h.store.CreateSocialAuth(ctx, owner.ID, "fake", "jsmith"); err != nil {
+		t.Fatal(err)
+	}
+	sess := testutil.NewSession()
+	sess.Set(socialauth.SessionUserID, other.ID)
+	before := h.store.Snapshot()
+	_, err := h.svc.Complete(ctx, h.strategy(sess, nil), "fake")
+	if !errors.Is(err, socialauth.ErrAuthAlreadyAssociated) || socialauth.HTTPStatus(err) != 409 {
+		t.Fatalf("err = %v, want AuthAlreadyAssociated/409", err)
+	}
+	if d := before.Diff(h.store.Snapshot()); d != "" {
+		t.Errorf("store changed:\n%s", d)
+	}
+	if v, _ := sess.Get(socialauth.SessionUserID); v != other.ID {
+		t.Errorf("session user = %v, want still %v", v, other.ID)
+	}
+}
+
+func TestConcurrentFirstLoginsMakeOneUser(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, nil)
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	ids := make(chan any, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sess := testutil.NewSession()
+			if _, err := h.svc.Complete(ctx, h.strategy(sess, nil), "fake"); err != nil {
+				errs <- err
+				return
+			}
+			v, _ := sess.Get(socialauth.SessionUserID)
+			ids <- v
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	close(ids)
+	for err := range errs {
+		t.Errorf("login failed: %v", err)
+	}
+	if n, m := len(h.store.Users()), len(h.store.SocialAuths()); n != 1 || m != 1 {
+		t.Fatalf("%d users and %d associations, want 1 and 1", n, m)
+	}
+	want := h.store.Users()[0].ID
+	for id := range ids {
+		if id != want {
+			t.Errorf("a session was logged in as %v, want %v", id, want)
+		}
+	}
+}
+
+// askStep is a partial step: it pauses until the request carries `field`,
+// then records it in the state.
+func askStep(field string) socialauth.Step {
+	return socialauth.Step{Name: "test.ask_" + field, Partial: true, Func: func(_ context.Context, st *socialauth.State) (*socialauth.Response, error) {
+		if _, done := st.Get(field); done {
+			return nil, nil
+		}
+		if v := st.Request.Get(field); v != "" {
+			st.Set(field, v)
+			return nil, nil
+		}
+		return socialauth.Redirect("/ask/" + field + "?partial_token=" + st.PartialToken()), nil
+	}}
+}
+
+func partialHarness(t *testing.T) *harness {
+	t.Helper()
+	pipe := append(socialauth.DefaultAuthPipeline(), "test.ask_password", "test.ask_slug", "test.record")
+	h := newHarness(t, settings.Map{"SOCIAL_AUTH_PIPELINE": pipe})
+	h.steps.Register(askStep("password"), askStep("slug"), socialauth.Step{Name: "test.record", Func: func(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
+		p, _ := st.Get("password")
+		s, _ := st.Get("slug")
+		st.User.Extra = map[string]any{"password": p, "slug": s}
+		return nil, nil
+	}})
+	return h
+}
+
+func tokenOf(t *testing.T, resp *socialauth.Response) string {
+	t.Helper()
+	u, err := url.Parse(resp.Location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := u.Query().Get("partial_token")
+	if tok == "" {
+		t.Fatalf("no partial token in %q", resp.Location)
+	}
+	return tok
+}
+
+func TestPartialPauseAndResume(t *testing.T) {
+	ctx := context.Background()
+	h := partialHarness(t)
+	var seen []*socialauth.State
+	h.svc.AuthComplete().Connect(func(_ context.Context, _ string, p socialauth.AuthCompleted) error {
+		seen = append(seen, p.State)
+		return nil
+	})
+	sess := testutil.NewSession()
+	resp, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"state": {"s"}}), "fake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(resp.Location, "/ask/password") {
+		t.Fatalf("first pause = %q", resp.Location)
+	}
+	tok := tokenOf(t, resp)
+	if got := h.store.Partials(); len(got) != 1 || got[0].Token != tok || got[0].Backend != "fake" {
+		t.Fatalf("partials = %+v", got)
+	}
+	if _, ok := sess.Get(socialauth.SessionUserID); ok {
+		t.Fatal("logged in while paused")
+	}
+	// Resume with the password: pauses again at the slug, under a new token.
+	resp, err = h.svc.Complete(ctx, h.strategy(sess, url.Values{"partial_token": {tok}, "password": {"pw"}, "uid": {"mallory"}}), "fake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(resp.Location, "/ask/slug") {
+		t.Fatalf("second pause = %q", resp.Location)
+	}
+	tok2 := tokenOf(t, resp)
+	if tok2 == tok {
+		t.Error("second pause reused the token")
+	}
+	resp, err = h.svc.Complete(ctx, h.strategy(sess, url.Values{"partial_token": {tok2}, "slug": {"joe"}}), "fake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != 302 {
+		t.Fatalf("final = %+v", resp)
+	}
+	users := h.store.Users()
+	if len(users) != 1 || users[0].Username != "jsmith" {
+		t.Fatalf("users = %+v", users)
+	}
+	if v, _ := sess.Get(socialauth.SessionUserID); v != users[0].ID {
+		t.Errorf("session user = %v", v)
+	}
+	if len(h.store.Partials()) != 0 {
+		t.Errorf("partials left: %+v", h.store.Partials())
+	}
+	if len(seen) != 1 || seen[0].UID != "jsmith" {
+		t.Fatalf("final state uid = %+v (request data must not overwrite stored state)", seen)
+	}
+	if diff := cmp.Diff(map[string]any{"password": "pw", "slug": "joe"}, seen[0].User.Extra); diff != "" {
+		t.Errorf("values carried across pauses (-want +got):\n%s", diff)
+	}
+	// Single use: the consumed token cannot be replayed.
+	_, err = h.svc.Complete(ctx, h.strategy(sess, url.Values{"partial_token": {tok2}, "slug": {"x"}}), "fake")
+	if !errors.Is(err, socialauth.ErrAuthForbidden) {
+		t.Errorf("replayed token: err = %v, want AuthForbidden", err)
+	}
+}
+
+func TestPartialRefusals(t *testing.T) {
+	ctx := context.Background()
+	pause := func(t *testing.T, h *harness) (*testutil.Session, string) {
+		sess := testutil.NewSession()
+		resp, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"state": {"s"}}), "fake")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sess, tokenOf(t, resp)
+	}
+	t.Run("token from another session", func(t *testing.T) {
+		h := partialHarness(t)
+		_, tok := pause(t, h)
+		attacker := testutil.NewSession()
+		before := h.store.Snapshot()
+		_, err := h.svc.Complete(ctx, h.strategy(attacker, url.Values{"partial_token": {tok}, "password": {"x"}}), "fake")
+		if !errors.Is(err, socialauth.ErrAuthForbidden) {
+			t.Fatalf("err = %v, want AuthForbidden", err)
+		}
+		if d := before.Diff(h.store.Snapshot()); d != "" {
+			t.Errorf("store changed:\n%s", d)
+		}
+		if h.backend.Calls().Complete != 1 {
+			t.Errorf("backend completions = %d, want 1 (the refusal must not reach the provider)", h.backend.Calls().Complete)
+		}
+	})
+	t.Run("session token copied into another session without its binding", func(t *testing.T) {
+		h := partialHarness(t)
+		_, tok := pause(t, h)
+		attacker := testutil.NewSession()
+		attacker.Set(socialauth.SessionPartialToken, tok)
+		attacker.Set(socialauth.SessionPartialBinding, "guessed")
+		before := h.store.Snapshot()
+		_, err := h.svc.Complete(ctx, h.strategy(attacker, url.Values{"partial_token": {tok}, "password": {"x"}}), "fake")
+		if !errors.Is(err, socialauth.ErrAuthForbidden) {
+			t.Fatalf("err = %v, want AuthForbidden", err)
+		}
+		if d := before.Diff(h.store.Snapshot()); d != "" {
+			t.Errorf("store changed (the owner's partial must survive):\n%s", d)
+		}
+		if _, ok := attacker.Get(socialauth.SessionUserID); ok {
+			t.Error("attacker session authenticated")
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		h := partialHarness(t)
+		h.cfg["SOCIAL_AUTH_PARTIAL_PIPELINE_TTL"] = "1ns"
+		sess, tok := pause(t, h)
+		time.Sleep(2 * time.Millisecond)
+		_, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"partial_token": {tok}, "password": {"x"}}), "fake")
+		if !errors.Is(err, socialauth.ErrAuthForbidden) || !strings.Contains(err.Error(), "expired") {
+			t.Fatalf("err = %v, want an expired-partial AuthForbidden", err)
+		}
+		if len(h.store.Partials()) != 0 {
+			t.Error("expired partial not removed")
+		}
+	})
+	t.Run("fresh callback does not resume a stale partial", func(t *testing.T) {
+		h := partialHarness(t)
+		sess, _ := pause(t, h)
+		resp, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"state": {"s2"}}), "fake")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(resp.Location, "/ask/password") {
+			t.Fatalf("got %q, want a new run pausing at the first step", resp.Location)
+		}
+		if h.backend.Calls().Complete != 2 {
+			t.Errorf("backend completions = %d, want 2", h.backend.Calls().Complete)
+		}
+		if n := len(h.store.Partials()); n != 1 {
+			t.Errorf("%d partials, want only the new one", n)
+		}
+	})
+	t.Run("concurrent resumes: one wins", func(t *testing.T) {
+		h := partialHarness(t)
+		sess, tok := pause(t, h)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Each goroutine acts with a copy of the session's values.
+				s := testutil.NewSession()
+				for k, v := range sess.Values() {
+					s.Set(k, v)
+				}
+				_, err := h.svc.Complete(ctx, h.strategy(s, url.Values{"partial_token": {tok}, "password": {"x"}}), "fake")
+				if err == nil {
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if wins != 1 {
+			t.Errorf("%d resumes succeeded, want exactly 1", wins)
+		}
+	})
+}
+
+func TestLogoutDropsPartialAndFlushes(t *testing.T) {
+	ctx := context.Background()
+	h := partialHarness(t)
+	sess := testutil.NewSession()
+	if _, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"state": {"s"}}), "fake"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.Logout(ctx, h.strategy(sess, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.store.Partials()) != 0 {
+		t.Error("partial kept after logout")
+	}
+	if len(sess.Values()) != 0 || sess.Flushes() != 1 {
+		t.Errorf("session not flushed: %v", sess.Values())
+	}
+}
+
+func TestDisconnect(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, nil)
+	sess := testutil.NewSession()
+	if _, err := h.svc.Complete(ctx, h.strategy(sess, nil), "fake"); err != nil {
+		t.Fatal(err)
+	}
+	// The only way to log in: refused.
+	_, err := h.svc.Disconnect(ctx, h.strategy(sess, nil), "fake", 0)
+	if !errors.Is(err, socialauth.ErrNotAllowedToDisconnect) {
+		t.Fatalf("err = %v, want NotAllowedToDisconnect", err)
+	}
+	// A second association makes it allowed.
+	u := h.store.Users()[0]
+	if _, err := h.store.CreateSocialAuth(ctx, u.ID, "other", "jsmith"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := h.svc.Disconnect(ctx, h.strategy(sess, url.Values{"next": {"/settings"}}), "fake", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Location != "/settings" {
+		t.Errorf("Location = %q", resp.Location)
+	}
+	if got := h.store.SocialAuths(); len(got) != 1 || got[0].Provider != "other" {
+		t.Errorf("associations = %+v", got)
+	}
+	// Anonymous: refused.
+	_, err = h.svc.Disconnect(ctx, h.strategy(testutil.NewSession(), nil), "fake", 0)
+	if !errors.Is(err, socialauth.ErrAuthForbidden) {
+		t.Errorf("anonymous disconnect: err = %v", err)
+	}
+}
+
+func TestReceiverFailureDoesNotBreakLogin(t *testing.T) {
+	h := newHarness(t, nil)
+	h.svc.AuthComplete().Connect(func(context.Context, string, socialauth.AuthCompleted) error { panic("boom") })
+	h.svc.AuthComplete().Connect(func(context.Context, string, socialauth.AuthCompleted) error { return fmt.Errorf("nope") })
+	sess := testutil.NewSession()
+	if _, err := h.svc.Complete(context.Background(), h.strategy(sess, nil), "fake"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sess.Get(socialauth.SessionUserID); !ok {
+		t.Error("login broken by a receiver")
+	}
+}
