@@ -80,8 +80,14 @@ func (s *Store) UseNonce(ctx context.Context, n socialauth.Nonce) (bool, error) 
 	if n.Salt == "" {
 		return false, missing("salt")
 	}
-	row := nonceRow{ServerURL: n.ServerURL, Timestamp: n.Timestamp, Salt: n.Salt}
-	res := s.q(ctx).Clauses(clause.OnConflict{DoNothing: true}).Omit("id").Create(&row)
+	stmt := "INSERT INTO " + s.qi(TableNonce) + " (" + s.qi("server_url") + ", " + s.qi("timestamp") + ", " + s.qi("salt") + ") VALUES (?, ?, ?) "
+	if s.dialect == MySQL {
+		// Not INSERT IGNORE, which would also turn truncation into a warning.
+		stmt += "ON DUPLICATE KEY UPDATE `id` = `id`"
+	} else {
+		stmt += "ON CONFLICT DO NOTHING"
+	}
+	res := s.q(ctx).Exec(stmt, n.ServerURL, n.Timestamp, n.Salt)
 	if res.Error != nil {
 		return false, s.wrap("use nonce", res.Error)
 	}

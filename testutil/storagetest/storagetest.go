@@ -1,0 +1,869 @@
+// Package storagetest is the conformance suite every socialauth.Storage must
+// pass: the GORM store on each database and the in-memory store in testutil.
+//
+// Rules the suite pins, beyond the interface comments:
+//   - uids, providers and usernames compare exactly: case, accents, trailing
+//     spaces and Unicode normalization forms all make different keys;
+//   - GetSocialAuth and CreateSocialAuth with an empty provider or uid fail
+//     with an error matching socialauth.ErrAuthMissingParameter (and not
+//     socialauth.ErrNotFound), and write nothing;
+//   - lookups by an empty or unknown id, username, token or code wrap
+//     socialauth.ErrNotFound;
+//   - a unique collision wraps socialauth.ErrDuplicate and CreateUser never
+//     returns the existing user;
+//   - users made by CreateUser have no usable password, so a user whose only
+//     login is one association may not disconnect it;
+//   - Transaction returns fn's error unchanged, rolls everything back on it,
+//     and nested calls join the outer transaction.
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/socialauth-go/socialauth"
+)
+
+// Run runs the suite. newStore must return an empty, ready store for each
+// subtest (it may register cleanups on t).
+func Run(t *testing.T, newStore func(t *testing.T) socialauth.Storage) {
+	t.Helper()
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s socialauth.Storage)
+	}{
+		{"Users", testUsers},
+		{"CreateUserCollisionNeverAdopts", testCreateUserCollision},
+		{"UsersByEmail", testUsersByEmail},
+		{"UpdateUser", testUpdateUser},
+		{"SocialAuthCRUD", testSocialCRUD},
+		{"ExactUID", testExactUID},
+		{"EmptyKeysRejected", testEmptyKeys},
+		{"SocialAuthDuplicate", testSocialDuplicate},
+		{"TransactionCommitRollback", testTransaction},
+		{"TransactionNested", testTransactionNested},
+		{"UpdateExtraData", testUpdateExtraData},
+		{"UpdateExtraDataConcurrent", testUpdateExtraDataConcurrent},
+		{"Partials", testPartials},
+		{"PartialSingleUse", testPartialSingleUse},
+		{"Nonces", testNonces},
+		{"Associations", testAssociations},
+		{"Codes", testCodes},
+		{"AllowedToDisconnect", testAllowedToDisconnect},
+		{"ConcurrentFirstLogin", testConcurrentFirstLogin},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, newStore(t))
+		})
+	}
+}
+
+func ctx(t *testing.T) context.Context { return t.Context() }
+
+func mustUser(t *testing.T, s socialauth.Storage, username string, extra ...any) *socialauth.User {
+	t.Helper()
+	fields := map[string]any{socialauth.FieldUsername: username}
+	for i := 0; i+1 < len(extra); i += 2 {
+		fields[extra[i].(string)] = extra[i+1]
+	}
+	u, err := s.CreateUser(ctx(t), fields)
+	if err != nil {
+		t.Fatalf("CreateUser(%q): %v", username, err)
+	}
+	if u == nil || u.ID == "" {
+		t.Fatalf("CreateUser(%q) = %+v, want a user with an id", username, u)
+	}
+	return u
+}
+
+func mustSocial(t *testing.T, s socialauth.Storage, userID, provider, uid string) *socialauth.UserSocialAuth {
+	t.Helper()
+	sa, err := s.CreateSocialAuth(ctx(t), userID, provider, uid)
+	if err != nil {
+		t.Fatalf("CreateSocialAuth(%q, %q): %v", provider, uid, err)
+	}
+	return sa
+}
+
+func wantNotFound(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, socialauth.ErrNotFound) {
+		t.Errorf("%s: err = %v, want ErrNotFound", what, err)
+	}
+}
+
+func wantDuplicate(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, socialauth.ErrDuplicate) {
+		t.Errorf("%s: err = %v, want ErrDuplicate", what, err)
+	}
+}
+
+func userView(u *socialauth.User) map[string]any {
+	if u == nil {
+		return nil
+	}
+	return map[string]any{"id": u.ID, "username": u.Username, "email": u.Email, "first_name": u.FirstName,
+		"last_name": u.LastName, "is_active": u.IsActive, "is_staff": u.IsStaff, "is_superuser": u.IsSuperuser}
+}
+
+func testUsers(t *testing.T, s socialauth.Storage) {
+	u := mustUser(t, s, "jsmith", "email", "j@example.com", "first_name", "John", "last_name", "Smith", "unknown_field", "ignored")
+	want := map[string]any{"id": u.ID, "username": "jsmith", "email": "j@example.com", "first_name": "John",
+		"last_name": "Smith", "is_active": true, "is_staff": false, "is_superuser": false}
+	if d := cmp.Diff(want, userView(u)); d != "" {
+		t.Errorf("CreateUser result (-want +got):\n%s", d)
+	}
+	got, err := s.GetUser(ctx(t), u.ID)
+	if err != nil {
+		t.Fatalf("GetUser: %v", err)
+	}
+	if d := cmp.Diff(want, userView(got)); d != "" {
+		t.Errorf("GetUser (-want +got):\n%s", d)
+	}
+	got, err = s.GetUserByUsername(ctx(t), "jsmith")
+	if err != nil || got.ID != u.ID {
+		t.Errorf("GetUserByUsername(jsmith) = %v, %v; want user %s", got, err, u.ID)
+	}
+	for _, name := range []string{"JSmith", "jsmith ", " jsmith", "jsmîth", ""} {
+		_, err := s.GetUserByUsername(ctx(t), name)
+		wantNotFound(t, fmt.Sprintf("GetUserByUsername(%q)", name), err)
+		ok, err := s.UserExists(ctx(t), name)
+		if err != nil || ok {
+			t.Errorf("UserExists(%q) = %v, %v; want false", name, ok, err)
+		}
+	}
+	if ok, err := s.UserExists(ctx(t), "jsmith"); err != nil || !ok {
+		t.Errorf("UserExists(jsmith) = %v, %v; want true", ok, err)
+	}
+	_, err = s.GetUser(ctx(t), "")
+	wantNotFound(t, "GetUser(\"\")", err)
+	_, err = s.GetUser(ctx(t), "999999")
+	wantNotFound(t, "GetUser(unknown)", err)
+
+	inactive := mustUser(t, s, "gone", "is_active", false)
+	if inactive.IsActive {
+		t.Errorf("CreateUser(is_active=false).IsActive = true")
+	}
+	_, err = s.GetUser(ctx(t), inactive.ID)
+	wantNotFound(t, "GetUser(inactive)", err)
+	if got, err := s.GetUserByUsername(ctx(t), "gone"); err != nil || got.IsActive {
+		t.Errorf("GetUserByUsername(inactive) = %+v, %v; want the inactive user", got, err)
+	}
+	if _, err := s.CreateUser(ctx(t), map[string]any{"email": "nouser@example.com"}); err == nil {
+		t.Errorf("CreateUser without username: want an error")
+	}
+}
+
+func testCreateUserCollision(t *testing.T, s socialauth.Storage) {
+	victim := mustUser(t, s, "victim", "email", "victim@example.com")
+	u, err := s.CreateUser(ctx(t), map[string]any{"username": "victim", "email": "attacker@example.com"})
+	wantDuplicate(t, "CreateUser(existing username)", err)
+	if u != nil {
+		t.Errorf("CreateUser(existing username) returned user %+v; it must never return a user on collision", u)
+	}
+	got, err := s.GetUser(ctx(t), victim.ID)
+	if err != nil || got.Email != "victim@example.com" {
+		t.Errorf("victim after collision = %+v, %v; want unchanged", got, err)
+	}
+	// The uniqueness is exact: a username differing only in case is another user.
+	if _, err := s.CreateUser(ctx(t), map[string]any{"username": "Victim"}); err != nil {
+		t.Errorf("CreateUser(Victim): %v; usernames compare exactly", err)
+	}
+}
+
+func testUsersByEmail(t *testing.T, s socialauth.Storage) {
+	a := mustUser(t, s, "a", "email", "Shared@Example.com")
+	b := mustUser(t, s, "b", "email", "shared@example.com")
+	mustUser(t, s, "c", "email", "shared@example.com", "is_active", false)
+	mustUser(t, s, "d", "email", "other@example.com")
+	got, err := s.GetUsersByEmail(ctx(t), "SHARED@example.COM")
+	if err != nil {
+		t.Fatalf("GetUsersByEmail: %v", err)
+	}
+	var ids []string
+	for _, u := range got {
+		ids = append(ids, u.ID)
+	}
+	want := []string{a.ID, b.ID}
+	sortStrings(ids)
+	sortStrings(want)
+	if d := cmp.Diff(want, ids); d != "" {
+		t.Errorf("GetUsersByEmail ids (-want +got):\n%s", d)
+	}
+	if got, err := s.GetUsersByEmail(ctx(t), "nobody@example.com"); err != nil || len(got) != 0 {
+		t.Errorf("GetUsersByEmail(nobody) = %v, %v; want none", got, err)
+	}
+	if got, err := s.GetUsersByEmail(ctx(t), ""); err != nil || len(got) != 0 {
+		t.Errorf("GetUsersByEmail(\"\") = %v, %v; want none", got, err)
+	}
+}
+
+func sortStrings(a []string) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+func testUpdateUser(t *testing.T, s socialauth.Storage) {
+	u := mustUser(t, s, "jsmith", "email", "old@example.com", "first_name", "Old")
+	u.Email, u.FirstName, u.LastName = "new@example.com", "New", "NotSaved"
+	if err := s.UpdateUser(ctx(t), u, []string{"email", "first_name"}); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	got, err := s.GetUser(ctx(t), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Email != "new@example.com" || got.FirstName != "New" || got.LastName != "" {
+		t.Errorf("after UpdateUser(email, first_name) = %+v; want email and first_name saved, last_name not", userView(got))
+	}
+	u.IsActive = false
+	if err := s.UpdateUser(ctx(t), u, []string{"is_active"}); err != nil {
+		t.Fatalf("UpdateUser(is_active): %v", err)
+	}
+	_, err = s.GetUser(ctx(t), u.ID)
+	wantNotFound(t, "GetUser after deactivation", err)
+}
+
+func testSocialCRUD(t *testing.T, s socialauth.Storage) {
+	u := mustUser(t, s, "jsmith")
+	other := mustUser(t, s, "other")
+	sa := mustSocial(t, s, u.ID, "edx-oauth2", "jsmith")
+	if sa.ID == 0 || sa.UserID != u.ID || sa.Provider != "edx-oauth2" || sa.UID != "jsmith" || sa.ExtraData == nil || len(sa.ExtraData) != 0 {
+		t.Errorf("CreateSocialAuth = %+v; want id, user, provider, uid and empty extra data", sa)
+	}
+	if sa.Created.IsZero() || sa.Modified.IsZero() {
+		t.Errorf("CreateSocialAuth times = %v, %v; want set", sa.Created, sa.Modified)
+	}
+	gh := mustSocial(t, s, u.ID, "github", "1234")
+	mustSocial(t, s, other.ID, "github", "999")
+
+	got, err := s.GetSocialAuth(ctx(t), "edx-oauth2", "jsmith")
+	if err != nil {
+		t.Fatalf("GetSocialAuth: %v", err)
+	}
+	if got.ID != sa.ID || got.UserID != u.ID || got.UID != "jsmith" || got.Provider != "edx-oauth2" {
+		t.Errorf("GetSocialAuth = %+v; want %+v", got, sa)
+	}
+	if got, err := s.GetSocialAuthByID(ctx(t), gh.ID); err != nil || got.UID != "1234" || got.UserID != u.ID {
+		t.Errorf("GetSocialAuthByID = %+v, %v", got, err)
+	}
+	_, err = s.GetSocialAuthByID(ctx(t), 0)
+	wantNotFound(t, "GetSocialAuthByID(0)", err)
+	_, err = s.GetSocialAuth(ctx(t), "github", "jsmith")
+	wantNotFound(t, "GetSocialAuth(other provider)", err)
+
+	ids := func(list []*socialauth.UserSocialAuth, err error) []int64 {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("GetSocialAuthsForUser: %v", err)
+		}
+		var out []int64
+		for _, x := range list {
+			out = append(out, x.ID)
+		}
+		for i := 1; i < len(out); i++ {
+			for j := i; j > 0 && out[j] < out[j-1]; j-- {
+				out[j], out[j-1] = out[j-1], out[j]
+			}
+		}
+		return out
+	}
+	if d := cmp.Diff([]int64{sa.ID, gh.ID}, ids(s.GetSocialAuthsForUser(ctx(t), u.ID, "", 0))); d != "" {
+		t.Errorf("GetSocialAuthsForUser(all) (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]int64{gh.ID}, ids(s.GetSocialAuthsForUser(ctx(t), u.ID, "github", 0))); d != "" {
+		t.Errorf("GetSocialAuthsForUser(github) (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]int64{sa.ID}, ids(s.GetSocialAuthsForUser(ctx(t), u.ID, "", sa.ID))); d != "" {
+		t.Errorf("GetSocialAuthsForUser(id) (-want +got):\n%s", d)
+	}
+	if got := ids(s.GetSocialAuthsForUser(ctx(t), u.ID, "", 999999)); len(got) != 0 {
+		t.Errorf("GetSocialAuthsForUser(unknown id) = %v; want none", got)
+	}
+
+	if err := s.RemoveSocialAuth(ctx(t), gh.ID); err != nil {
+		t.Fatalf("RemoveSocialAuth: %v", err)
+	}
+	_, err = s.GetSocialAuthByID(ctx(t), gh.ID)
+	wantNotFound(t, "GetSocialAuthByID(removed)", err)
+	wantNotFound(t, "RemoveSocialAuth(removed)", s.RemoveSocialAuth(ctx(t), gh.ID))
+	_, err = s.GetSocialAuth(ctx(t), "github", "1234")
+	wantNotFound(t, "GetSocialAuth(removed)", err)
+}
+
+func testExactUID(t *testing.T, s socialauth.Storage) {
+	const p = "edx-oauth2"
+	victim := mustUser(t, s, "victim")
+	sa := mustSocial(t, s, victim.ID, p, "jsmith")
+	variants := []string{"JSmith", "JSMITH", "jsmith ", " jsmith", "jsmîth", "jsmi\u0302th", "jsmith\t", "jſmith"}
+	for _, v := range variants {
+		_, err := s.GetSocialAuth(ctx(t), p, v)
+		wantNotFound(t, fmt.Sprintf("GetSocialAuth(%q) with only %q stored", v, "jsmith"), err)
+	}
+	_, err := s.GetSocialAuth(ctx(t), "EDX-OAUTH2", "jsmith")
+	wantNotFound(t, "GetSocialAuth(provider in upper case)", err)
+	// Every variant is a different account and can be associated.
+	attacker := mustUser(t, s, "attacker")
+	made := map[string]int64{"jsmith": sa.ID}
+	for _, v := range variants {
+		x, err := s.CreateSocialAuth(ctx(t), attacker.ID, p, v)
+		if err != nil {
+			t.Errorf("CreateSocialAuth(%q) next to %q: %v; uids differing in case, accents or spaces are distinct", v, "jsmith", err)
+			continue
+		}
+		made[v] = x.ID
+	}
+	for uid, id := range made {
+		got, err := s.GetSocialAuth(ctx(t), p, uid)
+		if err != nil {
+			t.Errorf("GetSocialAuth(%q): %v", uid, err)
+			continue
+		}
+		if got.ID != id || got.UID != uid {
+			t.Errorf("GetSocialAuth(%q) = row %d uid %q; want row %d with the exact uid", uid, got.ID, got.UID, id)
+		}
+	}
+	if got, err := s.GetSocialAuth(ctx(t), p, "jsmith"); err != nil || got.UserID != victim.ID {
+		t.Errorf("GetSocialAuth(jsmith) = %+v, %v; want the victim's association", got, err)
+	}
+}
+
+func testEmptyKeys(t *testing.T, s socialauth.Storage) {
+	u := mustUser(t, s, "jsmith")
+	check := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, socialauth.ErrAuthMissingParameter) {
+			t.Errorf("%s: err = %v, want ErrAuthMissingParameter", what, err)
+		}
+		if errors.Is(err, socialauth.ErrNotFound) {
+			t.Errorf("%s: err = %v must not look like ErrNotFound (a caller would go on to create)", what, err)
+		}
+	}
+	_, err := s.GetSocialAuth(ctx(t), "edx-oauth2", "")
+	check("GetSocialAuth(uid \"\")", err)
+	_, err = s.GetSocialAuth(ctx(t), "", "jsmith")
+	check("GetSocialAuth(provider \"\")", err)
+	_, err = s.CreateSocialAuth(ctx(t), u.ID, "edx-oauth2", "")
+	check("CreateSocialAuth(uid \"\")", err)
+	_, err = s.CreateSocialAuth(ctx(t), u.ID, "", "jsmith")
+	check("CreateSocialAuth(provider \"\")", err)
+	_, err = s.CreateSocialAuth(ctx(t), "", "edx-oauth2", "jsmith")
+	if err == nil {
+		t.Errorf("CreateSocialAuth(user \"\"): want an error")
+	}
+	if list, err := s.GetSocialAuthsForUser(ctx(t), u.ID, "", 0); err != nil || len(list) != 0 {
+		t.Errorf("after rejected creates, associations = %v, %v; want none", list, err)
+	}
+	_, err = s.LoadPartial(ctx(t), "")
+	wantNotFound(t, "LoadPartial(\"\")", err)
+	_, err = s.GetCode(ctx(t), "")
+	wantNotFound(t, "GetCode(\"\")", err)
+	_, err = s.GetUserByUsername(ctx(t), "")
+	wantNotFound(t, "GetUserByUsername(\"\")", err)
+}
+
+func testSocialDuplicate(t *testing.T, s socialauth.Storage) {
+	a := mustUser(t, s, "a")
+	b := mustUser(t, s, "b")
+	mustSocial(t, s, a.ID, "edx-oauth2", "jsmith")
+	got, err := s.CreateSocialAuth(ctx(t), b.ID, "edx-oauth2", "jsmith")
+	wantDuplicate(t, "CreateSocialAuth(existing)", err)
+	if got != nil {
+		t.Errorf("CreateSocialAuth(existing) returned %+v; want nil", got)
+	}
+	if sa, err := s.GetSocialAuth(ctx(t), "edx-oauth2", "jsmith"); err != nil || sa.UserID != a.ID {
+		t.Errorf("association after duplicate = %+v, %v; want still user a", sa, err)
+	}
+	// Same uid at another provider is another account.
+	mustSocial(t, s, b.ID, "github", "jsmith")
+}
+
+var errBoom = errors.New("storagetest: boom")
+
+func testTransaction(t *testing.T, s socialauth.Storage) {
+	var made *socialauth.UserSocialAuth
+	err := s.Transaction(ctx(t), func(tx socialauth.Storage) error {
+		u, err := tx.CreateUser(ctx(t), map[string]any{"username": "committed"})
+		if err != nil {
+			return err
+		}
+		made, err = tx.CreateSocialAuth(ctx(t), u.ID, "edx-oauth2", "committed")
+		if err != nil {
+			return err
+		}
+		// Reads inside the transaction see its writes.
+		if _, err := tx.GetSocialAuth(ctx(t), "edx-oauth2", "committed"); err != nil {
+			return fmt.Errorf("read own write: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Transaction(commit): %v", err)
+	}
+	if got, err := s.GetSocialAuth(ctx(t), "edx-oauth2", "committed"); err != nil || got.ID != made.ID {
+		t.Errorf("after commit GetSocialAuth = %+v, %v", got, err)
+	}
+
+	err = s.Transaction(ctx(t), func(tx socialauth.Storage) error {
+		u, err := tx.CreateUser(ctx(t), map[string]any{"username": "rolledback"})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.CreateSocialAuth(ctx(t), u.ID, "edx-oauth2", "rolledback"); err != nil {
+			return err
+		}
+		return fmt.Errorf("wrapped: %w", errBoom)
+	})
+	if !errors.Is(err, errBoom) {
+		t.Errorf("Transaction(rollback) err = %v; want fn's error", err)
+	}
+	if ok, err := s.UserExists(ctx(t), "rolledback"); err != nil || ok {
+		t.Errorf("after rollback UserExists = %v, %v; want false", ok, err)
+	}
+	_, err = s.GetSocialAuth(ctx(t), "edx-oauth2", "rolledback")
+	wantNotFound(t, "GetSocialAuth after rollback", err)
+}
+
+func testTransactionNested(t *testing.T, s socialauth.Storage) {
+	err := s.Transaction(ctx(t), func(tx socialauth.Storage) error {
+		if _, err := tx.CreateUser(ctx(t), map[string]any{"username": "outer"}); err != nil {
+			return err
+		}
+		return tx.Transaction(ctx(t), func(inner socialauth.Storage) error {
+			if ok, err := inner.UserExists(ctx(t), "outer"); err != nil || !ok {
+				return fmt.Errorf("inner does not see outer's write: %v %v", ok, err)
+			}
+			_, err := inner.CreateUser(ctx(t), map[string]any{"username": "inner"})
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatalf("nested commit: %v", err)
+	}
+	for _, name := range []string{"outer", "inner"} {
+		if ok, err := s.UserExists(ctx(t), name); err != nil || !ok {
+			t.Errorf("after nested commit UserExists(%s) = %v, %v", name, ok, err)
+		}
+	}
+	err = s.Transaction(ctx(t), func(tx socialauth.Storage) error {
+		if _, err := tx.CreateUser(ctx(t), map[string]any{"username": "outer2"}); err != nil {
+			return err
+		}
+		return tx.Transaction(ctx(t), func(inner socialauth.Storage) error {
+			if _, err := inner.CreateUser(ctx(t), map[string]any{"username": "inner2"}); err != nil {
+				return err
+			}
+			return errBoom
+		})
+	})
+	if !errors.Is(err, errBoom) {
+		t.Errorf("nested rollback err = %v; want the inner error", err)
+	}
+	for _, name := range []string{"outer2", "inner2"} {
+		if ok, err := s.UserExists(ctx(t), name); err != nil || ok {
+			t.Errorf("after nested rollback UserExists(%s) = %v, %v; want false", name, ok, err)
+		}
+	}
+}
+
+func testUpdateExtraData(t *testing.T, s socialauth.Storage) {
+	u := mustUser(t, s, "jsmith")
+	sa := mustSocial(t, s, u.ID, "edx-oauth2", "jsmith")
+	got, err := s.UpdateExtraData(ctx(t), sa.ID, func(old map[string]any) (map[string]any, bool) {
+		if len(old) != 0 {
+			t.Errorf("first update saw %v; want empty", old)
+		}
+		return map[string]any{"access_token": "at1", "refresh_token": "rt1", "expires_in": float64(3600),
+			"nested": map[string]any{"a": []any{"x", float64(1), true}}}, true
+	})
+	if err != nil {
+		t.Fatalf("UpdateExtraData: %v", err)
+	}
+	if got.AccessToken() != "at1" || got.RefreshToken() != "rt1" {
+		t.Errorf("UpdateExtraData returned %v", got.ExtraData)
+	}
+	// Merge, as upstream set_extra_data: the caller merges into old.
+	_, err = s.UpdateExtraData(ctx(t), sa.ID, func(old map[string]any) (map[string]any, bool) {
+		old["access_token"] = "at2"
+		return old, true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A copy: changes without reporting one are not stored.
+	unchanged, err := s.UpdateExtraData(ctx(t), sa.ID, func(old map[string]any) (map[string]any, bool) {
+		old["access_token"] = "not-saved"
+		return old, false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unchanged.AccessToken() != "at2" {
+		t.Errorf("no-change update returned access_token %q; want the stored at2", unchanged.AccessToken())
+	}
+	stored, err := s.GetSocialAuth(ctx(t), "edx-oauth2", "jsmith")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"access_token": "at2", "refresh_token": "rt1", "expires_in": float64(3600),
+		"nested": map[string]any{"a": []any{"x", float64(1), true}}}
+	if d := cmp.Diff(want, stored.ExtraData); d != "" {
+		t.Errorf("stored extra data (-want +got):\n%s", d)
+	}
+	// The returned map is the caller's: mutating it changes nothing stored.
+	stored.ExtraData["access_token"] = "mutated"
+	again, _ := s.GetSocialAuthByID(ctx(t), sa.ID)
+	if again.AccessToken() != "at2" {
+		t.Errorf("mutating a returned map changed the store: %v", again.ExtraData)
+	}
+	_, err = s.UpdateExtraData(ctx(t), 999999, func(old map[string]any) (map[string]any, bool) { return old, true })
+	wantNotFound(t, "UpdateExtraData(unknown)", err)
+}
+
+func toInt(v any) int {
+	switch x := v.(type) {
+	case float64:
+		return int(x)
+	case int:
+		return x
+	case int64:
+		return int(x)
+	}
+	return 0
+}
+
+func testUpdateExtraDataConcurrent(t *testing.T, s socialauth.Storage) {
+	u := mustUser(t, s, "jsmith")
+	sa := mustSocial(t, s, u.ID, "edx-oauth2", "jsmith")
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.UpdateExtraData(context.Background(), sa.ID, func(old map[string]any) (map[string]any, bool) {
+				next := toInt(old["generation"]) + 1
+				// Each refresh rotates the refresh token: rt-<generation>.
+				if prev, _ := old["refresh_token"].(string); prev != fmt.Sprintf("rt-%d", next-1) && next > 1 {
+					old["broken_chain"] = true
+				}
+				old["generation"] = next
+				old["refresh_token"] = fmt.Sprintf("rt-%d", next)
+				return old, true
+			})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent UpdateExtraData: %v", err)
+		}
+	}
+	got, err := s.GetSocialAuthByID(ctx(t), sa.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if toInt(got.ExtraData["generation"]) != n || got.RefreshToken() != fmt.Sprintf("rt-%d", n) || got.ExtraData["broken_chain"] != nil {
+		t.Errorf("after %d concurrent rotations extra data = %v; want generation %d, rt-%d and no lost update", n, got.ExtraData, n, n)
+	}
+}
+
+func testPartials(t *testing.T, s socialauth.Storage) {
+	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	p := &socialauth.Partial{Token: strings.Repeat("a", 32), Backend: "edx-oauth2", NextStep: 3, Binding: "sess-hash",
+		CreatedAt: created, Data: map[string]any{"uid": "jsmith", "count": float64(2), "ok": true,
+			"details": map[string]any{"email": "j@example.com"}, "list": []any{"a", "b"}}}
+	if err := s.SavePartial(ctx(t), p); err != nil {
+		t.Fatalf("SavePartial: %v", err)
+	}
+	got, err := s.LoadPartial(ctx(t), p.Token)
+	if err != nil {
+		t.Fatalf("LoadPartial: %v", err)
+	}
+	if d := cmp.Diff(p, got); d != "" {
+		t.Errorf("LoadPartial (-want +got):\n%s", d)
+	}
+	for _, tok := range []string{strings.Repeat("A", 32), strings.Repeat("a", 32) + " ", strings.Repeat("a", 31)} {
+		_, err := s.LoadPartial(ctx(t), tok)
+		wantNotFound(t, fmt.Sprintf("LoadPartial(%q)", tok), err)
+	}
+	// Saving the same token again replaces it.
+	p2 := *p
+	p2.NextStep = 4
+	p2.Data = map[string]any{"uid": "jsmith"}
+	if err := s.SavePartial(ctx(t), &p2); err != nil {
+		t.Fatalf("SavePartial(again): %v", err)
+	}
+	if got, err := s.LoadPartial(ctx(t), p.Token); err != nil || got.NextStep != 4 || len(got.Data) != 1 {
+		t.Errorf("LoadPartial after re-save = %+v, %v", got, err)
+	}
+	if err := s.SavePartial(ctx(t), &socialauth.Partial{Backend: "x"}); err == nil {
+		t.Errorf("SavePartial(empty token): want an error")
+	}
+	deleted, err := s.DeletePartial(ctx(t), p.Token)
+	if err != nil || !deleted {
+		t.Errorf("DeletePartial = %v, %v; want true", deleted, err)
+	}
+	deleted, err = s.DeletePartial(ctx(t), p.Token)
+	if err != nil || deleted {
+		t.Errorf("DeletePartial(again) = %v, %v; want false", deleted, err)
+	}
+	_, err = s.LoadPartial(ctx(t), p.Token)
+	wantNotFound(t, "LoadPartial(deleted)", err)
+}
+
+func testPartialSingleUse(t *testing.T, s socialauth.Storage) {
+	tok := strings.Repeat("b", 32)
+	if err := s.SavePartial(ctx(t), &socialauth.Partial{Token: tok, Backend: "edx-oauth2", Data: map[string]any{}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	winners := 0
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := s.DeletePartial(context.Background(), tok)
+			if err != nil {
+				t.Errorf("DeletePartial: %v", err)
+			}
+			if ok {
+				mu.Lock()
+				winners++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if winners != 1 {
+		t.Errorf("%d concurrent DeletePartial reported deleted=true %d times; want exactly 1", n, winners)
+	}
+}
+
+func testNonces(t *testing.T, s socialauth.Storage) {
+	n := socialauth.Nonce{ServerURL: "https://op.example.com/", Timestamp: 1700000000, Salt: "abc"}
+	for i, want := range []bool{true, false, false} {
+		fresh, err := s.UseNonce(ctx(t), n)
+		if err != nil || fresh != want {
+			t.Errorf("UseNonce #%d = %v, %v; want %v", i+1, fresh, err, want)
+		}
+	}
+	for _, other := range []socialauth.Nonce{
+		{ServerURL: n.ServerURL, Timestamp: n.Timestamp, Salt: "ABC"},
+		{ServerURL: n.ServerURL, Timestamp: n.Timestamp + 1, Salt: "abc"},
+		{ServerURL: "https://op.example.com", Timestamp: n.Timestamp, Salt: "abc"},
+	} {
+		if fresh, err := s.UseNonce(ctx(t), other); err != nil || !fresh {
+			t.Errorf("UseNonce(%+v) = %v, %v; want fresh", other, fresh, err)
+		}
+	}
+	// A replayed nonce inside a transaction does not break the transaction.
+	err := s.Transaction(ctx(t), func(tx socialauth.Storage) error {
+		if fresh, err := tx.UseNonce(ctx(t), n); err != nil || fresh {
+			return fmt.Errorf("replay in tx = %v, %v", fresh, err)
+		}
+		_, err := tx.CreateUser(ctx(t), map[string]any{"username": "after-replay"})
+		return err
+	})
+	if err != nil {
+		t.Errorf("transaction with a replayed nonce: %v", err)
+	}
+}
+
+func testAssociations(t *testing.T, s socialauth.Storage) {
+	const srv = "https://op.example.com/"
+	a1 := &socialauth.Association{ServerURL: srv, Handle: "h1", Secret: "c2VjcmV0", Issued: 100, Lifetime: 3600, AssocType: "HMAC-SHA256"}
+	a2 := &socialauth.Association{ServerURL: srv, Handle: "h2", Secret: "c2VjcmV0Mg==", Issued: 200, Lifetime: 3600, AssocType: "HMAC-SHA1"}
+	other := &socialauth.Association{ServerURL: "https://other.example.com/", Handle: "h1", Secret: "eA==", Issued: 300}
+	for _, a := range []*socialauth.Association{a1, a2, other} {
+		if err := s.StoreAssociation(ctx(t), a); err != nil {
+			t.Fatalf("StoreAssociation: %v", err)
+		}
+	}
+	list, err := s.GetAssociations(ctx(t), srv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handles []string
+	for _, a := range list {
+		handles = append(handles, a.Handle)
+	}
+	if d := cmp.Diff([]string{"h2", "h1"}, handles); d != "" {
+		t.Errorf("GetAssociations newest first (-want +got):\n%s", d)
+	}
+	// Upsert by (server_url, handle).
+	upd := &socialauth.Association{ServerURL: srv, Handle: "h1", Secret: "bmV3", Issued: 500, Lifetime: 60, AssocType: "HMAC-SHA256"}
+	if err := s.StoreAssociation(ctx(t), upd); err != nil {
+		t.Fatal(err)
+	}
+	list, err = s.GetAssociations(ctx(t), srv, "h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Secret != "bmV3" || list[0].Issued != 500 || list[0].Lifetime != 60 {
+		t.Fatalf("after upsert GetAssociations(h1) = %+v; want one updated row", list)
+	}
+	if list, _ := s.GetAssociations(ctx(t), srv, "H1"); len(list) != 0 {
+		t.Errorf("GetAssociations(H1) = %+v; handles compare exactly", list)
+	}
+	if err := s.RemoveAssociations(ctx(t), []int64{list[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	list, _ = s.GetAssociations(ctx(t), srv, "")
+	if len(list) != 1 || list[0].Handle != "h2" {
+		t.Errorf("after remove = %+v; want only h2", list)
+	}
+	if err := s.RemoveAssociations(ctx(t), nil); err != nil {
+		t.Errorf("RemoveAssociations(nil): %v", err)
+	}
+}
+
+func testCodes(t *testing.T, s socialauth.Storage) {
+	c, err := s.MakeCode(ctx(t), "j@example.com")
+	if err != nil {
+		t.Fatalf("MakeCode: %v", err)
+	}
+	if len(c.Code) != 32 || strings.Trim(c.Code, "0123456789abcdef") != "" || c.Verified || c.Email != "j@example.com" || c.ID == 0 {
+		t.Errorf("MakeCode = %+v; want 32 hex characters, unverified", c)
+	}
+	c2, err := s.MakeCode(ctx(t), "j@example.com")
+	if err != nil || c2.Code == c.Code {
+		t.Errorf("second MakeCode = %+v, %v; want a different code", c2, err)
+	}
+	got, err := s.GetCode(ctx(t), c.Code)
+	if err != nil || got.ID != c.ID || got.Email != "j@example.com" || got.Verified {
+		t.Errorf("GetCode = %+v, %v", got, err)
+	}
+	_, err = s.GetCode(ctx(t), strings.ToUpper(c.Code))
+	wantNotFound(t, "GetCode(upper case)", err)
+	if err := s.VerifyCode(ctx(t), c.ID); err != nil {
+		t.Fatalf("VerifyCode: %v", err)
+	}
+	if err := s.VerifyCode(ctx(t), c.ID); err != nil {
+		t.Errorf("VerifyCode(again): %v", err)
+	}
+	if got, err := s.GetCode(ctx(t), c.Code); err != nil || !got.Verified {
+		t.Errorf("GetCode after verify = %+v, %v", got, err)
+	}
+	wantNotFound(t, "VerifyCode(unknown)", s.VerifyCode(ctx(t), 999999))
+}
+
+func testAllowedToDisconnect(t *testing.T, s socialauth.Storage) {
+	u := mustUser(t, s, "jsmith")
+	edx := mustSocial(t, s, u.ID, "edx-oauth2", "jsmith")
+	allowed := func(provider string, id int64) bool {
+		t.Helper()
+		ok, err := s.AllowedToDisconnect(ctx(t), u.ID, provider, id)
+		if err != nil {
+			t.Fatalf("AllowedToDisconnect: %v", err)
+		}
+		return ok
+	}
+	if allowed("edx-oauth2", 0) {
+		t.Errorf("only association, no password: allowed; want not allowed")
+	}
+	if allowed("edx-oauth2", edx.ID) {
+		t.Errorf("only association by id: allowed; want not allowed")
+	}
+	edx2 := mustSocial(t, s, u.ID, "edx-oauth2", "jsmith-2")
+	if allowed("edx-oauth2", 0) {
+		t.Errorf("removing every edx-oauth2 row leaves nothing: allowed; want not allowed")
+	}
+	if !allowed("edx-oauth2", edx.ID) {
+		t.Errorf("removing one of two associations: not allowed; want allowed")
+	}
+	_ = edx2
+	mustSocial(t, s, u.ID, "github", "42")
+	if !allowed("edx-oauth2", 0) {
+		t.Errorf("github remains: not allowed; want allowed")
+	}
+}
+
+func testConcurrentFirstLogin(t *testing.T, s socialauth.Storage) {
+	const (
+		n        = 50
+		provider = "edx-oauth2"
+		uid      = "jsmith"
+	)
+	login := func(c context.Context) (string, error) {
+		var userID string
+		attempt := func() error {
+			return s.Transaction(c, func(tx socialauth.Storage) error {
+				sa, err := tx.GetSocialAuth(c, provider, uid)
+				if err == nil {
+					userID = sa.UserID
+					return nil
+				}
+				if !errors.Is(err, socialauth.ErrNotFound) {
+					return err
+				}
+				u, err := tx.CreateUser(c, map[string]any{"username": "jsmith", "email": "jsmith@example.com"})
+				if err != nil {
+					return err
+				}
+				if _, err := tx.CreateSocialAuth(c, u.ID, provider, uid); err != nil {
+					return err
+				}
+				userID = u.ID
+				return nil
+			})
+		}
+		err := attempt()
+		if errors.Is(err, socialauth.ErrDuplicate) {
+			err = attempt()
+		}
+		return userID, err
+	}
+	var wg sync.WaitGroup
+	ids := make([]string, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			ids[i], errs[i] = login(context.Background())
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("login %d: %v", i, err)
+		}
+	}
+	users, err := s.GetUsersByEmail(ctx(t), "jsmith@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 1 {
+		t.Fatalf("%d concurrent first logins made %d users; want 1", n, len(users))
+	}
+	for i, id := range ids {
+		if errs[i] == nil && id != users[0].ID {
+			t.Errorf("login %d got user %q; want %q", i, id, users[0].ID)
+		}
+	}
+	list, err := s.GetSocialAuthsForUser(ctx(t), users[0].ID, "", 0)
+	if err != nil || len(list) != 1 {
+		t.Errorf("associations = %d, %v; want 1", len(list), err)
+	}
+}
