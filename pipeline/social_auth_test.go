@@ -1,0 +1,347 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/pipeline"
+	"github.com/socialauth-go/socialauth/settings"
+	"github.com/socialauth-go/socialauth/testutil"
+)
+
+func TestRegistry(t *testing.T) {
+	r := pipeline.NewSteps()
+	if _, err := r.Resolve(socialauth.DefaultAuthPipeline()); err != nil {
+		t.Errorf("default auth pipeline: %v", err)
+	}
+	if _, err := r.Resolve(socialauth.DefaultDisconnectPipeline()); err != nil {
+		t.Errorf("default disconnect pipeline: %v", err)
+	}
+	for _, n := range []string{pipeline.StepMailValidation, pipeline.StepAssociateByEmail} {
+		if _, ok := r.Lookup(n); !ok {
+			t.Errorf("%s not registered", n)
+		}
+	}
+	if s, _ := r.Lookup(pipeline.StepMailValidation); !s.Partial {
+		t.Error("mail_validation must be a partial step")
+	}
+	if s, _ := r.Lookup(pipeline.StepCreateUser); s.Partial {
+		t.Error("create_user must not be partial")
+	}
+}
+
+func TestSocialDetails(t *testing.T) {
+	st := testutil.NewState(t,
+		testutil.WithResponse(map[string]any{"username": "alice", "email": "a@example.com"}),
+		testutil.WithDetails(socialauth.Details{"email": "kept@example.com"}))
+	if _, err := step(t, pipeline.StepSocialDetails, st); err != nil {
+		t.Fatal(err)
+	}
+	want := socialauth.Details{"username": "alice", "email": "kept@example.com"}
+	if diff := cmp.Diff(want, st.Details); diff != "" {
+		t.Errorf("details (-want +got):\n%s", diff)
+	}
+}
+
+func TestSocialUID(t *testing.T) {
+	tests := []struct {
+		name    string
+		resp    map[string]any
+		want    string
+		wantErr error
+	}{
+		{"string", map[string]any{"id": "Alice "}, "Alice ", nil},
+		{"number", map[string]any{"id": 42.0}, "42", nil},
+		{"missing", map[string]any{}, "", socialauth.ErrAuthMissingParameter},
+		{"null", map[string]any{"id": nil}, "", socialauth.ErrAuthMissingParameter},
+		{"empty", map[string]any{"id": ""}, "", socialauth.ErrAuthMissingParameter},
+		{"None text", map[string]any{"id": "None"}, "", socialauth.ErrAuthMissingParameter},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := testutil.NewState(t, testutil.WithResponse(tc.resp))
+			_, err := step(t, pipeline.StepSocialUID, st)
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			if st.UID != tc.want {
+				t.Errorf("uid = %q, want %q", st.UID, tc.want)
+			}
+		})
+	}
+	backendErr := socialauth.NewError(socialauth.CodeAuthTokenError, "fake", "", nil)
+	st := testutil.NewState(t, testutil.WithBackend(&uidErrBackend{err: backendErr}))
+	if _, err := step(t, pipeline.StepSocialUID, st); !errors.Is(err, socialauth.ErrAuthTokenError) {
+		t.Errorf("backend error not passed on: %v", err)
+	}
+}
+
+type uidErrBackend struct {
+	testutil.FakeBackend
+	err error
+}
+
+func (b *uidErrBackend) UserID(socialauth.Details, map[string]any) (string, error) { return "", b.err }
+
+func TestAuthAllowed(t *testing.T) {
+	tests := []struct {
+		name     string
+		settings settings.Map
+		email    any
+		deny     bool // the backend's AuthAllower says no
+		allowed  bool
+	}{
+		{"no lists", nil, "a@example.com", false, true},
+		{"listed email, case-insensitive", settings.Map{"SOCIAL_AUTH_WHITELISTED_EMAILS": []string{"A@Example.com"}}, "a@EXAMPLE.com", false, true},
+		{"unlisted email", settings.Map{"SOCIAL_AUTH_WHITELISTED_EMAILS": []string{"b@example.com"}}, "a@example.com", false, false},
+		{"listed domain", settings.Map{"SOCIAL_AUTH_WHITELISTED_DOMAINS": []string{"Example.com"}}, "a@example.COM", false, true},
+		{"unlisted domain", settings.Map{"SOCIAL_AUTH_WHITELISTED_DOMAINS": []string{"example.org"}}, "a@example.com", false, false},
+		{"subdomain is another domain", settings.Map{"SOCIAL_AUTH_WHITELISTED_DOMAINS": []string{"example.com"}}, "a@evil.example.com", false, false},
+		{"malformed email denied", settings.Map{"SOCIAL_AUTH_WHITELISTED_DOMAINS": []string{"example.com"}}, "example.com", false, false},
+		{"no email allowed", settings.Map{"SOCIAL_AUTH_WHITELISTED_DOMAINS": []string{"example.com"}}, nil, false, true},
+		{"per-backend list", settings.Map{"SOCIAL_AUTH_FAKE_WHITELISTED_DOMAINS": []string{"example.org"}, "SOCIAL_AUTH_WHITELISTED_DOMAINS": []string{"example.com"}}, "a@example.com", false, false},
+		{"backend denies", nil, "a@example.com", true, false},
+		{"list allows, backend denies", settings.Map{"SOCIAL_AUTH_WHITELISTED_EMAILS": []string{"a@example.com"}}, "a@example.com", true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &testutil.FakeBackend{}
+			if tc.deny {
+				b.Allow = func(map[string]any, socialauth.Details) bool { return false }
+			}
+			d := socialauth.Details{}
+			if tc.email != nil {
+				d["email"] = tc.email
+			}
+			st := testutil.NewState(t, testutil.WithBackend(b), testutil.WithSettings(tc.settings), testutil.WithDetails(d))
+			_, err := step(t, pipeline.StepAuthAllowed, st)
+			if tc.allowed && err != nil {
+				t.Errorf("err = %v, want allowed", err)
+			}
+			if !tc.allowed && !errors.Is(err, socialauth.ErrAuthForbidden) {
+				t.Errorf("err = %v, want AuthForbidden", err)
+			}
+		})
+	}
+	st := testutil.NewState(t, testutil.WithSettings(settings.Map{"SOCIAL_AUTH_WHITELISTED_EMAILS": 7}),
+		testutil.WithDetails(socialauth.Details{"email": "a@b"}))
+	if _, err := step(t, pipeline.StepAuthAllowed, st); !errors.Is(err, socialauth.ErrImproperlyConfigured) {
+		t.Errorf("malformed setting: %v", err)
+	}
+}
+
+func TestSocialUser(t *testing.T) {
+	ctx := context.Background()
+	store := testutil.NewStore()
+	owner, _ := store.CreateUser(ctx, map[string]any{"username": "owner"})
+	other, _ := store.CreateUser(ctx, map[string]any{"username": "other"})
+	sleeper, _ := store.AddUser(&socialauth.User{Username: "sleeper"})
+	sa, _ := store.CreateSocialAuth(ctx, owner.ID, "fake", "U1")
+	if _, err := store.CreateSocialAuth(ctx, sleeper.ID, "fake", "S1"); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name      string
+		uid       string
+		loggedIn  *socialauth.User
+		wantUser  string // id, "" for none
+		wantNew   bool
+		wantAssoc bool
+		wantErr   error
+	}{
+		{"known uid logs in its owner", "U1", nil, owner.ID, false, false, nil},
+		{"uid compared exactly", "u1", nil, "", true, true, nil},
+		{"unknown uid, no user", "U2", nil, "", true, true, nil},
+		{"unknown uid, logged-in user keeps it", "U2", other, other.ID, false, true, nil},
+		{"owner logged in", "U1", owner, owner.ID, false, false, nil},
+		{"someone else logged in", "U1", other, "", false, false, socialauth.ErrAuthAlreadyAssociated},
+		{"inactive owner", "S1", nil, "", false, false, pipeline.ErrInactiveUser},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithUID(tc.uid), testutil.WithUser(tc.loggedIn))
+			_, err := step(t, pipeline.StepSocialUser, st)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotUser := ""
+			if st.User != nil {
+				gotUser = st.User.ID
+			}
+			if gotUser != tc.wantUser || st.IsNew != tc.wantNew || st.NewAssociation != tc.wantAssoc {
+				t.Errorf("user %q is_new %v new_association %v; want %q %v %v", gotUser, st.IsNew, st.NewAssociation, tc.wantUser, tc.wantNew, tc.wantAssoc)
+			}
+			if (st.Social != nil) == tc.wantAssoc || (st.Social != nil && st.Social.ID != sa.ID) {
+				t.Errorf("social = %+v", st.Social)
+			}
+		})
+	}
+	inactive := testutil.NewState(t, testutil.WithStorage(store), testutil.WithUID("S1"))
+	_, err := step(t, pipeline.StepSocialUser, inactive)
+	if !errors.Is(err, socialauth.ErrAuthForbidden) {
+		t.Errorf("inactive owner: %v, want AuthForbidden", err)
+	}
+}
+
+func TestAssociateByEmail(t *testing.T) {
+	ctx := context.Background()
+	store := testutil.NewStore()
+	one, _ := store.CreateUser(ctx, map[string]any{"username": "one", "email": "One@Example.com"})
+	_, _ = store.CreateUser(ctx, map[string]any{"username": "twin1", "email": "twin@example.com"})
+	_, _ = store.CreateUser(ctx, map[string]any{"username": "twin2", "email": "TWIN@example.com"})
+	_, _ = store.AddUser(&socialauth.User{Username: "off", Email: "off@example.com"})
+	tests := []struct {
+		email    string
+		loggedIn *socialauth.User
+		want     string
+		wantErr  error
+	}{
+		{"one@example.COM", nil, one.ID, nil},
+		{"nobody@example.com", nil, "", nil},
+		{"", nil, "", nil},
+		{"off@example.com", nil, "", nil},
+		{"twin@example.com", nil, "", socialauth.ErrAuthException},
+		{"one@example.com", &socialauth.User{ID: "77"}, "77", nil},
+	}
+	for _, tc := range tests {
+		st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithDetails(socialauth.Details{"email": tc.email}),
+			testutil.WithUser(tc.loggedIn), testutil.WithState(func(st *socialauth.State) { st.IsNew = true }))
+		_, err := step(t, pipeline.StepAssociateByEmail, st)
+		if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+			t.Errorf("%q: err = %v, want %v", tc.email, err, tc.wantErr)
+			continue
+		}
+		got := ""
+		if st.User != nil {
+			got = st.User.ID
+		}
+		if got != tc.want {
+			t.Errorf("%q: user %q, want %q", tc.email, got, tc.want)
+		}
+		if tc.want == one.ID && st.IsNew {
+			t.Errorf("%q: is_new still true", tc.email)
+		}
+	}
+}
+
+func TestAssociateUser(t *testing.T) {
+	ctx := context.Background()
+	store := testutil.NewStore()
+	u, _ := store.CreateUser(ctx, map[string]any{"username": "u"})
+	v, _ := store.CreateUser(ctx, map[string]any{"username": "v"})
+
+	st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithUID("X"), testutil.WithUser(u))
+	if _, err := step(t, pipeline.StepAssociateUser, st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Social == nil || st.Social.UserID != u.ID || st.Social.UID != "X" || st.Social.Provider != "fake" || !st.NewAssociation {
+		t.Errorf("social = %+v, new_association %v", st.Social, st.NewAssociation)
+	}
+
+	// A race lost: the error is typed and still says ErrDuplicate, and v
+	// does not get the association.
+	before := store.Snapshot()
+	st = testutil.NewState(t, testutil.WithStorage(store), testutil.WithUID("X"), testutil.WithUser(v))
+	_, err := step(t, pipeline.StepAssociateUser, st)
+	if !errors.Is(err, socialauth.ErrDuplicate) || !errors.Is(err, socialauth.ErrAuthAlreadyAssociated) {
+		t.Errorf("collision: %v, want ErrDuplicate and AuthAlreadyAssociated", err)
+	}
+	if diff := before.Diff(store.Snapshot()); diff != "" {
+		t.Errorf("collision wrote:\n%s", diff)
+	}
+
+	// Nothing to do without a user or with an association.
+	for _, st := range []*socialauth.State{
+		testutil.NewState(t, testutil.WithStorage(store), testutil.WithUID("Y")),
+		testutil.NewState(t, testutil.WithStorage(store), testutil.WithUID("Y"), testutil.WithUser(u), testutil.WithSocial(&socialauth.UserSocialAuth{ID: 1})),
+	} {
+		if _, err := step(t, pipeline.StepAssociateUser, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !before.Equal(store.Snapshot()) {
+		t.Error("associate_user wrote with nothing to do")
+	}
+}
+
+func TestMergeExtraData(t *testing.T) {
+	tests := []struct {
+		name        string
+		old, next   map[string]any
+		want        map[string]any
+		wantChanged bool
+	}{
+		{"empty next keeps old", map[string]any{"a": 1.0}, nil, map[string]any{"a": 1.0}, false},
+		{"empty old is replaced", map[string]any{}, map[string]any{"a": "x"}, map[string]any{"a": "x"}, true},
+		{"nil old is replaced", nil, map[string]any{"a": "x"}, map[string]any{"a": "x"}, true},
+		{"merge keeps other keys", map[string]any{"a": "1", "b": "2"}, map[string]any{"b": "3"}, map[string]any{"a": "1", "b": "3"}, true},
+		{"subset with same values is no change", map[string]any{"a": "1", "b": "2"}, map[string]any{"b": "2"}, map[string]any{"a": "1", "b": "2"}, false},
+		{"int vs float is no change", map[string]any{"expires_in": 3600.0}, map[string]any{"expires_in": 3600}, map[string]any{"expires_in": 3600}, false},
+		{"nested change", map[string]any{"n": map[string]any{"x": 1.0}}, map[string]any{"n": map[string]any{"x": 2.0}}, map[string]any{"n": map[string]any{"x": 2.0}}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			oldCopy := cmp.Diff(nil, tc.old)
+			got, changed := pipeline.MergeExtraData(tc.old, tc.next)
+			if changed != tc.wantChanged {
+				t.Errorf("changed = %v, want %v", changed, tc.wantChanged)
+			}
+			if tc.wantChanged {
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("merged (-want +got):\n%s", diff)
+				}
+			}
+			if cmp.Diff(nil, tc.old) != oldCopy {
+				t.Error("old was modified")
+			}
+		})
+	}
+}
+
+func TestLoadExtraData(t *testing.T) {
+	ctx := context.Background()
+	store := testutil.NewStore()
+	u, _ := store.CreateUser(ctx, map[string]any{"username": "u"})
+	sa, _ := store.CreateSocialAuth(ctx, u.ID, "fake", "X")
+	_, _ = store.UpdateExtraData(ctx, sa.ID, func(map[string]any) (map[string]any, bool) {
+		return map[string]any{"refresh_token": "r0", "access_token": "a0"}, true
+	})
+	b := &testutil.FakeBackend{ExtraDataKeys: []string{"access_token"}}
+	// social found by lookup when the state has none
+	st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithBackend(b), testutil.WithUID("X"), testutil.WithUser(u),
+		testutil.WithResponse(map[string]any{"access_token": "a1"}))
+	if _, err := step(t, pipeline.StepLoadExtraData, st); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"refresh_token": "r0", "access_token": "a1"}
+	if diff := cmp.Diff(want, store.SocialAuths()[0].ExtraData); diff != "" {
+		t.Errorf("stored extra data (-want +got):\n%s", diff)
+	}
+	if st.Social == nil || st.Social.AccessToken() != "a1" {
+		t.Errorf("state social = %+v", st.Social)
+	}
+	// Same data again: nothing written (Modified unchanged).
+	before := store.Snapshot()
+	if _, err := step(t, pipeline.StepLoadExtraData, st); err != nil {
+		t.Fatal(err)
+	}
+	if diff := before.Diff(store.Snapshot()); diff != "" {
+		t.Errorf("unchanged extra data rewritten:\n%s", diff)
+	}
+	// No association: nothing to do.
+	st = testutil.NewState(t, testutil.WithStorage(store), testutil.WithBackend(b), testutil.WithUID("nope"))
+	if _, err := step(t, pipeline.StepLoadExtraData, st); err != nil || st.Social != nil {
+		t.Errorf("no association: %v %+v", err, st.Social)
+	}
+}
