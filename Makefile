@@ -65,7 +65,8 @@ staticcheck:
 go-test:
 	@echo "== go test -race -count=1 -timeout $(TEST_TIMEOUT) ./..."
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) -json ./... \
-		| $(GO) run .ci/testreport.go -summary $(SUMMARY)
+		| $(GO) run .ci/testreport.go -summary $(SUMMARY) \
+		|| { rm -f $(SUMMARY); exit 1; }
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./... | tee bench.txt
