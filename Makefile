@@ -11,6 +11,7 @@
 #
 # Tests use SQLite only unless SOCIALAUTH_TEST_POSTGRES_DSN and
 # SOCIALAUTH_TEST_MYSQL_DSN are set (see internal/dbtest and .ci/services).
+# Variables: PKGS (default ./...), TESTFLAGS, TEST_TIMEOUT (20m), FUZZTIME, ARGS.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -25,6 +26,8 @@ TEST_TIMEOUT        ?= 20m
 TESTFLAGS           ?=
 FUZZTIME            ?= 30s
 ARGS                ?=
+# packages to vet, staticcheck and test, e.g. make test PKGS=./storage/...
+PKGS                ?= ./...
 # where go-test leaves its summary line for `test` to repeat last
 SUMMARY             := $(shell mktemp -u "$${TMPDIR:-/tmp}/socialauth-test-summary.XXXXXX")
 
@@ -49,7 +52,7 @@ fmt-check:
 
 vet:
 	@echo "== go vet"
-	$(GO) vet ./...
+	$(GO) vet $(PKGS)
 
 staticcheck:
 	@if ! "$(STATICCHECK)" -version 2>/dev/null | grep "($(STATICCHECK_VERSION:v%=%))" >/dev/null; then \
@@ -57,14 +60,14 @@ staticcheck:
 		$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); \
 	fi
 	@echo "== staticcheck"
-	$(STATICCHECK) ./...
+	$(STATICCHECK) $(PKGS)
 
 # -json feeds .ci/testreport.go, which prints like plain go test (plus the
 # output of failed and skipped tests) and a closing "tests: N passed, N failed,
 # N skipped" line. Fuzz targets' seed corpora run as ordinary tests.
 go-test:
-	@echo "== go test -race -count=1 -timeout $(TEST_TIMEOUT) ./..."
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) -json ./... \
+	@echo "== go test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)"
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) -json $(PKGS) \
 		| $(GO) run .ci/testreport.go -summary $(SUMMARY) \
 		|| { rm -f $(SUMMARY); exit 1; }
 
