@@ -1,0 +1,190 @@
+package backends
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/settings"
+	"github.com/socialauth-go/socialauth/testutil"
+	"github.com/socialauth-go/socialauth/testutil/fakelms"
+)
+
+const (
+	testClientID = "test-client"
+	testSecret   = "test-secret-do-not-log"
+)
+
+// testKey is one RSA key shared by every fake LMS of the test binary
+// (generating one per test is slow under -race).
+var testKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+func newLMS(t testing.TB, opts fakelms.Options) *fakelms.LMS {
+	t.Helper()
+	if opts.Key == nil {
+		opts.Key = testKey()
+	}
+	if opts.Clients == nil {
+		opts.Clients = []fakelms.Client{{
+			ID: testClientID, Secret: testSecret,
+			RedirectURIs: []string{testutil.DefaultBaseURL + "/complete/lms/", testutil.DefaultBaseURL + "/complete/oidc/",
+				testutil.DefaultBaseURL + "/complete/other/"},
+		}}
+	}
+	l := fakelms.NewServer(t, opts)
+	l.AutoApprove("jsmith")
+	return l
+}
+
+// lmsOAuth2 is a plain OAuth2 backend for the fake LMS (no OpenID).
+func lmsOAuth2(l *fakelms.LMS, mod func(*OAuth2Config)) *OAuth2 {
+	var b *OAuth2
+	cfg := OAuth2Config{
+		Name: "lms",
+		Endpoints: Endpoints{
+			AuthorizationURL: l.URL() + "/oauth2/authorize",
+			AccessTokenURL:   l.URL() + "/oauth2/access_token",
+			RevokeURL:        l.URL() + "/oauth2/revoke_token",
+			UserInfoURL:      l.URL() + "/oauth2/user_info",
+		},
+		DefaultScope: []string{"profile", "email"},
+		IDKey:        "preferred_username",
+		ExtraData:    []ExtraDataField{{Name: "refresh_token"}, {Name: "expires_in"}},
+		UserData: func(ctx context.Context, s socialauth.Strategy, token string, _ map[string]any) (map[string]any, error) {
+			return b.GetJSON(ctx, s, l.URL()+"/oauth2/user_info", token)
+		},
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	b = NewOAuth2(cfg)
+	return b
+}
+
+func testSettings(m settings.Map) *settings.Settings {
+	base := settings.Map{
+		"SOCIAL_AUTH_LMS_KEY":      testClientID,
+		"SOCIAL_AUTH_LMS_SECRET":   testSecret,
+		"SOCIAL_AUTH_OTHER_KEY":    testClientID,
+		"SOCIAL_AUTH_OTHER_SECRET": testSecret,
+		"SOCIAL_AUTH_OIDC_KEY":     testClientID,
+		"SOCIAL_AUTH_OIDC_SECRET":  testSecret,
+	}
+	return settings.New(base, m)
+}
+
+func newStrategy(l *fakelms.LMS, set *settings.Settings) *testutil.Strategy {
+	var c *http.Client
+	if l != nil {
+		c = l.Client()
+	}
+	return testutil.NewStrategy(testutil.StrategyOptions{Settings: set, HTTPClient: c})
+}
+
+// authorize follows the authorization URL at the fake LMS (auto-approve) and
+// returns the callback URL it redirects to.
+func authorize(t testing.TB, l *fakelms.LMS, authURL string) *url.URL {
+	t.Helper()
+	c := *l.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Get(authURL)
+	if err != nil {
+		t.Fatalf("authorize: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("authorize: status %d", resp.StatusCode)
+	}
+	u, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// start runs Start and returns the authorization URL.
+func start(t testing.TB, b socialauth.Backend, st *testutil.Strategy) *url.URL {
+	t.Helper()
+	r, err := b.Start(context.Background(), st)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if r.Status != http.StatusFound {
+		t.Fatalf("Start: status %d", r.Status)
+	}
+	u, err := url.Parse(r.Location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// callback runs Complete for a GET to cb on the strategy's session.
+func callback(b socialauth.Backend, st *testutil.Strategy, cb *url.URL) (map[string]any, error) {
+	return b.Complete(context.Background(), st.WithRequest(httptest.NewRequest(http.MethodGet, cb.String(), nil)))
+}
+
+// login does a whole flow: Start, authorize at the LMS, Complete.
+func login(t testing.TB, l *fakelms.LMS, b socialauth.Backend, st *testutil.Strategy) (map[string]any, error) {
+	t.Helper()
+	return callback(b, st, authorize(t, l, start(t, b, st).String()))
+}
+
+// withQuery returns u with its query changed by f.
+func withQuery(u *url.URL, f func(url.Values)) *url.URL {
+	c := *u
+	q := c.Query()
+	f(q)
+	c.RawQuery = q.Encode()
+	return &c
+}
+
+// wantCode fails unless err is a *socialauth.Error with code and no secret.
+func wantCode(t testing.TB, err error, code socialauth.Code) {
+	t.Helper()
+	var e *socialauth.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error = %v (%T), want *socialauth.Error %s", err, err, code)
+	}
+	if e.Code != code {
+		t.Fatalf("code = %s (%v), want %s", e.Code, err, code)
+	}
+	noSecrets(t, err.Error())
+}
+
+func noSecrets(t testing.TB, s string) {
+	t.Helper()
+	for _, secret := range []string{testSecret, "error_description", "<html", "The resource owner"} {
+		if strings.Contains(s, secret) {
+			t.Fatalf("error text %q contains %q", s, secret)
+		}
+	}
+}
+
+// fixedClock is a settable clock for state/nonce lifetimes.
+type fixedClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fixedClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fixedClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}

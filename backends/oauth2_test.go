@@ -1,0 +1,551 @@
+package backends
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/settings"
+	"github.com/socialauth-go/socialauth/testutil"
+	"github.com/socialauth-go/socialauth/testutil/fakelms"
+)
+
+func TestOAuth2Login(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	b := lmsOAuth2(l, nil)
+	st := newStrategy(l, testSettings(nil))
+
+	authURL := start(t, b, st)
+	q := authURL.Query()
+	if got := q.Get("redirect_uri"); got != testutil.DefaultBaseURL+"/complete/lms/" {
+		t.Errorf("redirect_uri = %q", got)
+	}
+	if q.Get("client_id") != testClientID || q.Get("response_type") != "code" || q.Get("scope") != "profile email" {
+		t.Errorf("authorization query = %v", q)
+	}
+	if len(q.Get("state")) < 43 {
+		t.Errorf("state %q shorter than 32 random bytes", q.Get("state"))
+	}
+	if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" {
+		t.Errorf("PKCE missing: %v", q)
+	}
+	if q.Has("redirect_state") || strings.Contains(q.Get("redirect_uri"), "redirect_state") {
+		t.Errorf("redirect_state sent by default")
+	}
+	if _, ok := st.SessionGet(SessionKey("lms")); !ok {
+		t.Fatal("no flow in the session after Start")
+	}
+
+	resp, err := callback(b, st, authorize(t, l, authURL.String()))
+	if err != nil {
+		t.Fatalf("Complete: %v", err)
+	}
+	if _, ok := st.SessionGet(SessionKey("lms")); ok {
+		t.Error("flow still in the session after Complete")
+	}
+	if resp["access_token"] == "" || resp["preferred_username"] != "jsmith" || resp["email"] != "jsmith@example.com" {
+		t.Errorf("response = %v", resp)
+	}
+	details := b.UserDetails(resp)
+	uid, err := b.UserID(details, resp)
+	if err != nil || uid != "jsmith" {
+		t.Errorf("UserID = %q, %v", uid, err)
+	}
+	extra := b.ExtraData(nil, uid, resp, details)
+	for _, k := range []string{"auth_time", "access_token", "token_type", "refresh_token", "expires_in"} {
+		if _, ok := extra[k]; !ok {
+			t.Errorf("extra data lacks %s: %v", k, extra)
+		}
+	}
+	trs := l.TokenRequests()
+	if len(trs) != 1 {
+		t.Fatalf("token requests = %d", len(trs))
+	}
+	tr := trs[0]
+	if tr.BasicAuth || tr.Form.Get("client_secret") != testSecret || tr.Form.Get("client_id") != testClientID {
+		t.Errorf("client auth: basic=%v form=%v", tr.BasicAuth, tr.Form)
+	}
+	if tr.Form.Get("grant_type") != "authorization_code" || tr.Form.Get("redirect_uri") != q.Get("redirect_uri") {
+		t.Errorf("token form = %v", tr.Form)
+	}
+	if tr.UserAgent != DefaultUserAgent || !strings.Contains(tr.Accept, "application/json") {
+		t.Errorf("headers: UA %q Accept %q", tr.UserAgent, tr.Accept)
+	}
+}
+
+func TestAuthURLSettings(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	tests := []struct {
+		name    string
+		set     settings.Map
+		mod     func(*OAuth2Config)
+		request url.Values
+		want    map[string]string // "" means absent
+	}{
+		{name: "scope setting before default", set: settings.Map{"SOCIAL_AUTH_LMS_SCOPE": []string{"read"}},
+			want: map[string]string{"scope": "read profile email"}},
+		{name: "ignore default scope", set: settings.Map{"SOCIAL_AUTH_LMS_SCOPE": []string{"read"}, "SOCIAL_AUTH_LMS_IGNORE_DEFAULT_SCOPE": true},
+			want: map[string]string{"scope": "read"}},
+		{name: "separator", mod: func(c *OAuth2Config) { c.ScopeSeparator = "," },
+			want: map[string]string{"scope": "profile,email"}},
+		{name: "no pkce by setting", set: settings.Map{"SOCIAL_AUTH_LMS_USE_PKCE": false},
+			want: map[string]string{"code_challenge": "", "code_challenge_method": ""}},
+		{name: "no pkce by backend", mod: func(c *OAuth2Config) { c.PKCEDisabled = true },
+			want: map[string]string{"code_challenge": ""}},
+		{name: "extra args, request may not override by default",
+			set:     settings.Map{"SOCIAL_AUTH_LMS_AUTH_EXTRA_ARGUMENTS": map[string]string{"prompt": "login"}},
+			request: url.Values{"prompt": {"none"}},
+			want:    map[string]string{"prompt": "login"}},
+		{name: "extra args, allowed override",
+			set:     settings.Map{"SOCIAL_AUTH_LMS_AUTH_EXTRA_ARGUMENTS": map[string]string{"prompt": "login"}},
+			mod:     func(c *OAuth2Config) { c.AllowedAuthExtraArgs = []string{"prompt"} },
+			request: url.Values{"prompt": {"none"}},
+			want:    map[string]string{"prompt": "none"}},
+		{name: "extra args, allowlist setting; absent keys never come from the request",
+			set: settings.Map{"SOCIAL_AUTH_LMS_AUTH_EXTRA_ARGUMENTS": map[string]string{"prompt": "login"},
+				"SOCIAL_AUTH_AUTH_EXTRA_ARGUMENTS_OVERRIDE_ALLOWLIST": []string{"prompt", "hd"}},
+			request: url.Values{"prompt": {"consent"}, "hd": {"evil.example"}},
+			want:    map[string]string{"prompt": "consent", "hd": ""}},
+		{name: "extra args cannot replace protocol parameters",
+			set: settings.Map{"SOCIAL_AUTH_LMS_AUTH_EXTRA_ARGUMENTS": map[string]string{
+				"redirect_uri": "https://evil.example/", "state": "fixed", "client_id": "x"}},
+			want: map[string]string{"redirect_uri": testutil.DefaultBaseURL + "/complete/lms/", "client_id": testClientID}},
+		{name: "redirect is https", set: settings.Map{"SOCIAL_AUTH_REDIRECT_IS_HTTPS": true},
+			want: map[string]string{"redirect_uri": "https://testserver/complete/lms/"}},
+		{name: "redirect_state option", mod: func(c *OAuth2Config) { c.RedirectState = true },
+			want: map[string]string{}},
+		{name: "authorization URL setting keeps its query",
+			set:  settings.Map{"SOCIAL_AUTH_LMS_AUTHORIZATION_URL": l.URL() + "/oauth2/authorize?tenant=t1"},
+			want: map[string]string{"tenant": "t1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := lmsOAuth2(l, tt.mod)
+			st := newStrategy(l, testSettings(tt.set))
+			if tt.request != nil {
+				st.SetRequestData(tt.request)
+			}
+			u, err := b.AuthURL(context.Background(), st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pu, _ := url.Parse(u)
+			q := pu.Query()
+			for k, want := range tt.want {
+				if got := q.Get(k); got != want {
+					t.Errorf("%s = %q, want %q (url %s)", k, got, want, u)
+				}
+			}
+			if q.Get("state") == "fixed" || len(q["state"]) != 1 {
+				t.Errorf("state = %q", q["state"])
+			}
+			if tt.name == "redirect_state option" {
+				ru, _ := url.Parse(q.Get("redirect_uri"))
+				if ru.Query().Get("redirect_state") != q.Get("state") {
+					t.Errorf("redirect_uri %q lacks redirect_state", q.Get("redirect_uri"))
+				}
+			}
+		})
+	}
+}
+
+func TestStartMisconfigured(t *testing.T) {
+	b := NewOAuth2(OAuth2Config{Name: "lms", Endpoints: Endpoints{AuthorizationURL: "https://idp.example/auth"}})
+	st := newStrategy(nil, settings.New())
+	_, err := b.Start(context.Background(), st)
+	wantCode(t, err, socialauth.CodeImproperlyConfigured)
+	b = NewOAuth2(OAuth2Config{Name: "lms", Endpoints: Endpoints{AuthorizationURL: "javascript:alert(1)"}})
+	_, err = b.Start(context.Background(), newStrategy(nil, testSettings(nil)))
+	wantCode(t, err, socialauth.CodeImproperlyConfigured)
+}
+
+// TestStateRules: every state failure is typed, consumes the flow, and makes
+// no call to the token endpoint.
+func TestStateRules(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	clock := &fixedClock{t: time.Now()}
+	mod := func(c *OAuth2Config) { c.Now = clock.Now }
+	tests := []struct {
+		name string
+		// prepare returns the callback to send and the strategy to send it on.
+		prepare func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL)
+		want    socialauth.Code
+	}{
+		{"missing in callback", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
+			b, st, cb := flowTo(t, l, mod)
+			return b, st, withQuery(cb, func(q url.Values) { q.Del("state") })
+		}, socialauth.CodeAuthMissingParameter},
+		{"empty in callback", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
+			b, st, cb := flowTo(t, l, mod)
+			return b, st, withQuery(cb, func(q url.Values) { q.Set("state", "") })
+		}, socialauth.CodeAuthMissingParameter},
+		{"missing in session", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
+			b, st, cb := flowTo(t, l, mod)
+			st.SessionPop(SessionKey("lms"))
+			return b, st, cb
+		}, socialauth.CodeAuthStateMissing},
+		{"wrong", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
+			b, st, cb := flowTo(t, l, mod)
+			return b, st, withQuery(cb, func(q url.Values) { q.Set("state", q.Get("state")[1:]+"A") })
+		}, socialauth.CodeAuthStateForbidden},
+		{"duplicated with different values", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
+			b, st, cb := flowTo(t, l, mod)
+			return b, st, withQuery(cb, func(q url.Values) { q.Add("state", "other") })
+		}, socialauth.CodeAuthInvalidParameter},
+		{"expired", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
+			b, st, cb := flowTo(t, l, mod)
+			clock.Add(DefaultStateTTL + time.Second)
+			return b, st, cb
+		}, socialauth.CodeAuthStateMissing},
+		{"from another session", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
+			b, _, cb := flowTo(t, l, mod)
+			other := newStrategy(l, testSettings(nil))
+			start(t, b, other) // the other session has its own flow
+			return b, other, cb
+		}, socialauth.CodeAuthStateForbidden},
+		{"from another backend", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
+			_, st, cb := flowTo(t, l, mod)
+			other := lmsOAuth2(l, func(c *OAuth2Config) { c.Name = "other"; c.Now = clock.Now })
+			return other, st, cb
+		}, socialauth.CodeAuthStateMissing},
+		{"flow of another backend copied under this key", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
+			b, st, cb := flowTo(t, l, mod)
+			v, _ := st.SessionPop(SessionKey("lms"))
+			m := v.(map[string]string)
+			m["backend"] = "other"
+			st.SessionSet(SessionKey("lms"), m)
+			return b, st, cb
+		}, socialauth.CodeAuthStateForbidden},
+		{"state too long", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
+			b, st, cb := flowTo(t, l, mod)
+			return b, st, withQuery(cb, func(q url.Values) { q.Set("state", strings.Repeat("a", maxStateLen+1)) })
+		}, socialauth.CodeAuthInvalidParameter},
+		{"no code", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
+			b, st, cb := flowTo(t, l, mod)
+			return b, st, withQuery(cb, func(q url.Values) { q.Del("code") })
+		}, socialauth.CodeAuthMissingParameter},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, st, cb := tt.prepare(t)
+			before := l.Calls().Token
+			_, err := callback(b, st, cb)
+			wantCode(t, err, tt.want)
+			if n := l.Calls().Token - before; n != 0 {
+				t.Errorf("token endpoint called %d times for a local failure", n)
+			}
+			if _, ok := st.SessionGet(SessionKey(b.Name())); ok {
+				t.Error("flow not consumed by a failed callback")
+			}
+		})
+	}
+}
+
+// flowTo starts a flow and returns the LMS's callback for it (not yet sent).
+func flowTo(t *testing.T, l *fakelms.LMS, mod func(*OAuth2Config)) (*OAuth2, *testutil.Strategy, *url.URL) {
+	t.Helper()
+	b := lmsOAuth2(l, mod)
+	st := newStrategy(l, testSettings(nil))
+	return b, st, authorize(t, l, start(t, b, st).String())
+}
+
+func TestStateReplay(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	b, st, cb := flowTo(t, l, nil)
+	if _, err := callback(b, st, cb); err != nil {
+		t.Fatal(err)
+	}
+	before := l.Calls().Token
+	_, err := callback(b, st, cb)
+	wantCode(t, err, socialauth.CodeAuthStateMissing)
+	if l.Calls().Token != before {
+		t.Error("replayed callback reached the token endpoint")
+	}
+}
+
+func TestStateTTLSetting(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	clock := &fixedClock{t: time.Now()}
+	b := lmsOAuth2(l, func(c *OAuth2Config) { c.Now = clock.Now })
+	st := newStrategy(l, testSettings(settings.Map{"SOCIAL_AUTH_STATE_TTL": "30s"}))
+	cb := authorize(t, l, start(t, b, st).String())
+	clock.Add(31 * time.Second)
+	_, err := callback(b, st, cb)
+	wantCode(t, err, socialauth.CodeAuthStateMissing)
+}
+
+func TestPKCE(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	b, st, cb := flowTo(t, l, nil)
+	v, _ := st.SessionGet(SessionKey("lms"))
+	verifier := v.(map[string]string)["verifier"]
+	if len(verifier) < 43 {
+		t.Fatalf("verifier length %d", len(verifier))
+	}
+	// A code_verifier in the callback is never used.
+	cb = withQuery(cb, func(q url.Values) { q.Set("code_verifier", strings.Repeat("x", 43)) })
+	if _, err := callback(b, st, cb); err != nil {
+		t.Fatal(err)
+	}
+	trs := l.TokenRequests()
+	if got := trs[len(trs)-1].Form.Get("code_verifier"); got != verifier {
+		t.Errorf("code_verifier sent = %q, want the session's", got)
+	}
+
+	b2 := lmsOAuth2(l, func(c *OAuth2Config) { c.PKCEDisabled = true })
+	st2 := newStrategy(l, testSettings(nil))
+	if _, err := login(t, l, b2, st2); err != nil {
+		t.Fatal(err)
+	}
+	trs = l.TokenRequests()
+	if trs[len(trs)-1].Form.Has("code_verifier") {
+		t.Error("code_verifier sent with PKCE off")
+	}
+}
+
+func TestProviderErrorCallback(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	tests := []struct {
+		q    url.Values
+		want socialauth.Code
+		msg  string
+	}{
+		{url.Values{"error": {"access_denied"}, "error_description": {"The resource owner <script>"}}, socialauth.CodeAuthCanceled, "access_denied"},
+		{url.Values{"error": {"user_cancelled_login"}}, socialauth.CodeAuthCanceled, "user_cancelled_login"},
+		{url.Values{"denied": {"x"}}, socialauth.CodeAuthCanceled, ""},
+		{url.Values{"error": {"server_error"}, "error_description": {"The resource owner"}}, socialauth.CodeAuthFailed, "server_error"},
+		{url.Values{"error": {"<b>evil</b> text"}}, socialauth.CodeAuthFailed, "provider_error"},
+	}
+	for _, tt := range tests {
+		b := lmsOAuth2(l, nil)
+		st := newStrategy(l, testSettings(nil))
+		au := start(t, b, st)
+		tt.q.Set("state", au.Query().Get("state"))
+		before := l.Calls().Token
+		_, err := callback(b, st, &url.URL{Path: "/complete/lms/", RawQuery: tt.q.Encode()})
+		wantCode(t, err, tt.want)
+		if tt.msg != "" && err.(*socialauth.Error).Msg != tt.msg {
+			t.Errorf("Msg = %q, want %q", err.(*socialauth.Error).Msg, tt.msg)
+		}
+		if strings.Contains(err.Error(), "evil") || strings.Contains(err.Error(), "script") {
+			t.Errorf("provider text reflected: %v", err)
+		}
+		if l.Calls().Token != before {
+			t.Error("token endpoint called after a provider error")
+		}
+		if _, ok := st.SessionGet(SessionKey("lms")); ok {
+			t.Error("flow not consumed")
+		}
+	}
+}
+
+func TestPOSTCallback(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	b, st, cb := flowTo(t, l, nil)
+	r := httptest.NewRequest(http.MethodPost, "/complete/lms/", strings.NewReader(cb.RawQuery))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := b.Complete(context.Background(), st.WithRequest(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp["preferred_username"] != "jsmith" {
+		t.Errorf("response = %v", resp)
+	}
+}
+
+func TestIssResponseParameter(t *testing.T) {
+	l := newLMS(t, fakelms.Options{IssParameter: true})
+	withIssuer := func(supported bool) func(*OAuth2Config) {
+		return func(c *OAuth2Config) {
+			c.Endpoints.Issuer = l.Issuer()
+			c.Endpoints.IssParameterSupported = supported
+		}
+	}
+	t.Run("exact match", func(t *testing.T) {
+		b, st, cb := flowTo(t, l, withIssuer(true))
+		if _, err := callback(b, st, cb); err != nil {
+			t.Fatal(err)
+		}
+	})
+	for _, tt := range []struct {
+		name string
+		mod  func(*OAuth2Config)
+		q    func(url.Values)
+		want socialauth.Code
+	}{
+		{"mix-up: other issuer", withIssuer(false), func(q url.Values) { q.Set("iss", l.Issuer()+"/") }, socialauth.CodeAuthForbidden},
+		{"declared but missing", withIssuer(true), func(q url.Values) { q.Del("iss") }, socialauth.CodeAuthMissingParameter},
+		{"sent but no issuer known", nil, func(url.Values) {}, socialauth.CodeAuthForbidden},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b, st, cb := flowTo(t, l, tt.mod)
+			before := l.Calls().Token
+			_, err := callback(b, st, withQuery(cb, tt.q))
+			wantCode(t, err, tt.want)
+			if l.Calls().Token != before {
+				t.Error("token endpoint called")
+			}
+		})
+	}
+}
+
+func TestTokenEndpointFaults(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	var elsewhere int
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere++
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"stolen","token_type":"Bearer"}`))
+	}))
+	defer other.Close()
+	tests := []struct {
+		name  string
+		fault fakelms.Fault
+		set   settings.Map
+		want  socialauth.Code
+		http  int
+	}{
+		{"500", fakelms.Fault{Status: 500, Body: `{"error":"server_error"}`}, nil, socialauth.CodeAuthUnreachableProvider, 502},
+		{"503", fakelms.Fault{Status: 503, Body: "down", ContentType: "text/plain"}, nil, socialauth.CodeAuthUnreachableProvider, 502},
+		{"400 invalid_grant", fakelms.Fault{Status: 400, Body: `{"error":"invalid_grant","error_description":"The resource owner"}`}, nil, socialauth.CodeAuthCanceled, 403},
+		{"401", fakelms.Fault{Status: 401, Body: `{"error":"invalid_client"}`}, nil, socialauth.CodeAuthForbidden, 403},
+		{"403", fakelms.Fault{Status: 403}, nil, socialauth.CodeAuthForbidden, 403},
+		{"404", fakelms.Fault{Status: 404, Body: "<html>"}, nil, socialauth.CodeAuthFailed, 403},
+		{"HTML 200", fakelms.Fault{Status: 200, Body: "<html><body>The resource owner</body></html>", ContentType: "text/html"}, nil, socialauth.CodeAuthUnknownError, 502},
+		{"not JSON", fakelms.Fault{Status: 200, Body: "access_token", ContentType: "application/json"}, nil, socialauth.CodeAuthUnknownError, 502},
+		{"JSON array", fakelms.Fault{Status: 200, Body: `["access_token"]`}, nil, socialauth.CodeAuthUnknownError, 502},
+		{"huge", fakelms.Fault{BodySize: 3 << 20}, nil, socialauth.CodeAuthUnknownError, 502},
+		{"error in 200", fakelms.Fault{Status: 200, Body: `{"error":"access_denied","error_description":"The resource owner"}`}, nil, socialauth.CodeAuthCanceled, 403},
+		{"no access_token", fakelms.Fault{Status: 200, Body: `{"token_type":"Bearer"}`}, nil, socialauth.CodeAuthTokenError, 403},
+		{"redirect elsewhere", fakelms.Fault{RedirectTo: other.URL + "/token", Status: 307}, nil, socialauth.CodeAuthUnknownError, 502},
+		{"slow", fakelms.Fault{Delay: time.Second}, settings.Map{"SOCIAL_AUTH_REQUESTS_TIMEOUT": "50ms"}, socialauth.CodeAuthUnreachableProvider, 504},
+		{"slow, legacy setting", fakelms.Fault{Delay: time.Second}, settings.Map{"SOCIAL_AUTH_URLOPEN_TIMEOUT": 0.05}, socialauth.CodeAuthUnreachableProvider, 504},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := lmsOAuth2(l, nil)
+			st := newStrategy(l, testSettings(tt.set))
+			cb := authorize(t, l, start(t, b, st).String())
+			tt.fault.Endpoint = "token"
+			tt.fault.Times = 1
+			l.Fault(tt.fault)
+			defer l.ClearFaults()
+			before := l.Calls().UserInfo
+			_, err := callback(b, st, cb)
+			wantCode(t, err, tt.want)
+			if got := socialauth.HTTPStatus(err); got != tt.http {
+				t.Errorf("HTTPStatus = %d, want %d", got, tt.http)
+			}
+			if l.Calls().UserInfo != before {
+				t.Error("user data fetched after a failed exchange")
+			}
+			if strings.Contains(err.Error(), cb.Query().Get("code")) {
+				t.Error("code in error text")
+			}
+		})
+	}
+	if elsewhere != 0 {
+		t.Errorf("the token request was re-sent to the redirect target %d times", elsewhere)
+	}
+}
+
+func TestConnectionError(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	b := lmsOAuth2(l, func(c *OAuth2Config) { c.Endpoints.AccessTokenURL = deadURL + "/token" })
+	st := newStrategy(l, testSettings(nil))
+	_, err := login(t, l, b, st)
+	wantCode(t, err, socialauth.CodeAuthConnectionError)
+	if socialauth.HTTPStatus(err) != http.StatusBadGateway {
+		t.Errorf("HTTPStatus = %d", socialauth.HTTPStatus(err))
+	}
+}
+
+func TestClientAuthAndExtraParams(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	b := lmsOAuth2(l, func(c *OAuth2Config) {
+		c.ClientAuth = ClientAuthBasic
+		c.ExtraTokenParams = url.Values{"token_type": {"jwt"}, "grant_type": {"password"}}
+		c.UserData = nil
+	})
+	st := newStrategy(l, testSettings(nil))
+	resp, err := login(t, l, b, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp["token_type"] != "JWT" || strings.Count(resp["access_token"].(string), ".") != 2 {
+		t.Errorf("token_type=jwt not honoured: %v", resp["token_type"])
+	}
+	trs := l.TokenRequests()
+	tr := trs[len(trs)-1]
+	if !tr.BasicAuth || tr.BasicUser != testClientID || tr.BasicPassword != testSecret {
+		t.Errorf("basic auth: %v %q", tr.BasicAuth, tr.BasicUser)
+	}
+	if tr.Form.Has("client_secret") || tr.Form.Get("grant_type") != "authorization_code" {
+		t.Errorf("form = %v", tr.Form)
+	}
+}
+
+func TestDoAuthWithExistingToken(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	b := lmsOAuth2(l, nil)
+	resp, err := login(t, l, b, newStrategy(l, testSettings(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mobile := newStrategy(l, testSettings(nil))
+	out, err := b.DoAuth(context.Background(), mobile, resp["access_token"].(string), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out["preferred_username"] != "jsmith" || out["access_token"] != resp["access_token"] {
+		t.Errorf("DoAuth = %v", out)
+	}
+	_, err = b.DoAuth(context.Background(), mobile, "not-a-token", nil)
+	wantCode(t, err, socialauth.CodeAuthForbidden)
+	_, err = b.DoAuth(context.Background(), mobile, "", nil)
+	wantCode(t, err, socialauth.CodeAuthMissingParameter)
+}
+
+func TestVerifyTokenHook(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	errBad := socialauth.NewError(socialauth.CodeAuthTokenError, "lms", "bad token", nil)
+	b := lmsOAuth2(l, func(c *OAuth2Config) {
+		c.VerifyToken = func(context.Context, socialauth.Strategy, string, map[string]any) (map[string]any, error) {
+			return nil, errBad
+		}
+	})
+	before := l.Calls().UserInfo
+	_, err := login(t, l, b, newStrategy(l, testSettings(nil)))
+	if !errors.Is(err, socialauth.ErrAuthTokenError) {
+		t.Fatalf("err = %v", err)
+	}
+	if l.Calls().UserInfo != before {
+		t.Error("user data fetched for a token that failed verification")
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	reg := socialauth.NewRegistry(lmsOAuth2(l, nil), NewOIDC(OIDCConfig{}))
+	if diff := cmp.Diff([]string{"lms", "oidc"}, reg.Names()); diff != "" {
+		t.Error(diff)
+	}
+	if b, err := reg.Lookup("oidc"); err != nil || b.Name() != "oidc" {
+		t.Errorf("Lookup(oidc) = %v, %v", b, err)
+	}
+	_, err := reg.Lookup("nope")
+	if !errors.Is(err, socialauth.ErrMissingBackend) || !errors.Is(err, socialauth.ErrWrongBackend) {
+		t.Errorf("Lookup(nope) = %v", err)
+	}
+}
