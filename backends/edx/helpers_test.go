@@ -40,7 +40,7 @@ const (
 	logoutRedirectURL = "https://example.com/logout_redirect"
 	fixtureAudience   = "InkocujLikyucsEdwiWatdebrEackmevLakDuifKooshkakWow"
 	fixtureSubject    = "e3bfe0e4e7c6693efba9c3a93ee7f31b"
-	appBaseURL        = "http://testserver"
+	appBaseURL        = "http://myapp.com"
 )
 
 // Two RSA keys for the whole run (2048-bit generation is slow under -race):
@@ -256,7 +256,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	}
 	lo.Clients = append(lo.Clients, fakelms.Client{
 		ID: clientKey, Secret: clientSecret,
-		RedirectURIs: []string{appBaseURL + "/complete/edx-oauth2/", "https://testserver/complete/edx-oauth2/"},
+		RedirectURIs: []string{appBaseURL + "/complete/edx-oauth2/", "https://myapp.com/complete/edx-oauth2/"},
 	})
 	lms := fakelms.NewServer(t, lo)
 	lms.AutoApprove(expectedUsername)

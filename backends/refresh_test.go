@@ -1,0 +1,254 @@
+package backends
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/settings"
+	"github.com/socialauth-go/socialauth/testutil"
+	"github.com/socialauth-go/socialauth/testutil/fakelms"
+)
+
+// associate logs in and stores the association as the pipeline would.
+func associate(t *testing.T, l *fakelms.LMS, b socialauth.Backend, store *testutil.MemStore) *socialauth.UserSocialAuth {
+	t.Helper()
+	resp, err := login(t, l, b, newStrategy(l, testSettings(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	details := b.UserDetails(resp)
+	uid, err := b.UserID(details, resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := store.CreateUser(context.Background(), map[string]any{"username": "jsmith", "email": "jsmith@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	social, err := store.CreateSocialAuth(context.Background(), u.ID, b.Name(), uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := b.ExtraData(u, uid, resp, details)
+	social, err = store.UpdateExtraData(context.Background(), social.ID, func(map[string]any) (map[string]any, bool) { return extra, true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return social
+}
+
+func TestRefreshSocial(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	var refreshed atomic.Int32
+	b := lmsOAuth2(l, func(c *OAuth2Config) {
+		c.OnRefresh = func(context.Context, socialauth.Strategy, *socialauth.UserSocialAuth) { refreshed.Add(1) }
+	})
+	store := testutil.NewStore()
+	social := associate(t, l, b, store)
+	oldAccess, oldRefresh := social.AccessToken(), social.RefreshToken()
+
+	st := newStrategy(l, testSettings(nil))
+	got, err := b.RefreshSocial(context.Background(), st, store, social)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessToken() == oldAccess || got.RefreshToken() == oldRefresh || got.RefreshToken() == "" {
+		t.Errorf("tokens not replaced: %v", got.ExtraData)
+	}
+	stored, _ := store.GetSocialAuthByID(context.Background(), social.ID)
+	if stored.AccessToken() != got.AccessToken() {
+		t.Error("refresh not persisted")
+	}
+	if refreshed.Load() != 1 {
+		t.Errorf("OnRefresh called %d times", refreshed.Load())
+	}
+	trs := l.TokenRequests()
+	if f := trs[len(trs)-1].Form; f.Get("grant_type") != "refresh_token" || f.Get("refresh_token") != oldRefresh {
+		t.Errorf("refresh form = %v", f.Get("grant_type"))
+	}
+
+	// A provider that does not rotate: the old refresh token is kept.
+	l.Fault(fakelms.Fault{Endpoint: "token", Times: 1, Body: `{"access_token":"new-access","token_type":"Bearer","expires_in":60}`})
+	got2, err := b.RefreshSocial(context.Background(), st, store, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got2.AccessToken() != "new-access" || got2.RefreshToken() != got.RefreshToken() {
+		t.Errorf("after non-rotating refresh: %v", got2.ExtraData)
+	}
+
+	// A failed refresh changes nothing.
+	l.Fault(fakelms.Fault{Endpoint: "token", Times: 1, Status: 400, Body: `{"error":"invalid_grant"}`})
+	_, err = b.RefreshSocial(context.Background(), st, store, got2)
+	wantCode(t, err, socialauth.CodeAuthCanceled)
+	after, _ := store.GetSocialAuthByID(context.Background(), social.ID)
+	if after.AccessToken() != "new-access" {
+		t.Error("failed refresh changed the stored tokens")
+	}
+}
+
+// TestRefreshSingleFlight: concurrent refreshes of one association collapse.
+// The token endpoint is held until every caller has started, so they overlap.
+func TestRefreshSingleFlight(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	b := lmsOAuth2(l, nil)
+	store := testutil.NewStore()
+	social := associate(t, l, b, store)
+	before := l.Calls().Token
+	l.Fault(fakelms.Fault{Endpoint: "token", Delay: 300 * time.Millisecond, Times: 1})
+	st := newStrategy(l, testSettings(nil))
+	const n = 8
+	var wg sync.WaitGroup
+	tokens := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tokens[i], errs[i] = b.AccessToken(context.Background(), st, store, expired(social))
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || tokens[i] == "" || tokens[i] != tokens[0] {
+			t.Fatalf("caller %d: %q, %v", i, tokens[i], errs[i])
+		}
+	}
+	if calls := l.Calls().Token - before; calls != 1 {
+		t.Errorf("token endpoint called %d times for %d concurrent refreshes", calls, n)
+	}
+}
+
+func expired(s *socialauth.UserSocialAuth) *socialauth.UserSocialAuth {
+	c := *s
+	c.ExtraData = cloneMap(s.ExtraData)
+	c.ExtraData["expires_in"] = 1
+	c.ExtraData["auth_time"] = time.Now().Add(-time.Hour).Unix()
+	return &c
+}
+
+func TestAccessTokenNotExpired(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	b := lmsOAuth2(l, nil)
+	store := testutil.NewStore()
+	social := associate(t, l, b, store)
+	before := l.Calls().Token
+	tok, err := b.AccessToken(context.Background(), newStrategy(l, testSettings(nil)), store, social)
+	if err != nil || tok != social.AccessToken() {
+		t.Fatalf("AccessToken = %q, %v", tok, err)
+	}
+	if l.Calls().Token != before {
+		t.Error("refreshed a fresh token")
+	}
+}
+
+func TestRevoke(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	b := lmsOAuth2(l, nil)
+	st := newStrategy(l, testSettings(nil))
+	resp, err := login(t, l, b, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := resp["access_token"].(string)
+	if err := b.Revoke(context.Background(), st, at, "jsmith"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.DoAuth(context.Background(), st, at, nil)
+	wantCode(t, err, socialauth.CodeAuthForbidden) // user_info answers 401 now
+
+	l.Fault(fakelms.Fault{Endpoint: "revoke", Times: 1, Status: 503})
+	wantCode(t, b.Revoke(context.Background(), st, at, "jsmith"), socialauth.CodeAuthUnreachableProvider)
+
+	none := lmsOAuth2(l, func(c *OAuth2Config) { c.Endpoints.RevokeURL = "" })
+	before := l.Calls().Revoke
+	if err := none.Revoke(context.Background(), st, at, "jsmith"); err != nil || l.Calls().Revoke != before {
+		t.Errorf("Revoke without endpoint: %v, calls %d", err, l.Calls().Revoke-before)
+	}
+}
+
+func TestExpiration(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	tests := []struct {
+		name    string
+		extra   map[string]any
+		want    time.Duration
+		ok      bool
+		wantErr bool
+	}{
+		{"nothing", map[string]any{"access_token": "x"}, 0, false, false},
+		{"expires_on absolute", map[string]any{"expires_on": now.Unix() + 100}, 100 * time.Second, true, false},
+		{"expires_on wins", map[string]any{"expires_on": now.Unix() + 100, "expires_in": 5}, 100 * time.Second, true, false},
+		{"expires_in from auth_time", map[string]any{"expires_in": json.Number("3600"), "auth_time": now.Unix() - 600}, 3000 * time.Second, true, false},
+		{"expires_in from now", map[string]any{"expires_in": "60"}, 60 * time.Second, true, false},
+		{"expires_in bad auth_time", map[string]any{"expires_in": 60.0, "auth_time": "x"}, 60 * time.Second, true, false},
+		{"expires relative", map[string]any{"expires": 3600}, time.Hour, true, false},
+		{"expires absolute", map[string]any{"expires": now.Unix() - 10}, -10 * time.Second, true, false},
+		{"invalid", map[string]any{"expires_in": "soon"}, 0, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, ok, err := Expiration(tt.extra, now)
+			if (err != nil) != tt.wantErr || ok != tt.ok || d != tt.want {
+				t.Errorf("Expiration = %v, %v, %v; want %v, %v, err %v", d, ok, err, tt.want, tt.ok, tt.wantErr)
+			}
+			if tt.wantErr && !errors.Is(err, ErrInvalidExpiry) {
+				t.Errorf("err = %v", err)
+			}
+		})
+	}
+	if !AccessTokenExpired(map[string]any{"expires_on": now.Unix() + 5}, now) || AccessTokenExpired(map[string]any{"expires_on": now.Unix() + 6}, now) {
+		t.Error("5 s threshold not applied")
+	}
+}
+
+func TestExtraDataAndUserID(t *testing.T) {
+	set := settings.New(settings.Map{"SOCIAL_AUTH_P_EXTRA_DATA": []any{"login", []any{"bio", "about", true}, []any{"plan", "tier"}}})
+	b := NewOAuth2(OAuth2Config{Name: "p", Settings: set, Now: func() time.Time { return time.Unix(42, 0) },
+		ExtraData: []ExtraDataField{{Name: "refresh_token"}, {Name: "expires_in", Alias: "exp", DiscardIfEmpty: true}}})
+	resp := map[string]any{"id": json.Number("12345678901234567890"), "login": "octo", "bio": "", "access_token": "a", "token_type": "bearer", "refresh_token": "r"}
+	got := b.ExtraData(nil, "x", resp, socialauth.Details{"tier": "pro"})
+	want := map[string]any{"auth_time": int64(42), "refresh_token": "r", "login": "octo", "tier": "pro", "access_token": "a", "token_type": "bearer"}
+	if len(got) != len(want) {
+		t.Errorf("ExtraData = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("ExtraData[%s] = %v, want %v", k, got[k], v)
+		}
+	}
+	uid, err := b.UserID(socialauth.Details{}, resp)
+	if err != nil || uid != "12345678901234567890" {
+		t.Errorf("UserID = %q, %v", uid, err)
+	}
+	_, err = b.UserID(socialauth.Details{}, map[string]any{"id": ""})
+	wantCode(t, err, socialauth.CodeAuthUnknownError)
+
+	all := NewOAuth2(OAuth2Config{Name: "p", Settings: settings.New(settings.Map{"SOCIAL_AUTH_GET_ALL_EXTRA_DATA": true, "SOCIAL_AUTH_P_ID_KEY": "login"})})
+	if got := all.ExtraData(nil, "x", resp, nil); got["bio"] != "" || got["login"] != "octo" {
+		t.Errorf("GET_ALL_EXTRA_DATA: %v", got)
+	}
+	if uid, _ := all.UserID(nil, resp); uid != "octo" {
+		t.Errorf("ID_KEY setting ignored: %q", uid)
+	}
+}
+
+func TestUserNames(t *testing.T) {
+	for _, tt := range []struct{ full, first, last, wf, wfirst, wlast string }{
+		{"Joe Smith", "", "", "Joe Smith", "Joe", "Smith"},
+		{"Joe", "", "", "Joe", "Joe", ""},
+		{"", "Joe", "Smith", "Joe Smith", "Joe", "Smith"},
+		{" Ann  Lee ", "", "", "Ann  Lee", "Ann", "Lee"},
+	} {
+		f, a, b := UserNames(tt.full, tt.first, tt.last)
+		if f != tt.wf || a != tt.wfirst || b != tt.wlast {
+			t.Errorf("UserNames(%q,%q,%q) = %q,%q,%q", tt.full, tt.first, tt.last, f, a, b)
+		}
+	}
+}
