@@ -7,10 +7,12 @@
 // sessions table for the scs session store (SessionStore). Apps with their
 // own user table describe it with a UserAdapter.
 //
-// Exact uids: UNIQUE(provider, uid) and CHECK(uid <> ''); on MySQL/MariaDB the
-// provider and uid columns use the utf8mb4_bin collation, and every lookup
-// re-checks uid == wanted in Go (CVE-2024-32879), so "jsmith", "JSmith",
-// "jsmith " and "jsmîth" are four different accounts on every database.
+// Exact uids: UNIQUE(provider, uid) and a CHECK that uid is not empty. On
+// MySQL/MariaDB the identifier columns (provider, uid, username, tokens,
+// codes, handles) are VARBINARY: utf8mb4_bin is a PAD SPACE collation there,
+// under which "jsmith" and "jsmith " are equal. Every lookup also re-checks
+// uid == wanted in Go (CVE-2024-32879). So "jsmith", "JSmith", "jsmith " and
+// "jsmîth" are four different accounts on every database.
 //
 // Empty keys are rejected before any SQL is built: GetSocialAuth and
 // CreateSocialAuth with an empty provider or uid (or user id) return an

@@ -269,7 +269,7 @@ func TestCustomUserModel(t *testing.T) {
 	for _, target := range dbtest.Targets(t) {
 		t.Run(target.Name, func(t *testing.T) {
 			adapter := &storage.UserAdapter{
-				Table:        "accounts",
+				Table: "accounts",
 				Columns: storage.UserColumns{ID: "id", Username: "login", Email: "mail", IsActive: "enabled", DateJoined: "created_at",
 					FirstName: "given_name", LastName: "family", Password: "pw_hash"},
 				ExtraColumns: []string{"locale"},
