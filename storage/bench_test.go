@@ -49,4 +49,3 @@ func BenchmarkLogin(b *testing.B) {
 		}
 	}
 }
-
