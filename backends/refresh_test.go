@@ -16,9 +16,9 @@ import (
 )
 
 // associate logs in and stores the association as the pipeline would.
-func associate(t *testing.T, l *fakelms.LMS, b socialauth.Backend, store *testutil.MemStore) *socialauth.UserSocialAuth {
+func associate(t *testing.T, l *fakelms.LMS, b socialauth.Backend, store *testutil.MemStore, set *settings.Settings) *socialauth.UserSocialAuth {
 	t.Helper()
-	resp, err := login(t, l, b, newStrategy(l, testSettings(nil)))
+	resp, err := login(t, l, b, newStrategy(l, set))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestRefreshSocial(t *testing.T) {
 		c.OnRefresh = func(context.Context, socialauth.Strategy, *socialauth.UserSocialAuth) { refreshed.Add(1) }
 	})
 	store := testutil.NewStore()
-	social := associate(t, l, b, store)
+	social := associate(t, l, b, store, testSettings(nil))
 	oldAccess, oldRefresh := social.AccessToken(), social.RefreshToken()
 
 	st := newStrategy(l, testSettings(nil))
@@ -99,7 +99,7 @@ func TestRefreshSingleFlight(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
 	b := lmsOAuth2(l, nil)
 	store := testutil.NewStore()
-	social := associate(t, l, b, store)
+	social := associate(t, l, b, store, testSettings(nil))
 	before := l.Calls().Token
 	l.Fault(fakelms.Fault{Endpoint: "token", Delay: 300 * time.Millisecond, Times: 1})
 	st := newStrategy(l, testSettings(nil))
@@ -137,7 +137,7 @@ func TestAccessTokenNotExpired(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
 	b := lmsOAuth2(l, nil)
 	store := testutil.NewStore()
-	social := associate(t, l, b, store)
+	social := associate(t, l, b, store, testSettings(nil))
 	before := l.Calls().Token
 	tok, err := b.AccessToken(context.Background(), newStrategy(l, testSettings(nil)), store, social)
 	if err != nil || tok != social.AccessToken() {

@@ -1,0 +1,372 @@
+package edx_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+
+	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/backends/edx"
+	"github.com/socialauth-go/socialauth/internal/discovery"
+	"github.com/socialauth-go/socialauth/settings"
+	"github.com/socialauth-go/socialauth/testutil"
+	"github.com/socialauth-go/socialauth/testutil/fakelms"
+)
+
+const hmacKey = "a-shared-hmac-signing-key-of-the-lms"
+
+// lmsClaims are the claims the fake LMS would put in jsmith's token.
+func lmsClaims(t *testing.T, h *harness) map[string]any {
+	t.Helper()
+	c, ok := h.lms.AccessTokenClaims(expectedUsername)
+	if !ok {
+		t.Fatal("no jsmith at the LMS")
+	}
+	return c
+}
+
+// loginWithToken runs a login whose token endpoint answers accessToken.
+func (h *harness) loginWithToken(sess *testutil.Session, accessToken string) (*socialauth.Response, error) {
+	h.t.Helper()
+	cb := h.authorize(h.begin(sess, nil).Location)
+	h.lms.Fault(fakelms.Fault{Endpoint: "token", Body: tokenBody(accessToken), Times: 1})
+	return h.svc.Complete(context.Background(), h.strategy(sess, cb), edx.Name)
+}
+
+// assertRejected checks the SECURITY.md contract for a refused token: an
+// AuthTokenError (403), no login, nothing written, no secret in the logs.
+func assertRejected(t *testing.T, h *harness, sess *testutil.Session, before testutil.Snapshot, token string, err error) {
+	t.Helper()
+	if !errors.Is(err, socialauth.ErrAuthTokenError) {
+		t.Fatalf("error = %v, want AuthTokenError", err)
+	}
+	if got := socialauth.HTTPStatus(err); got != http.StatusForbidden {
+		t.Errorf("HTTP status = %d, want 403", got)
+	}
+	if sessionUser(sess) != "" {
+		t.Error("the session is logged in")
+	}
+	if diff := before.Diff(h.store.Snapshot()); diff != "" {
+		t.Errorf("storage changed (-before +after):\n%s", diff)
+	}
+	logs := h.logs.String()
+	for _, secret := range []string{token, clientSecret, hmacKey} {
+		if secret != "" && strings.Contains(logs, secret) {
+			t.Errorf("a secret reached the logs")
+		}
+		if secret != "" && strings.Contains(err.Error(), secret) {
+			t.Errorf("a secret reached the error string: %v", err)
+		}
+	}
+}
+
+// Every token that fails verification is refused before a claim is used.
+func TestTokenRejections(t *testing.T) {
+	expired := func(t *testing.T, h *harness) string {
+		c := lmsClaims(t, h)
+		c["iat"] = time.Now().Add(-3 * time.Hour).Unix()
+		c["exp"] = time.Now().Add(-2 * time.Hour).Unix()
+		return h.lms.SignAccessToken(c)
+	}
+	tests := []struct {
+		name     string
+		settings settings.Map
+		token    func(t *testing.T, h *harness) string
+	}{
+		{name: "alg none, empty signature", token: func(t *testing.T, h *harness) string {
+			return unsignedJWT(t, map[string]any{"alg": "none", "typ": "JWT"}, lmsClaims(t, h), "")
+		}},
+		{name: "alg none, with a signature", token: func(t *testing.T, h *harness) string {
+			return unsignedJWT(t, map[string]any{"alg": "none", "typ": "JWT", "kid": h.lms.KeyID()}, lmsClaims(t, h), "c2ln")
+		}},
+		{name: "HS256 keyed with the RSA public key", token: func(t *testing.T, h *harness) string {
+			return signJWT(t, jwa.HS256, h.lms.PublicKeyPEM(), lmsClaims(t, h), map[string]any{"kid": h.lms.KeyID()})
+		}},
+		{name: "HS512 keyed with the RSA public key", token: func(t *testing.T, h *harness) string {
+			return signJWT(t, jwa.HS512, h.lms.PublicKeyPEM(), lmsClaims(t, h), map[string]any{"kid": h.lms.KeyID()})
+		}},
+		{name: "bad signature", token: func(t *testing.T, h *harness) string {
+			tok := h.lms.SignAccessToken(lmsClaims(t, h))
+			i := strings.LastIndexByte(tok, '.') + 10
+			c := byte('A')
+			if tok[i] == 'A' {
+				c = 'B'
+			}
+			return tok[:i] + string(c) + tok[i+1:]
+		}},
+		{name: "signed by another key under the LMS's kid", token: func(t *testing.T, h *harness) string {
+			return signJWT(t, jwa.RS512, otherKey, lmsClaims(t, h), map[string]any{"kid": h.lms.KeyID()})
+		}},
+		{name: "claims altered after signing", token: func(t *testing.T, h *harness) string {
+			tok := h.lms.SignAccessToken(lmsClaims(t, h))
+			parts := strings.Split(tok, ".")
+			c := lmsClaims(t, h)
+			c["preferred_username"] = "admin"
+			forged := unsignedJWT(t, map[string]any{}, c, "")
+			return parts[0] + "." + strings.Split(forged, ".")[1] + "." + parts[2]
+		}},
+		{name: "expired", token: expired},
+		{name: "no exp", token: func(t *testing.T, h *harness) string {
+			c := lmsClaims(t, h)
+			delete(c, "exp")
+			return h.lms.SignAccessToken(c)
+		}},
+		{name: "wrong iss", token: func(t *testing.T, h *harness) string {
+			c := lmsClaims(t, h)
+			c["iss"] = "https://evil.example.com/oauth2"
+			return h.lms.SignAccessToken(c)
+		}},
+		{name: "iss not the ISSUER setting", settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_ISSUER": "https://lms.example.com/oauth2"},
+			token: func(t *testing.T, h *harness) string { return h.lms.SignAccessToken(lmsClaims(t, h)) }},
+		{name: "wrong aud when JWT_AUDIENCE is set", settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWT_AUDIENCE": "my-service"},
+			token: func(t *testing.T, h *harness) string { return h.lms.SignAccessToken(lmsClaims(t, h)) }},
+		{name: "wrong aud against a JWT_AUDIENCE list", settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWT_AUDIENCE": []string{"a", "b"}},
+			token: func(t *testing.T, h *harness) string { return h.lms.SignAccessToken(lmsClaims(t, h)) }},
+		{name: "unknown kid", token: func(t *testing.T, h *harness) string {
+			tok, err := h.lms.SignJWT(jwa.RS512, lmsClaims(t, h), map[string]any{"kid": "not-a-known-kid"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}},
+		{name: "RS512 token in HMAC mode", settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY": hmacKey},
+			token: func(t *testing.T, h *harness) string { return h.lms.SignAccessToken(lmsClaims(t, h)) }},
+		{name: "HS256 with the shared key in HMAC mode", settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY": hmacKey},
+			token: func(t *testing.T, h *harness) string { return signJWT(t, jwa.HS256, []byte(hmacKey), lmsClaims(t, h), nil) }},
+		{name: "HS512 with another key in HMAC mode", settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY": hmacKey},
+			token: func(t *testing.T, h *harness) string {
+				return signJWT(t, jwa.HS512, []byte("not-the-key"), lmsClaims(t, h), nil)
+			}},
+		{name: "expired in HMAC mode", settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY": hmacKey},
+			token: func(t *testing.T, h *harness) string {
+				c := lmsClaims(t, h)
+				c["exp"] = time.Now().Add(-time.Hour).Unix()
+				return signJWT(t, jwa.HS512, []byte(hmacKey), c, nil)
+			}},
+		{name: "opaque bearer token", token: func(*testing.T, *harness) string { return "2YotnFZFEjr1zCsicMWpAA" }},
+		{name: "oversized token", token: func(t *testing.T, h *harness) string {
+			c := lmsClaims(t, h)
+			c["padding"] = strings.Repeat("x", edx.MaxTokenSize)
+			return h.lms.SignAccessToken(c)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{settings: tc.settings})
+			sess := testutil.NewSession()
+			before := h.store.Snapshot()
+			token := tc.token(t, h)
+			_, err := h.loginWithToken(sess, token)
+			assertRejected(t, h, sess, before, token, err)
+		})
+	}
+}
+
+// The control for the table above: the same forgeries' honest twins pass.
+func TestTokenAccepted(t *testing.T) {
+	tests := []struct {
+		name     string
+		settings settings.Map
+	}{
+		{name: "defaults"},
+		{name: "ISSUER set to the LMS issuer", settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_ISSUER": "{issuer}"}},
+		{name: "JWT_AUDIENCE holding the token's aud", settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWT_AUDIENCE": []any{"x", "lms-key"}}},
+		{name: "JWT_AUDIENCE as one value", settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWT_AUDIENCE": "lms-key"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{})
+			m := settings.Map{}
+			for k, v := range tc.settings {
+				if v == "{issuer}" {
+					v = h.lms.Issuer()
+				}
+				m[k] = v
+			}
+			h.set = h.set.With(m)
+			sess := testutil.NewSession()
+			if _, err := h.login(sess, nil); err != nil {
+				t.Fatalf("login: %v", err)
+			}
+			if sessionUser(sess) == "" {
+				t.Error("not logged in")
+			}
+		})
+	}
+}
+
+// HS512 with JWS_HMAC_SIGNING_KEY: accepted, and no discovery or JWKS
+// request is ever made.
+func TestHMACVerification(t *testing.T) {
+	h := newHarness(t, harnessOptions{settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY": hmacKey}})
+	for i := 0; i < 3; i++ {
+		sess := testutil.NewSession()
+		tok := signJWT(t, jwa.HS512, []byte(hmacKey), lmsClaims(t, h), nil)
+		if _, err := h.loginWithToken(sess, tok); err != nil {
+			t.Fatalf("login %d: %v", i, err)
+		}
+		if sessionUser(sess) == "" {
+			t.Fatalf("login %d: not logged in", i)
+		}
+	}
+	if c := h.lms.Calls(); c.Discovery != 0 || c.JWKS != 0 {
+		t.Errorf("discovery %d, jwks %d: want none in HMAC mode", c.Discovery, c.JWKS)
+	}
+}
+
+// The JWKS path in steady state: one discovery and one JWKS fetch for many
+// logins (verifier and keys cached per URL_ROOT by the backend instance).
+func TestJWKSCaching(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	const logins = 6
+	for i := 0; i < logins; i++ {
+		sess := testutil.NewSession()
+		if _, err := h.login(sess, nil); err != nil {
+			t.Fatalf("login %d: %v", i, err)
+		}
+	}
+	c := h.lms.Calls()
+	if c.Discovery != 1 || c.JWKS != 1 || c.Token != logins {
+		t.Errorf("discovery %d, jwks %d, token %d: want 1, 1, %d", c.Discovery, c.JWKS, c.Token, logins)
+	}
+	if s := h.backend.ProviderStats(h.strategy(testutil.NewSession(), nil)); s != (discovery.Stats{ConfigFetches: 1, JWKSFetches: 1}) {
+		t.Errorf("ProviderStats = %+v", s)
+	}
+}
+
+// The TTL settings are honoured: past JWKS_CACHE_TTL the keys are fetched
+// again; past PROVIDER_CONFIGURATION_CACHE_TTL the configuration is.
+func TestCacheTTLSettings(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	h := newHarness(t, harnessOptions{now: func() time.Time { return clock() }, settings: settings.Map{
+		"SOCIAL_AUTH_EDX_OAUTH2_JWKS_CACHE_TTL":                   60,
+		"SOCIAL_AUTH_EDX_OAUTH2_PROVIDER_CONFIGURATION_CACHE_TTL": "1h",
+	}})
+	login := func() {
+		t.Helper()
+		if _, err := h.login(testutil.NewSession(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	login()
+	now = now.Add(30 * time.Second)
+	login()
+	if c := h.lms.Calls(); c.Discovery != 1 || c.JWKS != 1 {
+		t.Fatalf("within TTL: discovery %d, jwks %d", c.Discovery, c.JWKS)
+	}
+	now = now.Add(61 * time.Second)
+	login()
+	if c := h.lms.Calls(); c.Discovery != 1 || c.JWKS != 2 {
+		t.Fatalf("after JWKS TTL: discovery %d, jwks %d, want 1, 2", c.Discovery, c.JWKS)
+	}
+	now = now.Add(time.Hour)
+	login()
+	if c := h.lms.Calls(); c.Discovery != 2 {
+		t.Fatalf("after configuration TTL: discovery %d, want 2", c.Discovery)
+	}
+}
+
+// Key rotation: tokens signed with the new key are accepted after one JWKS
+// refetch; the configuration is not fetched again.
+func TestKeyRotation(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	if _, err := h.login(testutil.NewSession(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.lms.RotateKeyWith(otherKey); err != nil {
+		t.Fatal(err)
+	}
+	h.lms.DropOldKeys()
+	for i := 0; i < 3; i++ {
+		sess := testutil.NewSession()
+		if _, err := h.login(sess, nil); err != nil {
+			t.Fatalf("login %d after rotation: %v", i, err)
+		}
+	}
+	if c := h.lms.Calls(); c.Discovery != 1 || c.JWKS != 2 {
+		t.Errorf("discovery %d, jwks %d: want 1, 2", c.Discovery, c.JWKS)
+	}
+}
+
+// A flood of unknown kids causes at most one extra JWKS fetch in the
+// cooldown window.
+func TestUnknownKidFlood(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	for i := 0; i < 5; i++ {
+		sess := testutil.NewSession()
+		before := h.store.Snapshot()
+		tok, err := h.lms.SignJWT(jwa.RS512, lmsClaims(t, h), map[string]any{"kid": "unknown-" + string(rune('a'+i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = h.loginWithToken(sess, tok)
+		assertRejected(t, h, sess, before, tok, err)
+	}
+	if c := h.lms.Calls(); c.JWKS > 2 || c.Discovery != 1 {
+		t.Errorf("discovery %d, jwks %d: want 1 and at most 2", c.Discovery, c.JWKS)
+	}
+}
+
+// Provider faults on the discovery and JWKS endpoints are typed (502 for an
+// unreachable LMS, never a 500) and write nothing.
+func TestKeyFetchFaults(t *testing.T) {
+	tests := []struct {
+		fault fakelms.Fault
+		want  *socialauth.Error
+	}{
+		{fakelms.Fault{Endpoint: "discovery", Status: http.StatusServiceUnavailable, Body: "{}"}, socialauth.ErrAuthUnreachableProvider},
+		{fakelms.Fault{Endpoint: "jwks", Status: http.StatusInternalServerError, Body: "{}"}, socialauth.ErrAuthUnreachableProvider},
+		{fakelms.Fault{Endpoint: "jwks", Body: "<html>oops</html>", ContentType: "text/html"}, socialauth.ErrAuthUnknownError},
+		{fakelms.Fault{Endpoint: "discovery", Status: http.StatusFound, RedirectTo: "https://evil.example.com/"}, socialauth.ErrAuthUnknownError},
+	}
+	for _, tc := range tests {
+		t.Run(tc.fault.Endpoint+"/"+http.StatusText(tc.fault.Status)+tc.fault.ContentType, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{})
+			h.lms.Fault(tc.fault)
+			sess := testutil.NewSession()
+			before := h.store.Snapshot()
+			_, err := h.login(sess, nil)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("error = %v, want %v", err, tc.want)
+			}
+			if st := socialauth.HTTPStatus(err); st != http.StatusBadGateway {
+				t.Errorf("HTTP status = %d, want 502", st)
+			}
+			if sessionUser(sess) != "" || before.Diff(h.store.Snapshot()) != "" {
+				t.Error("logged in or storage changed")
+			}
+		})
+	}
+}
+
+// A callback carrying RFC 9207's iss is accepted only with the LMS issuer.
+func TestIssParameter(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		iss  func(h *harness) string
+		ok   bool
+	}{
+		{"the LMS issuer", func(h *harness) string { return h.lms.Issuer() }, true},
+		{"another issuer", func(*harness) string { return "https://evil.example.com/oauth2" }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{})
+			sess := testutil.NewSession()
+			cb := h.authorize(h.begin(sess, nil).Location)
+			cb.Set("iss", tc.iss(h))
+			_, err := h.svc.Complete(context.Background(), h.strategy(sess, cb), edx.Name)
+			if tc.ok != (err == nil) {
+				t.Fatalf("error = %v, want ok=%v", err, tc.ok)
+			}
+			if !tc.ok && h.lms.Calls().Token != 0 {
+				t.Error("the code was exchanged despite a wrong iss")
+			}
+		})
+	}
+}

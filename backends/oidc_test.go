@@ -1,0 +1,338 @@
+package backends
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/settings"
+	"github.com/socialauth-go/socialauth/testutil"
+	"github.com/socialauth-go/socialauth/testutil/fakelms"
+)
+
+func oidcSettings(l *fakelms.LMS, m settings.Map) *settings.Settings {
+	base := settings.Map{"SOCIAL_AUTH_OIDC_OIDC_ENDPOINT": l.Issuer()}
+	for k, v := range m {
+		base[k] = v
+	}
+	return testSettings(base)
+}
+
+func TestOIDCLogin(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	set := oidcSettings(l, nil)
+	b := NewOIDC(OIDCConfig{Settings: set})
+	st := newStrategy(l, set)
+
+	au := start(t, b, st)
+	q := au.Query()
+	if q.Get("scope") != "openid profile email" || len(q.Get("nonce")) < 43 || q.Get("code_challenge_method") != "S256" {
+		t.Errorf("authorization query = %v", q)
+	}
+	resp, err := callback(b, st, authorize(t, l, au.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := fakelms.FixtureUser().Subject
+	details := b.UserDetails(resp)
+	uid, err := b.UserID(details, resp)
+	if err != nil || uid != sub {
+		t.Errorf("uid = %q, %v", uid, err)
+	}
+	if details["username"] != "jsmith" || details["email"] != "jsmith@example.com" || details["first_name"] != "Joe" {
+		t.Errorf("details = %v", details)
+	}
+	extra := b.ExtraData(nil, uid, resp, details)
+	if _, ok := extra["id_token"]; !ok || extra["id"] != sub {
+		t.Errorf("extra = %v", extra)
+	}
+	if _, ok := extra[IDTokenClaimsKey]; ok {
+		t.Error("claims copied into extra data")
+	}
+	if c, ok := extra[IDTokenContextKey].(map[string]any); !ok || c["sub"] != sub {
+		t.Errorf("identity context = %v", extra[IDTokenContextKey])
+	}
+	// Basic auth by default (discovery lists client_secret_basic).
+	trs := l.TokenRequests()
+	if !trs[len(trs)-1].BasicAuth {
+		t.Error("client_secret_basic not used")
+	}
+	// Discovery and JWKS are cached across logins.
+	if _, err := login(t, l, b, newStrategy(l, set)); err != nil {
+		t.Fatal(err)
+	}
+	if c := l.Calls(); c.Discovery != 1 || c.JWKS != 1 || c.UserInfo != 2 {
+		t.Errorf("calls = %+v", c)
+	}
+}
+
+// oidcForged starts an OIDC flow and answers the token request with an ID
+// token built from the flow's nonce by mutate (claims, headers), signed by
+// sign (default: the LMS key, RS256, the ID-token kid).
+func oidcForged(t *testing.T, l *fakelms.LMS, set *settings.Settings, mutate func(claims, headers map[string]any), sign func(claims, headers map[string]any) string) error {
+	t.Helper()
+	b := NewOIDC(OIDCConfig{Settings: set})
+	st := newStrategy(l, set)
+	au := start(t, b, st)
+	v, _ := st.SessionGet(SessionKey("oidc"))
+	nonce := v.(map[string]string)["nonce"]
+	now := time.Now().Unix()
+	access := "opaque-access-token"
+	sum := sha256.Sum256([]byte(access))
+	claims := map[string]any{
+		"iss": l.Issuer(), "aud": testClientID, "sub": "subject-1", "iat": now, "exp": now + 300,
+		"nonce": nonce, "at_hash": base64.RawURLEncoding.EncodeToString(sum[:16]),
+	}
+	headers := map[string]any{"kid": l.KeyID() + "-rs256"}
+	if mutate != nil {
+		mutate(claims, headers)
+	}
+	var tok string
+	if sign != nil {
+		tok = sign(claims, headers)
+	} else {
+		var err error
+		if tok, err = l.SignJWT(jwa.RS256, claims, headers); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body, _ := json.Marshal(map[string]any{"access_token": access, "token_type": "Bearer", "id_token": tok})
+	l.Fault(fakelms.Fault{Endpoint: "token", Times: 1, Body: string(body)})
+	l.Fault(fakelms.Fault{Endpoint: "userinfo", Body: `{"sub":"subject-1","preferred_username":"x"}`})
+	defer l.ClearFaults()
+	cb := &url.URL{Path: "/complete/oidc/", RawQuery: url.Values{"state": {au.Query().Get("state")}, "code": {"c"}}.Encode()}
+	_, err := callback(b, st, cb)
+	return err
+}
+
+func TestOIDCIDTokenChecks(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	set := oidcSettings(l, nil)
+	unsigned := func(claims, headers map[string]any) string {
+		h, _ := json.Marshal(map[string]any{"alg": "none", "kid": headers["kid"]})
+		p, _ := json.Marshal(claims)
+		return base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(p) + "."
+	}
+	hmacWithPublicKey := func(claims, headers map[string]any) string {
+		p, _ := json.Marshal(claims)
+		hdr := jws.NewHeaders()
+		_ = hdr.Set("kid", headers["kid"])
+		out, err := jws.Sign(p, jws.WithKey(jwa.HS256, l.PublicKeyPEM(), jws.WithProtectedHeaders(hdr)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	tests := []struct {
+		name   string
+		set    *settings.Settings
+		mutate func(c, h map[string]any)
+		sign   func(c, h map[string]any) string
+		want   socialauth.Code
+	}{
+		{name: "valid", want: ""},
+		{name: "alg none", sign: unsigned, want: socialauth.CodeAuthTokenError},
+		{name: "HS256 with the RSA public key", sign: hmacWithPublicKey, want: socialauth.CodeAuthTokenError},
+		{name: "RS512 not on the allow-list", mutate: func(c, h map[string]any) { h["kid"] = l.KeyID() },
+			sign: func(c, h map[string]any) string { s, _ := l.SignJWT(jwa.RS512, c, h); return s }, want: socialauth.CodeAuthTokenError},
+		{name: "wrong issuer", mutate: func(c, h map[string]any) { c["iss"] = l.Issuer() + "/" }, want: socialauth.CodeAuthTokenError},
+		{name: "wrong audience", mutate: func(c, h map[string]any) { c["aud"] = "someone-else" }, want: socialauth.CodeAuthTokenError},
+		{name: "several audiences without azp", mutate: func(c, h map[string]any) { c["aud"] = []string{testClientID, "other"} }, want: socialauth.CodeAuthTokenError},
+		{name: "several audiences with azp", mutate: func(c, h map[string]any) { c["aud"] = []string{testClientID, "other"}; c["azp"] = testClientID }, want: ""},
+		{name: "azp of another client", mutate: func(c, h map[string]any) { c["azp"] = "other" }, want: socialauth.CodeAuthTokenError},
+		{name: "expired", mutate: func(c, h map[string]any) { c["exp"] = time.Now().Unix() - 60 }, want: socialauth.CodeAuthTokenError},
+		{name: "not yet valid", mutate: func(c, h map[string]any) { c["nbf"] = time.Now().Unix() + 60 }, want: socialauth.CodeAuthTokenError},
+		{name: "issued in the future", mutate: func(c, h map[string]any) { c["iat"] = time.Now().Unix() + 60 }, want: socialauth.CodeAuthTokenError},
+		{name: "too old for ID_TOKEN_MAX_AGE", mutate: func(c, h map[string]any) { c["iat"] = time.Now().Unix() - 700 }, want: socialauth.CodeAuthTokenError},
+		{name: "ID_TOKEN_MAX_AGE setting", set: oidcSettings(l, settings.Map{"SOCIAL_AUTH_OIDC_ID_TOKEN_MAX_AGE": 30}),
+			mutate: func(c, h map[string]any) { c["iat"] = time.Now().Unix() - 60 }, want: socialauth.CodeAuthTokenError},
+		{name: "no iat", mutate: func(c, h map[string]any) { delete(c, "iat") }, want: socialauth.CodeAuthTokenError},
+		{name: "wrong nonce", mutate: func(c, h map[string]any) { c["nonce"] = "other" }, want: socialauth.CodeAuthTokenError},
+		{name: "no nonce", mutate: func(c, h map[string]any) { delete(c, "nonce") }, want: socialauth.CodeAuthTokenError},
+		{name: "bad at_hash", mutate: func(c, h map[string]any) { c["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA" }, want: socialauth.CodeAuthTokenError},
+		{name: "no at_hash is fine", mutate: func(c, h map[string]any) { delete(c, "at_hash") }, want: ""},
+		{name: "no sub", mutate: func(c, h map[string]any) { delete(c, "sub") }, want: socialauth.CodeAuthTokenError},
+		{name: "userinfo sub of someone else", mutate: func(c, h map[string]any) { c["sub"] = "subject-2" }, want: socialauth.CodeAuthTokenError},
+		{name: "unknown kid", mutate: func(c, h map[string]any) { h["kid"] = "nope" }, want: socialauth.CodeAuthTokenError},
+		{name: "oversized", mutate: func(c, h map[string]any) { c["pad"] = strings.Repeat("a", 20<<10) }, want: socialauth.CodeAuthTokenError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.set
+			if s == nil {
+				s = set
+			}
+			err := oidcForged(t, l, s, tt.mutate, tt.sign)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			wantCode(t, err, tt.want)
+		})
+	}
+}
+
+func TestOIDCUnknownKidRefetchBounded(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	set := oidcSettings(l, nil)
+	for range 5 {
+		err := oidcForged(t, l, set, func(c, h map[string]any) { h["kid"] = "rotated-away" }, nil)
+		wantCode(t, err, socialauth.CodeAuthTokenError)
+	}
+	// Each test flow uses a fresh backend (fresh cache): at most 2 fetches each.
+	// Within one backend, 5 unknown kids refetch once.
+	b := NewOIDC(OIDCConfig{Settings: set})
+	st := newStrategy(l, set)
+	before := l.Calls().JWKS
+	for range 5 {
+		_, err := b.VerifyIDToken(context.Background(), st, mustSign(t, l, map[string]any{"iss": l.Issuer()}, map[string]any{"kid": "unknown"}), "")
+		wantCode(t, err, socialauth.CodeAuthTokenError)
+	}
+	if n := l.Calls().JWKS - before; n > 2 {
+		t.Errorf("JWKS fetched %d times for 5 unknown kids", n)
+	}
+}
+
+func mustSign(t *testing.T, l *fakelms.LMS, claims, headers map[string]any) string {
+	t.Helper()
+	s, err := l.SignJWT(jwa.RS256, claims, headers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestOIDCNonceBoundToFlow(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	set := oidcSettings(l, settings.Map{"SOCIAL_AUTH_OIDC_USE_PKCE": false})
+	b := NewOIDC(OIDCConfig{Settings: set})
+	// The victim's code (bound to nonce 1) replayed into the attacker's flow (nonce 2).
+	st1 := newStrategy(l, set)
+	cb1 := authorize(t, l, start(t, b, st1).String())
+	st2 := newStrategy(l, set)
+	au2 := start(t, b, st2)
+	cb := withQuery(cb1, func(q url.Values) { q.Set("state", au2.Query().Get("state")) })
+	_, err := callback(b, st2, cb)
+	wantCode(t, err, socialauth.CodeAuthTokenError)
+	if !strings.Contains(err.Error(), "nonce") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestOIDCDiscoveryFailure(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	set := oidcSettings(l, nil)
+	b := NewOIDC(OIDCConfig{Settings: set})
+	l.Fault(fakelms.Fault{Endpoint: "discovery", Status: 503})
+	_, err := b.Start(context.Background(), newStrategy(l, set))
+	wantCode(t, err, socialauth.CodeAuthUnreachableProvider)
+	l.Fault(fakelms.Fault{Endpoint: "discovery", Status: 200, Body: "<html>", ContentType: "text/html"})
+	_, err = b.Start(context.Background(), newStrategy(l, set))
+	wantCode(t, err, socialauth.CodeAuthUnknownError)
+	if l.Calls().Token != 0 || l.Calls().Authorize != 0 {
+		t.Errorf("calls = %+v", l.Calls())
+	}
+	_, err = NewOIDC(OIDCConfig{}).Start(context.Background(), newStrategy(l, testSettings(nil)))
+	wantCode(t, err, socialauth.CodeImproperlyConfigured)
+}
+
+func TestOIDCIssParameterDeclared(t *testing.T) {
+	l := newLMS(t, fakelms.Options{IssParameter: true})
+	set := oidcSettings(l, nil)
+	b := NewOIDC(OIDCConfig{Settings: set})
+	st := newStrategy(l, set)
+	cb := authorize(t, l, start(t, b, st).String())
+	before := l.Calls().Token
+	_, err := callback(b, st, withQuery(cb, func(q url.Values) { q.Del("iss") }))
+	wantCode(t, err, socialauth.CodeAuthMissingParameter)
+	if l.Calls().Token != before {
+		t.Error("token endpoint called")
+	}
+	if _, err := login(t, l, b, newStrategy(l, set)); err != nil {
+		t.Fatalf("login with iss: %v", err)
+	}
+}
+
+func TestOIDCRefresh(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	set := oidcSettings(l, nil)
+	b := NewOIDC(OIDCConfig{Settings: set})
+	store := testutil.NewStore()
+	social := associate(t, l, b, store, set)
+	st := newStrategy(l, set)
+	got, err := b.RefreshSocial(context.Background(), st, store, social)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessToken() == social.AccessToken() {
+		t.Error("not refreshed")
+	}
+	// An ID token of another subject on refresh is refused; nothing stored.
+	now := time.Now().Unix()
+	other := mustSign(t, l, map[string]any{"iss": l.Issuer(), "aud": testClientID, "sub": "intruder", "iat": now, "exp": now + 60},
+		map[string]any{"kid": l.KeyID() + "-rs256"})
+	body, _ := json.Marshal(map[string]any{"access_token": "a2", "token_type": "Bearer", "id_token": other})
+	l.Fault(fakelms.Fault{Endpoint: "token", Times: 1, Body: string(body)})
+	_, err = b.RefreshSocial(context.Background(), st, store, got)
+	wantCode(t, err, socialauth.CodeAuthTokenError)
+	after, _ := store.GetSocialAuthByID(context.Background(), social.ID)
+	if after.AccessToken() != got.AccessToken() {
+		t.Error("rejected refresh was stored")
+	}
+}
+
+func TestOIDCLogoutURL(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	set := oidcSettings(l, settings.Map{"SOCIAL_AUTH_ALLOWED_REDIRECT_HOSTS": []string{"partner.example"}})
+	b := NewOIDC(OIDCConfig{Settings: set})
+	st := newStrategy(l, set)
+	resp, err := login(t, l, b, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		next, want string
+		code       socialauth.Code
+	}{
+		{"/bye", testutil.DefaultBaseURL + "/bye", ""},
+		{"https://partner.example/x", "https://partner.example/x", ""},
+		{"//evil.example", "", socialauth.CodeAuthInvalidParameter},
+		{"https://evil.example/", "", socialauth.CodeAuthInvalidParameter},
+		{"javascript:alert(1)", "", socialauth.CodeAuthInvalidParameter},
+	} {
+		st.SessionSet("oidc_id_token", resp["id_token"])
+		st.SetRequestData(url.Values{"next": {tt.next}})
+		u, err := b.LogoutURL(context.Background(), st)
+		if tt.code != "" {
+			wantCode(t, err, tt.code)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		pu, _ := url.Parse(u)
+		q := pu.Query()
+		if pu.Path != "/logout" || q.Get("post_logout_redirect_uri") != tt.want || q.Get("id_token_hint") != resp["id_token"] || len(q.Get("state")) < 43 {
+			t.Errorf("LogoutURL(%q) = %s", tt.next, u)
+		}
+	}
+}
+
+func TestAtHash(t *testing.T) {
+	sum := sha256.Sum256([]byte("tok"))
+	good := base64.RawURLEncoding.EncodeToString(sum[:16])
+	if !atHashOK("RS256", "tok", good) || atHashOK("RS256", "tok2", good) || atHashOK("none", "tok", good) || atHashOK("RS512", "tok", good) {
+		t.Error("atHashOK")
+	}
+}
