@@ -336,6 +336,9 @@ func partialHarness(t *testing.T) *harness {
 	pipe := append(socialauth.DefaultAuthPipeline(), "test.ask_password", "test.ask_slug", "test.record")
 	h := newHarness(t, settings.Map{"SOCIAL_AUTH_PIPELINE": pipe})
 	h.steps.Register(askStep("password"), askStep("slug"), socialauth.Step{Name: "test.record", Func: func(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
+		if st.User == nil {
+			return nil, socialauth.NewError(socialauth.CodeAuthForbidden, "fake", "no user", nil)
+		}
 		p, _ := st.Get("password")
 		s, _ := st.Get("slug")
 		st.User.Extra = map[string]any{"password": p, "slug": s}
