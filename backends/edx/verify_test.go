@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,7 +138,9 @@ func TestTokenRejections(t *testing.T) {
 		{name: "RS512 token in HMAC mode", settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY": hmacKey},
 			token: func(t *testing.T, h *harness) string { return h.lms.SignAccessToken(lmsClaims(t, h)) }},
 		{name: "HS256 with the shared key in HMAC mode", settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY": hmacKey},
-			token: func(t *testing.T, h *harness) string { return signJWT(t, jwa.HS256, []byte(hmacKey), lmsClaims(t, h), nil) }},
+			token: func(t *testing.T, h *harness) string {
+				return signJWT(t, jwa.HS256, []byte(hmacKey), lmsClaims(t, h), nil)
+			}},
 		{name: "HS512 with another key in HMAC mode", settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY": hmacKey},
 			token: func(t *testing.T, h *harness) string {
 				return signJWT(t, jwa.HS512, []byte("not-the-key"), lmsClaims(t, h), nil)
@@ -242,9 +245,13 @@ func TestJWKSCaching(t *testing.T) {
 // The TTL settings are honoured: past JWKS_CACHE_TTL the keys are fetched
 // again; past PROVIDER_CONFIGURATION_CACHE_TTL the configuration is.
 func TestCacheTTLSettings(t *testing.T) {
-	now := time.Now()
-	clock := func() time.Time { return now }
-	h := newHarness(t, harnessOptions{now: func() time.Time { return clock() }, settings: settings.Map{
+	var (
+		mu  sync.Mutex
+		now = time.Now()
+	)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	h := newHarness(t, harnessOptions{now: clock, lms: fakelms.Options{Now: clock}, settings: settings.Map{
 		"SOCIAL_AUTH_EDX_OAUTH2_JWKS_CACHE_TTL":                   60,
 		"SOCIAL_AUTH_EDX_OAUTH2_PROVIDER_CONFIGURATION_CACHE_TTL": "1h",
 	}})
@@ -255,17 +262,17 @@ func TestCacheTTLSettings(t *testing.T) {
 		}
 	}
 	login()
-	now = now.Add(30 * time.Second)
+	advance(30 * time.Second)
 	login()
 	if c := h.lms.Calls(); c.Discovery != 1 || c.JWKS != 1 {
 		t.Fatalf("within TTL: discovery %d, jwks %d", c.Discovery, c.JWKS)
 	}
-	now = now.Add(61 * time.Second)
+	advance(61 * time.Second)
 	login()
 	if c := h.lms.Calls(); c.Discovery != 1 || c.JWKS != 2 {
 		t.Fatalf("after JWKS TTL: discovery %d, jwks %d, want 1, 2", c.Discovery, c.JWKS)
 	}
-	now = now.Add(time.Hour)
+	advance(time.Hour)
 	login()
 	if c := h.lms.Calls(); c.Discovery != 2 {
 		t.Fatalf("after configuration TTL: discovery %d, want 2", c.Discovery)
