@@ -77,7 +77,7 @@ func sqliteConfig(path string) (DatabaseConfig, error) {
 		path, extra = path[:i], path[i+1:]
 	}
 	if path == "" {
-		return DatabaseConfig{}, fmt.Errorf("%w: sqlite needs a path or :memory:", ErrBadDatabaseURL)
+		return DatabaseConfig{}, fmt.Errorf("%w: sqlite needs a file path or the memory database", ErrBadDatabaseURL)
 	}
 	memory := path == ":memory:" || strings.Contains(extra, "mode=memory")
 	q := []string{"_txlock=immediate", "_pragma=busy_timeout(10000)", "_pragma=foreign_keys(1)"}
