@@ -62,8 +62,9 @@ const shutdownTimeout = 10 * time.Second
 
 // started tells a test where the demo listens.
 type started struct {
-	BaseURL string // the service's public base URL
-	LMSURL  string // the embedded fake LMS, "" when a real LMS is used
+	BaseURL   string // the service's public base URL
+	ListenURL string // http://<the address the service listens on>
+	LMSURL    string // the embedded fake LMS, "" when a real LMS is used
 }
 
 // run runs the demo until ctx is done. lookupEnv reads the environment
@@ -202,7 +203,7 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 	defer stopCleanup()
 	go cleanupLoop(cleanupCtx, store, logger)
 
-	attrs := []any{"url", base, "database", dialectOf(dbURL), "backends", registry.Names(),
+	attrs := []any{"url", base, "listen", hostPort(ln.Addr()), "database", dialectOf(dbURL), "backends", registry.Names(),
 		"redirect_is_https", cfg.redirectIsHTTPS}
 	if embedded {
 		attrs = append(attrs, "fake_lms", lmsURL, "client_id", cfg.clientID)
@@ -215,7 +216,7 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 		fmt.Fprintf(stdout, "socialauth demo: open %s/\n", base)
 	}
 	if ready != nil {
-		ready(started{BaseURL: base, LMSURL: lmsURL})
+		ready(started{BaseURL: base, ListenURL: "http://" + hostPort(ln.Addr()), LMSURL: lmsURL})
 	}
 
 	var serveErr error
