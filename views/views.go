@@ -327,6 +327,14 @@ func (v *Views) LogoutViewWith(redirectTo LogoutRedirect) http.Handler {
 			v.logger.WarnContext(ctx, "socialauth: logout could not read the user", "error", err)
 			user = nil
 		}
+		noRedirect := r.URL.Query().Get("no_redirect") != ""
+		// The provider's logout URL is built before the flush: a backend may
+		// need what the session holds (an OpenID Connect id_token_hint).
+		var target string
+		var targetErr error
+		if !noRedirect {
+			target, targetErr = redirectTo(ctx, st, user)
+		}
 		if err := v.cfg.Service.Logout(ctx, st); err != nil {
 			v.fail(w, r, st, "", err)
 			return
@@ -334,16 +342,15 @@ func (v *Views) LogoutViewWith(redirectTo LogoutRedirect) http.Handler {
 		if user != nil {
 			v.logger.InfoContext(ctx, "socialauth: logged out", "user_id", user.ID)
 		}
-		if r.URL.Query().Get("no_redirect") != "" {
+		if noRedirect {
 			h := w.Header()
 			h.Set("Cache-Control", "no-store")
 			h.Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		target, err := redirectTo(ctx, st, user)
-		if err != nil {
-			v.fail(w, r, st, v.cfg.DefaultBackend, err)
+		if targetErr != nil {
+			v.fail(w, r, st, v.cfg.DefaultBackend, targetErr)
 			return
 		}
 		if target == "" {
@@ -353,13 +360,21 @@ func (v *Views) LogoutViewWith(redirectTo LogoutRedirect) http.Handler {
 	})
 }
 
-// ProviderLogoutURL is the logout view's default redirect: the default
-// backend's LogoutURL (edx-oauth2: {PUBLIC_URL_ROOT or URL_ROOT}/logout,
+// ProviderLogoutURL is the logout view's default redirect: the LogoutURL of
+// the backend the user signed in with (else the default backend's) (edx-oauth2: {PUBLIC_URL_ROOT or URL_ROOT}/logout,
 // plus ?client_id=…&redirect_url=… when LOGOUT_REDIRECT_URL is set); when
 // the backend is missing, has no logout URL or fails to build one (logged),
 // LOGIN_REDIRECT_URL, else "/".
 func (v *Views) ProviderLogoutURL(ctx context.Context, st socialauth.Strategy, _ *socialauth.User) (string, error) {
 	name := v.cfg.DefaultBackend
+	// The backend the user signed in with, when the app has several.
+	if b, ok := st.SessionGet(socialauth.SessionUserBackend); ok {
+		if n, _ := b.(string); n != "" {
+			if _, err := v.cfg.Service.Backends().Lookup(n); err == nil {
+				name = n
+			}
+		}
+	}
 	b, err := v.cfg.Service.Backends().Lookup(name)
 	if err != nil {
 		v.logger.WarnContext(ctx, "socialauth: logout backend not registered", "backend", name)
