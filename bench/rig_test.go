@@ -1,0 +1,260 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"gorm.io/gorm"
+
+	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/backends/edx"
+	"github.com/socialauth-go/socialauth/internal/dbtest"
+	"github.com/socialauth-go/socialauth/pipeline"
+	"github.com/socialauth-go/socialauth/settings"
+	"github.com/socialauth-go/socialauth/storage"
+	"github.com/socialauth-go/socialauth/strategies"
+	"github.com/socialauth-go/socialauth/testutil/fakelms"
+	"github.com/socialauth-go/socialauth/views"
+)
+
+const (
+	clientID     = "bench-client"
+	clientSecret = "bench-secret-0123456789abcdef"
+	audience     = "lms-key"
+	// appBase is the public base URL of the app under test. Requests are
+	// served by httptest.NewRecorder, so nothing listens there; it only has
+	// to match the registered redirect URI.
+	appBase     = "http://127.0.0.1:8000"
+	completeURI = appBase + "/complete/" + edx.Name + "/"
+	// next is where every benchmarked login asks to land.
+	next = "/courses/"
+	// returningUser is the LMS account of the returning-user benchmarks.
+	returningUser = "jsmith"
+)
+
+// signingKey is one 2048-bit RSA key shared by every fake LMS of the run:
+// generating one costs tens of milliseconds, and benchmark functions run
+// several times. It is computed once and never changed.
+var signingKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(fmt.Sprintf("bench: generate RSA key: %v", err))
+	}
+	return k
+})
+
+// rig is the demo's wiring (edx-oauth2 backend, edX pipeline, net/http
+// strategy, scs sessions in the GORM store, the views) in front of a fake
+// LMS on loopback, with its database.
+type rig struct {
+	lms      *fakelms.LMS
+	store    *storage.Store
+	db       *gorm.DB // the store's *gorm.DB, for the floor and the counters
+	dialect  string
+	sessions *scs.SessionManager
+	settings *settings.Settings
+	backend  *edx.EdXOAuth2
+	service  *socialauth.Service
+	strategy *strategies.HTTP
+	handler  http.Handler
+	// lmsClient is the kept-alive client to the LMS used by the backend,
+	// the floor and the code minting.
+	lmsClient *http.Client
+}
+
+type rigOptions struct {
+	// target is the database (nil: SQLite in a temporary file).
+	target *dbtest.Target
+	// sessionStore replaces the GORM session store.
+	sessionStore scs.Store
+	// transport wraps the LMS client's transport (tests add tracing).
+	transport func(http.RoundTripper) http.RoundTripper
+}
+
+func newRig(tb testing.TB, opts rigOptions) *rig {
+	tb.Helper()
+	ctx := context.Background()
+	lms := fakelms.NewServer(tb, fakelms.Options{
+		Clients: []fakelms.Client{{ID: clientID, Secret: clientSecret, RedirectURIs: []string{completeURI}}},
+		Key:     signingKey(),
+		// Codes are minted in batches before the timer starts.
+		CodeTTL:  time.Hour,
+		Audience: audience,
+	})
+	lms.AutoApprove(returningUser)
+
+	dbURL := "sqlite:" + filepath.Join(tb.TempDir(), "bench.db")
+	dialect := dbtest.SQLite
+	if opts.target != nil && opts.target.Name != dbtest.SQLite {
+		dbURL, dialect = dbtest.Fresh(tb, *opts.target), opts.target.Name
+	}
+	store, err := storage.Open(ctx, dbURL, storage.Options{})
+	if err != nil {
+		tb.Fatalf("storage.Open(%s): %v", dialect, err)
+	}
+	tb.Cleanup(func() { _ = store.Close() })
+	if err := store.AutoMigrate(ctx); err != nil {
+		tb.Fatalf("AutoMigrate: %v", err)
+	}
+
+	// The demo's settings for its embedded LMS.
+	set := strategies.WithEdxDefaults(settings.New(settings.Map{
+		"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT":     lms.URL(),
+		"SOCIAL_AUTH_EDX_OAUTH2_KEY":          clientID,
+		"SOCIAL_AUTH_EDX_OAUTH2_SECRET":       clientSecret,
+		"SOCIAL_AUTH_EDX_OAUTH2_JWT_AUDIENCE": audience,
+		"SOCIAL_AUTH_REDIRECT_IS_HTTPS":       false,
+		"LOGIN_REDIRECT_URL":                  "/",
+	}))
+
+	client := lms.Client()
+	if opts.transport != nil {
+		c := *client
+		c.Transport = opts.transport(client.Transport)
+		client = &c
+	}
+
+	steps := pipeline.NewSteps()
+	edx.RegisterSteps(steps)
+	backend, err := edx.New(edx.Options{Users: store, Settings: set, HTTPClient: client})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	service, err := socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(backend), Steps: steps})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var ss scs.Store = store.SessionStore()
+	if opts.sessionStore != nil {
+		ss = opts.sessionStore
+	}
+	sessions := strategies.NewSessionManager(ss, false)
+	strategy, err := strategies.NewHTTP(strategies.HTTPConfig{Sessions: sessions, Settings: set, BaseURL: appBase, HTTPClient: client})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	if err := views.Routes(mux, "", views.Config{Service: service, Strategies: strategy, Sessions: sessions}); err != nil {
+		tb.Fatal(err)
+	}
+	return &rig{
+		lms: lms, store: store, db: store.DB(), dialect: dialect, sessions: sessions, settings: set,
+		backend: backend, service: service, strategy: strategy, handler: mux, lmsClient: client,
+	}
+}
+
+// noRedirects is lmsClient that returns redirects instead of following them.
+func (r *rig) noRedirects() *http.Client {
+	c := *r.lmsClient
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+// begin runs the login view (GET /login/edx-oauth2/?next=/courses/) and
+// returns the LMS authorize URL and the session cookie.
+func (r *rig) begin(tb testing.TB) (authorize string, cookie *http.Cookie) {
+	tb.Helper()
+	rec := httptest.NewRecorder()
+	r.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/login/"+edx.Name+"/?next="+url.QueryEscape(next), nil))
+	res := rec.Result()
+	if res.StatusCode != http.StatusFound {
+		tb.Fatalf("begin: %d %s", res.StatusCode, rec.Body.String())
+	}
+	for _, c := range res.Cookies() {
+		if c.Name == strategies.SessionCookieName {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		tb.Fatal("begin: no session cookie")
+	}
+	return res.Header.Get("Location"), cookie
+}
+
+// authorize drives the LMS's authorize endpoint (auto-approved for the
+// username set with AutoApprove) and returns the callback URL it redirects
+// to, code and state included.
+func (r *rig) authorize(tb testing.TB, c *http.Client, authorizeURL string) *url.URL {
+	tb.Helper()
+	res, err := c.Get(authorizeURL)
+	if err != nil {
+		tb.Fatalf("authorize: %v", err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusFound {
+		tb.Fatalf("authorize: status %d", res.StatusCode)
+	}
+	u, err := url.Parse(res.Header.Get("Location"))
+	if err != nil || u.Query().Get("code") == "" {
+		tb.Fatalf("authorize: no code in the redirect (%v)", err)
+	}
+	return u
+}
+
+// pendingLogin is a login whose callback is ready to be served: the
+// provider has issued the code and the browser holds the session cookie.
+type pendingLogin struct {
+	req *http.Request
+}
+
+// mint prepares n logins of username ("" keeps the LMS's current
+// auto-approved user): begin, then authorize. first makes every login a
+// new LMS account (prefix + index), for first-login benchmarks.
+func (r *rig) mint(tb testing.TB, n int, firstPrefix string) []pendingLogin {
+	tb.Helper()
+	c := r.noRedirects()
+	out := make([]pendingLogin, n)
+	for i := range out {
+		if firstPrefix != "" {
+			r.lms.AutoApprove(fmt.Sprintf("%s%d", firstPrefix, i))
+		}
+		authz, cookie := r.begin(tb)
+		cb := r.authorize(tb, c, authz)
+		if !strings.HasPrefix(cb.String(), completeURI) {
+			tb.Fatalf("callback %q is not the complete view", cb.Path)
+		}
+		req := httptest.NewRequest(http.MethodGet, cb.RequestURI(), nil)
+		req.AddCookie(cookie)
+		out[i] = pendingLogin{req: req}
+	}
+	if firstPrefix != "" {
+		r.lms.AutoApprove(returningUser)
+	}
+	return out
+}
+
+// complete serves one callback through the complete view and checks the
+// answer: a 302 to next with a new session cookie.
+func (r *rig) complete(tb testing.TB, p pendingLogin) {
+	rec := httptest.NewRecorder()
+	r.handler.ServeHTTP(rec, p.req)
+	if rec.Code != http.StatusFound || rec.Header().Get("Location") != next {
+		tb.Fatalf("complete: %d %q %s", rec.Code, rec.Header().Get("Location"), rec.Body.String())
+	}
+}
+
+// login runs one whole login of the auto-approved user (setup, warm-up).
+func (r *rig) login(tb testing.TB) {
+	tb.Helper()
+	r.complete(tb, r.mint(tb, 1, "")[0])
+}
+
+// uniquePrefix makes first-login usernames unique across the runs of one
+// benchmark function on the same LMS and database.
+func uniquePrefix(tb testing.TB) string {
+	tb.Helper()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("new%x_", b)
+}
