@@ -84,6 +84,46 @@ func BenchmarkLogin(b *testing.B) {
 	}
 }
 
+// BenchmarkLoginVariants measures changes proposed outside this package
+// against the same floor, on SQLite: prepared is the store opened with
+// GORM's PrepareStmt (storage.Open leaves it off, so SQLite parses every
+// statement of every login again).
+func BenchmarkLoginVariants(b *testing.B) {
+	b.Run("prepared", func(b *testing.B) {
+		r := newRig(b, rigOptions{prepareStmt: true})
+		count := countStatements(b, r.db)
+		r.login(b)
+		f := newFloor(b, r, userIDOf(b, r, returningUser))
+		b.Run("floor", func(b *testing.B) {
+			codes := f.mint(b, r, b.N, "")
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if err := f.returning(codes[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		for _, kind := range []string{"returning", "first"} {
+			b.Run(kind, func(b *testing.B) {
+				prefix := ""
+				if kind == "first" {
+					prefix = uniquePrefix(b)
+				}
+				logins := r.mint(b, b.N, prefix)
+				count.reset()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					r.complete(b, logins[i])
+				}
+				b.StopTimer()
+				reportStatements(b, count)
+			})
+		}
+	})
+}
+
 func reportStatements(b *testing.B, s *statements) {
 	c := s.load()
 	b.ReportMetric(float64(c.login)/float64(b.N), "sql/op")

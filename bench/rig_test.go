@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/glebarez/sqlite"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"github.com/socialauth-go/socialauth"
 	"github.com/socialauth-go/socialauth/backends/edx"
@@ -80,6 +82,10 @@ type rigOptions struct {
 	sessionStore scs.Store
 	// transport wraps the LMS client's transport (tests add tracing).
 	transport func(http.RoundTripper) http.RoundTripper
+	// prepareStmt opens SQLite through storage.New with GORM's prepared
+	// statement cache on (storage.Open leaves it off): the variant that
+	// measures that proposed change.
+	prepareStmt bool
 }
 
 func newRig(tb testing.TB, opts rigOptions) *rig {
@@ -99,7 +105,13 @@ func newRig(tb testing.TB, opts rigOptions) *rig {
 	if opts.target != nil && opts.target.Name != dbtest.SQLite {
 		dbURL, dialect = dbtest.Fresh(tb, *opts.target), opts.target.Name
 	}
-	store, err := storage.Open(ctx, dbURL, storage.Options{})
+	var store *storage.Store
+	var err error
+	if opts.prepareStmt && dialect == dbtest.SQLite {
+		store, err = openPrepared(strings.TrimPrefix(dbURL, "sqlite:"))
+	} else {
+		store, err = storage.Open(ctx, dbURL, storage.Options{})
+	}
 	if err != nil {
 		tb.Fatalf("storage.Open(%s): %v", dialect, err)
 	}
@@ -152,6 +164,26 @@ func newRig(tb testing.TB, opts rigOptions) *rig {
 		lms: lms, store: store, db: store.DB(), dialect: dialect, sessions: sessions, settings: set,
 		backend: backend, service: service, strategy: strategy, handler: mux, lmsClient: client,
 	}
+}
+
+// openPrepared opens SQLite as storage.Open does (same DSN, pool and GORM
+// settings) but with PrepareStmt on.
+func openPrepared(path string) (*storage.Store, error) {
+	db, err := gorm.Open(sqlite.Open(storage.SQLiteDSN(path)), &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(10)
+	sqlDB.SetMaxIdleConns(10)
+	return storage.New(db, storage.Options{})
 }
 
 // noRedirects is lmsClient that returns redirects instead of following them.
