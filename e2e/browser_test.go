@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,12 +48,16 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// goTool returns the go command that runs this test.
+// goTool returns the go command: go on PATH, else $GOROOT/bin/go (go test
+// sets GOROOT for the tests it runs).
 func goTool() string {
 	if p, err := exec.LookPath("go"); err == nil {
 		return p
 	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	if root := os.Getenv("GOROOT"); root != "" {
+		return filepath.Join(root, "bin", "go")
+	}
+	return "go"
 }
 
 // buildDemo builds cmd/demo into a temporary directory: the binary a user
