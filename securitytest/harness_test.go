@@ -149,7 +149,7 @@ func (l *logBuffer) records(t testing.TB, from int) []map[string]any {
 
 // options tune an environment.
 type options struct {
-	settings settings.Map   // added over the base settings
+	settings settings.Map    // added over the base settings
 	lms      fakelms.Options // Key, Clients and Audience are filled in
 	steps    []socialauth.Step
 	dsn      string // database URL; "" is a fresh SQLite file
@@ -164,13 +164,15 @@ type env struct {
 	store    *storage.Store
 	svc      *socialauth.Service
 	strat    *strategies.HTTP
-	sessions interface{ LoadAndSave(http.Handler) http.Handler }
-	srv      *httptest.Server
-	base     string
-	logs     *logBuffer
-	clock    *clock
-	set      *settings.Settings
-	secret   string // the client secret (a canary)
+	sessions interface {
+		LoadAndSave(http.Handler) http.Handler
+	}
+	srv    *httptest.Server
+	base   string
+	logs   *logBuffer
+	clock  *clock
+	set    *settings.Settings
+	secret string // the client secret (a canary)
 
 	mu      sync.Mutex
 	secrets map[string]string // value → kind
@@ -405,6 +407,29 @@ func (e *env) harvestStoredSecrets() {
 			}
 		}
 	}
+}
+
+// storedAccessToken returns an access token kept in extra_data.
+func (e *env) storedAccessToken(t *testing.T) string {
+	t.Helper()
+	var rows []map[string]any
+	if err := e.store.DB().Table(storage.TableSocialAuth).Find(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		raw, _ := r["extra_data"].(string)
+		if b, ok := r["extra_data"].([]byte); ok {
+			raw = string(b)
+		}
+		var m map[string]any
+		if json.Unmarshal([]byte(raw), &m) == nil {
+			if s, _ := m["access_token"].(string); s != "" {
+				return s
+			}
+		}
+	}
+	t.Fatal("no stored access token")
+	return ""
 }
 
 // snapshot returns every row of every table but the sessions table, in a
