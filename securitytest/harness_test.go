@@ -170,6 +170,7 @@ type env struct {
 	srv    *httptest.Server
 	base   string
 	logs   *logBuffer
+	logger *slog.Logger
 	clock  *clock
 	set    *settings.Settings
 	secret string // the client secret (a canary)
@@ -183,6 +184,7 @@ func newEnv(t *testing.T, o options) *env {
 	t.Helper()
 	e := &env{t: t, logs: &logBuffer{}, clock: &clock{}, secrets: map[string]string{}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.logger = logger
 
 	mux := http.NewServeMux()
 	e.srv = httptest.NewServer(mux)
