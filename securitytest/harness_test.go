@@ -159,7 +159,7 @@ type options struct {
 // store, with the fake LMS as provider, a JSON logger into a buffer and the
 // secrets seen so far.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	lms      *fakelms.LMS
 	store    *storage.Store
 	svc      *socialauth.Service
@@ -175,14 +175,28 @@ type env struct {
 	set    *settings.Settings
 	secret string // the client secret (a canary)
 
-	mu      sync.Mutex
-	secrets map[string]string // value → kind
-	bodies  []string          // every body and Location the service answered
+	*leakLog
 }
 
-func newEnv(t *testing.T, o options) *env {
+// leakLog holds the secrets seen and every body and Location the service
+// answered, shared by the copies withT makes.
+type leakLog struct {
+	mu      sync.Mutex
+	secrets map[string]string // value → kind
+	bodies  []string
+}
+
+// withT returns the env reporting to t (for fuzz functions, which must not
+// use the *testing.F the env was built with).
+func (e *env) withT(t testing.TB) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
+func newEnv(t testing.TB, o options) *env {
 	t.Helper()
-	e := &env{t: t, logs: &logBuffer{}, clock: &clock{}, secrets: map[string]string{}}
+	e := &env{t: t, logs: &logBuffer{}, clock: &clock{}, leakLog: &leakLog{secrets: map[string]string{}}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.logger = logger
 
@@ -316,6 +330,12 @@ func newEnv(t *testing.T, o options) *env {
 		keys := sessions.Keys(r.Context())
 		sort.Strings(keys)
 		_ = json.NewEncoder(w).Encode(keys)
+	})))
+
+	// /session-next reports the sanitized next the session keeps (not a
+	// secret), for the fuzz target of the Begin handler.
+	mux.Handle("GET /session-next", sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, sessions.GetString(r.Context(), socialauth.RedirectFieldName))
 	})))
 
 	t.Cleanup(e.checkNoSecrets)
