@@ -688,7 +688,6 @@ func (o *OIDC) LogoutURL(ctx context.Context, s socialauth.Strategy) (string, er
 	return addQueryValues(end, params), nil
 }
 
-
 // sanitizeLogoutRedirect checks target like "next" and makes it absolute.
 func (o *OIDC) sanitizeLogoutRedirect(s socialauth.Strategy, target string) (string, error) {
 	hosts, err := s.Settings().StringList(o.cfg.Name, "ALLOWED_REDIRECT_HOSTS", nil)
