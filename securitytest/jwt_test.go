@@ -94,11 +94,9 @@ func TestEdxAccessTokenForgeries(t *testing.T) {
 		}
 		now := time.Now()
 		pubJWK, _ := jwk.FromRaw(&attackerKey().PublicKey)
-		attackerJWKS := 0
 		var jku atomic.Int32
 		evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			jku.Add(1)
-			attackerJWKS++
 			set := jwk.NewSet()
 			_ = set.AddKey(pubJWK)
 			_ = json.NewEncoder(w).Encode(set)

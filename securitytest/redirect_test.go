@@ -5,8 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/socialauth-go/socialauth"
 )
 
 // hostileTargets are `next` and logout-redirect values that must never
@@ -165,7 +163,6 @@ func TestDisconnectNext(t *testing.T) {
 	if len(before[socialAuthTable]) != len(e.snapshot()[socialAuthTable]) {
 		t.Error("a cross-origin disconnect changed the associations")
 	}
-	_ = socialauth.CodeAuthForbidden
 }
 
 const socialAuthTable = "social_auth_usersocialauth"

@@ -1,7 +1,6 @@
 package securitytest
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"testing"
@@ -140,5 +139,4 @@ func TestEdxLoginAsSomeoneElseStartsClean(t *testing.T) {
 	if n != 1 {
 		t.Errorf("alice has %d associations, want 1 (no merge)", n)
 	}
-	_ = context.Background()
 }
