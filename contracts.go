@@ -28,12 +28,13 @@ type Backend interface {
 	// It returns the provider response (token response merged with user data)
 	// that the pipeline maps to details, uid and extra data.
 	Complete(ctx context.Context, s Strategy) (map[string]any, error)
-	// UserDetails maps the provider response to user details.
-	UserDetails(response map[string]any) Details
+	// UserDetails maps the provider response to user details. s gives the
+	// settings in force (it may be nil outside a request).
+	UserDetails(s Strategy, response map[string]any) Details
 	// UserID returns the uid of the account (ID_KEY of the response).
-	UserID(details Details, response map[string]any) (string, error)
+	UserID(s Strategy, details Details, response map[string]any) (string, error)
 	// ExtraData returns what to merge into UserSocialAuth.ExtraData.
-	ExtraData(user *User, uid string, response map[string]any, details Details) map[string]any
+	ExtraData(s Strategy, user *User, uid string, response map[string]any, details Details) map[string]any
 }
 
 // Refresher is a Backend that can refresh an access token.

@@ -130,9 +130,9 @@ type OAuth2Config struct {
 	// refreshed and stored.
 	OnRefresh func(ctx context.Context, s socialauth.Strategy, social *socialauth.UserSocialAuth)
 
-	// Settings are consulted by the methods of the Backend contract that get
-	// no Strategy (UserDetails, UserID, ExtraData: ID_KEY, EXTRA_DATA,
-	// GET_ALL_EXTRA_DATA, …). Pass the settings your strategy uses.
+	// Settings are the fallback for calls made without a Strategy (a nil
+	// one): within a request the strategy's settings answer ID_KEY,
+	// EXTRA_DATA, GET_ALL_EXTRA_DATA and the rest.
 	Settings *settings.Settings
 	// Now is the clock (default time.Now).
 	Now func() time.Time

@@ -54,12 +54,12 @@ func TestOAuth2Login(t *testing.T) {
 	if resp["access_token"] == "" || resp["preferred_username"] != "jsmith" || resp["email"] != "jsmith@example.com" {
 		t.Errorf("response = %v", resp)
 	}
-	details := b.UserDetails(resp)
-	uid, err := b.UserID(details, resp)
+	details := b.UserDetails(nil, resp)
+	uid, err := b.UserID(nil, details, resp)
 	if err != nil || uid != "jsmith" {
 		t.Errorf("UserID = %q, %v", uid, err)
 	}
-	extra := b.ExtraData(nil, uid, resp, details)
+	extra := b.ExtraData(nil, nil, uid, resp, details)
 	for _, k := range []string{"auth_time", "access_token", "token_type", "refresh_token", "expires_in"} {
 		if _, ok := extra[k]; !ok {
 			t.Errorf("extra data lacks %s: %v", k, extra)

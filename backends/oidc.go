@@ -534,13 +534,13 @@ func (o *OIDC) details(response map[string]any) socialauth.Details {
 }
 
 // UserID returns the ID token's sub when ID_KEY is "sub"; else as OAuth2.
-func (o *OIDC) UserID(details socialauth.Details, response map[string]any) (string, error) {
-	if o.IDKey() == "sub" {
+func (o *OIDC) UserID(s socialauth.Strategy, details socialauth.Details, response map[string]any) (string, error) {
+	if o.idKey(s) == "sub" {
 		if sub, _ := claimsOf(response)["sub"].(string); sub != "" {
 			return sub, nil
 		}
 	}
-	return o.OAuth2.UserID(details, response)
+	return o.OAuth2.UserID(s, details, response)
 }
 
 // moreExtraData stores the identity context that later refreshes must match,

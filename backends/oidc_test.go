@@ -43,15 +43,15 @@ func TestOIDCLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	sub := fakelms.FixtureUser().Subject
-	details := b.UserDetails(resp)
-	uid, err := b.UserID(details, resp)
+	details := b.UserDetails(nil, resp)
+	uid, err := b.UserID(nil, details, resp)
 	if err != nil || uid != sub {
 		t.Errorf("uid = %q, %v", uid, err)
 	}
 	if details["username"] != "jsmith" || details["email"] != "jsmith@example.com" || details["first_name"] != "Joe" {
 		t.Errorf("details = %v", details)
 	}
-	extra := b.ExtraData(nil, uid, resp, details)
+	extra := b.ExtraData(nil, nil, uid, resp, details)
 	if _, ok := extra["id_token"]; !ok || extra["id"] != sub {
 		t.Errorf("extra = %v", extra)
 	}

@@ -176,7 +176,7 @@ func (o *OAuth2) RefreshSocial(ctx context.Context, s socialauth.Strategy, store
 			}
 		}
 		details := socialauth.Details(cloneMap(cur.ExtraData))
-		fresh := o.ExtraData(nil, cur.UID, resp, details)
+		fresh := o.ExtraData(s, nil, cur.UID, resp, details)
 		updated, err := store.UpdateExtraData(ctx, cur.ID, func(old map[string]any) (map[string]any, bool) {
 			out := cloneMap(old)
 			for k, v := range fresh {

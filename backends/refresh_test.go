@@ -22,8 +22,8 @@ func associate(t *testing.T, l *fakelms.LMS, b socialauth.Backend, store *testut
 	if err != nil {
 		t.Fatal(err)
 	}
-	details := b.UserDetails(resp)
-	uid, err := b.UserID(details, resp)
+	details := b.UserDetails(nil, resp)
+	uid, err := b.UserID(nil, details, resp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func associate(t *testing.T, l *fakelms.LMS, b socialauth.Backend, store *testut
 	if err != nil {
 		t.Fatal(err)
 	}
-	extra := b.ExtraData(u, uid, resp, details)
+	extra := b.ExtraData(nil, u, uid, resp, details)
 	social, err = store.UpdateExtraData(context.Background(), social.ID, func(map[string]any) (map[string]any, bool) { return extra, true })
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +213,7 @@ func TestExtraDataAndUserID(t *testing.T) {
 	b := NewOAuth2(OAuth2Config{Name: "p", Settings: set, Now: func() time.Time { return time.Unix(42, 0) },
 		ExtraData: []ExtraDataField{{Name: "refresh_token"}, {Name: "expires_in", Alias: "exp", DiscardIfEmpty: true}}})
 	resp := map[string]any{"id": json.Number("12345678901234567890"), "login": "octo", "bio": "", "access_token": "a", "token_type": "bearer", "refresh_token": "r"}
-	got := b.ExtraData(nil, "x", resp, socialauth.Details{"tier": "pro"})
+	got := b.ExtraData(nil, nil, "x", resp, socialauth.Details{"tier": "pro"})
 	want := map[string]any{"auth_time": int64(42), "refresh_token": "r", "login": "octo", "tier": "pro", "access_token": "a", "token_type": "bearer"}
 	if len(got) != len(want) {
 		t.Errorf("ExtraData = %v, want %v", got, want)
@@ -223,18 +223,18 @@ func TestExtraDataAndUserID(t *testing.T) {
 			t.Errorf("ExtraData[%s] = %v, want %v", k, got[k], v)
 		}
 	}
-	uid, err := b.UserID(socialauth.Details{}, resp)
+	uid, err := b.UserID(nil, socialauth.Details{}, resp)
 	if err != nil || uid != "12345678901234567890" {
 		t.Errorf("UserID = %q, %v", uid, err)
 	}
-	_, err = b.UserID(socialauth.Details{}, map[string]any{"id": ""})
+	_, err = b.UserID(nil, socialauth.Details{}, map[string]any{"id": ""})
 	wantCode(t, err, socialauth.CodeAuthUnknownError)
 
 	all := NewOAuth2(OAuth2Config{Name: "p", Settings: settings.New(settings.Map{"SOCIAL_AUTH_GET_ALL_EXTRA_DATA": true, "SOCIAL_AUTH_P_ID_KEY": "login"})})
-	if got := all.ExtraData(nil, "x", resp, nil); got["bio"] != "" || got["login"] != "octo" {
+	if got := all.ExtraData(nil, nil, "x", resp, nil); got["bio"] != "" || got["login"] != "octo" {
 		t.Errorf("GET_ALL_EXTRA_DATA: %v", got)
 	}
-	if uid, _ := all.UserID(nil, resp); uid != "octo" {
+	if uid, _ := all.UserID(nil, nil, resp); uid != "octo" {
 		t.Errorf("ID_KEY setting ignored: %q", uid)
 	}
 }

@@ -8,11 +8,12 @@ import (
 	"strings"
 
 	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/settings"
 )
 
 // UserDetails maps the provider response with the backend's Details hook, or
 // by default reads username, email, fullname/name, first_name and last_name.
-func (o *OAuth2) UserDetails(response map[string]any) socialauth.Details {
+func (o *OAuth2) UserDetails(_ socialauth.Strategy, response map[string]any) socialauth.Details {
 	if o.cfg.Details != nil {
 		return o.cfg.Details(response)
 	}
@@ -47,19 +48,34 @@ func UserNames(fullname, first, last string) (string, string, string) {
 	return fullname, first, last
 }
 
-// IDKey returns the key of the uid: the ID_KEY setting, else the backend's.
-func (o *OAuth2) IDKey() string {
-	if k, err := o.cfg.Settings.String(o.cfg.Name, "ID_KEY", ""); err == nil && k != "" {
+// IDKey returns the key of the uid: the ID_KEY setting of the backend's
+// configured Settings, else the backend's own.
+func (o *OAuth2) IDKey() string { return o.idKey(nil) }
+
+// idKey reads ID_KEY from the request's settings (s may be nil).
+func (o *OAuth2) idKey(s socialauth.Strategy) string {
+	if k, err := o.settingsOf(s).String(o.cfg.Name, "ID_KEY", ""); err == nil && k != "" {
 		return k
 	}
 	return o.cfg.IDKey
 }
 
+// settingsOf returns the settings in force: the strategy's, else the ones
+// the backend was configured with (calls outside a request).
+func (o *OAuth2) settingsOf(s socialauth.Strategy) *settings.Settings {
+	if s != nil {
+		if set := s.Settings(); set != nil {
+			return set
+		}
+	}
+	return o.cfg.Settings
+}
+
 // UserID returns details[ID_KEY] when set, else response[ID_KEY], as text.
 // A missing or empty uid is an error: no association is ever looked up or
 // created with an empty uid.
-func (o *OAuth2) UserID(details socialauth.Details, response map[string]any) (string, error) {
-	key := o.IDKey()
+func (o *OAuth2) UserID(s socialauth.Strategy, details socialauth.Details, response map[string]any) (string, error) {
+	key := o.idKey(s)
 	uid := StringOf(details[key])
 	if uid == "" {
 		uid = StringOf(response[key])
@@ -97,15 +113,15 @@ func StringOf(v any) string {
 // ExtraData returns what to store in UserSocialAuth.ExtraData: auth_time, the
 // EXTRA_DATA entries (or every response key with GET_ALL_EXTRA_DATA), the
 // access_token and token_type, and what MoreExtraData adds.
-func (o *OAuth2) ExtraData(_ *socialauth.User, uid string, response map[string]any, details socialauth.Details) map[string]any {
+func (o *OAuth2) ExtraData(s socialauth.Strategy, _ *socialauth.User, uid string, response map[string]any, details socialauth.Details) map[string]any {
 	out := map[string]any{"auth_time": o.now().Unix()}
-	all, _ := o.cfg.Settings.Bool(o.cfg.Name, "GET_ALL_EXTRA_DATA", false)
+	all, _ := o.settingsOf(s).Bool(o.cfg.Name, "GET_ALL_EXTRA_DATA", false)
 	if all {
 		for k, v := range response {
 			out[k] = v
 		}
 	} else {
-		for _, f := range append(slices2(o.cfg.ExtraData), o.extraDataSetting()...) {
+		for _, f := range append(slices2(o.cfg.ExtraData), o.extraDataSetting(s)...) {
 			alias := f.Alias
 			if alias == "" {
 				alias = f.Name
@@ -139,8 +155,8 @@ func slices2(f []ExtraDataField) []ExtraDataField { return append([]ExtraDataFie
 // extraDataSetting reads the EXTRA_DATA setting: a list whose entries are
 // "name", ["name"], ["name", "alias"] or ["name", "alias", true]; a string
 // "name:alias" is accepted too. Malformed entries are skipped.
-func (o *OAuth2) extraDataSetting() []ExtraDataField {
-	v, _, ok := o.cfg.Settings.Lookup(o.cfg.Name, "EXTRA_DATA")
+func (o *OAuth2) extraDataSetting(s socialauth.Strategy) []ExtraDataField {
+	v, _, ok := o.settingsOf(s).Lookup(o.cfg.Name, "EXTRA_DATA")
 	if !ok {
 		return nil
 	}

@@ -19,7 +19,7 @@ func SocialDetails(_ context.Context, st *socialauth.State) (*socialauth.Respons
 		return nil, err
 	}
 	d := socialauth.Details{}
-	maps.Copy(d, st.Backend.UserDetails(st.Response))
+	maps.Copy(d, st.Backend.UserDetails(st.Strategy, st.Response))
 	maps.Copy(d, st.Details)
 	st.Details = d
 	return nil, nil
@@ -31,7 +31,7 @@ func SocialUID(_ context.Context, st *socialauth.State) (*socialauth.Response, e
 	if err := needs(st); err != nil {
 		return nil, err
 	}
-	uid, err := st.Backend.UserID(st.Details, st.Response)
+	uid, err := st.Backend.UserID(st.Strategy, st.Details, st.Response)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func LoadExtraData(ctx context.Context, st *socialauth.State) (*socialauth.Respo
 	if social == nil {
 		return nil, nil
 	}
-	extra := st.Backend.ExtraData(st.User, st.UID, st.Response, st.Details)
+	extra := st.Backend.ExtraData(st.Strategy, st.User, st.UID, st.Response, st.Details)
 	updated, err := st.Storage.UpdateExtraData(ctx, social.ID, func(old map[string]any) (map[string]any, bool) {
 		return MergeExtraData(old, extra)
 	})

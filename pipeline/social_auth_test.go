@@ -85,7 +85,9 @@ type uidErrBackend struct {
 	err error
 }
 
-func (b *uidErrBackend) UserID(socialauth.Details, map[string]any) (string, error) { return "", b.err }
+func (b *uidErrBackend) UserID(socialauth.Strategy, socialauth.Details, map[string]any) (string, error) {
+	return "", b.err
+}
 
 func TestAuthAllowed(t *testing.T) {
 	tests := []struct {

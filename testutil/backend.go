@@ -136,7 +136,7 @@ func (b *FakeBackend) Complete(ctx context.Context, _ socialauth.Strategy) (map[
 }
 
 // UserDetails maps the response through DetailsMapping.
-func (b *FakeBackend) UserDetails(response map[string]any) socialauth.Details {
+func (b *FakeBackend) UserDetails(_ socialauth.Strategy, response map[string]any) socialauth.Details {
 	m := b.DetailsMapping
 	if m == nil {
 		m = map[string]string{"username": "username", "email": "email", "fullname": "fullname",
@@ -153,7 +153,7 @@ func (b *FakeBackend) UserDetails(response map[string]any) socialauth.Details {
 
 // UserID is upstream's get_user_id: details[IDKey] when truthy, else
 // response[IDKey], as text ("" when absent or null).
-func (b *FakeBackend) UserID(details socialauth.Details, response map[string]any) (string, error) {
+func (b *FakeBackend) UserID(_ socialauth.Strategy, details socialauth.Details, response map[string]any) (string, error) {
 	k := b.idKey()
 	if v := details[k]; truthy(v) {
 		return pyStr(v), nil
@@ -163,7 +163,7 @@ func (b *FakeBackend) UserID(details socialauth.Details, response map[string]any
 
 // ExtraData copies ExtraDataKeys from the response (else details) and adds
 // Extra. Unlike upstream it adds no auth_time, so results are reproducible.
-func (b *FakeBackend) ExtraData(_ *socialauth.User, _ string, response map[string]any, details socialauth.Details) map[string]any {
+func (b *FakeBackend) ExtraData(_ socialauth.Strategy, _ *socialauth.User, _ string, response map[string]any, details socialauth.Details) map[string]any {
 	out := map[string]any{}
 	for _, k := range b.ExtraDataKeys {
 		if v, ok := response[k]; ok {

@@ -142,7 +142,7 @@ func TestFakeBackend(t *testing.T) {
 	}
 	resp["id"] = "mutated"
 	resp, _ = b.Complete(ctx, nil)
-	d := b.UserDetails(resp)
+	d := b.UserDetails(nil, resp)
 	if diff := cmp.Diff(socialauth.Details{"username": "alice", "email": "a@example.com"}, d); diff != "" {
 		t.Errorf("UserDetails (-want +got):\n%s", diff)
 	}
@@ -160,12 +160,12 @@ func TestFakeBackend(t *testing.T) {
 		{socialauth.Details{"id": "d"}, map[string]any{"id": "r"}, "d"},
 		{socialauth.Details{"id": ""}, map[string]any{"id": "r"}, "r"},
 	} {
-		if got, _ := b.UserID(tc.details, tc.resp); got != tc.want {
+		if got, _ := b.UserID(nil, tc.details, tc.resp); got != tc.want {
 			t.Errorf("UserID(%v, %v) = %q, want %q", tc.details, tc.resp, got, tc.want)
 		}
 	}
 	want := map[string]any{"access_token": "tok", "fixed": "x"}
-	if diff := cmp.Diff(want, b.ExtraData(nil, "42", resp, d)); diff != "" {
+	if diff := cmp.Diff(want, b.ExtraData(nil, nil, "42", resp, d)); diff != "" {
 		t.Errorf("ExtraData (-want +got):\n%s", diff)
 	}
 	s := testutil.NewStrategy(testutil.StrategyOptions{})

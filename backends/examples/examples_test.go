@@ -51,8 +51,8 @@ func TestAcme(t *testing.T) {
 	b := NewAcme(l.URL(), set)
 	st := testutil.NewStrategy(testutil.StrategyOptions{Settings: set, HTTPClient: l.Client()})
 	resp := login(t, l, b, st)
-	details := b.UserDetails(resp)
-	uid, err := b.UserID(details, resp)
+	details := b.UserDetails(nil, resp)
+	uid, err := b.UserID(nil, details, resp)
 	if err != nil || uid != fakelms.FixtureUser().Subject {
 		t.Errorf("uid = %q, %v", uid, err)
 	}
@@ -60,7 +60,7 @@ func TestAcme(t *testing.T) {
 	if details["username"] != "jsmith" {
 		t.Errorf("details = %v", details)
 	}
-	if extra := b.ExtraData(nil, uid, resp, details); extra["login"] != "jsmith" || extra["refresh_token"] == nil {
+	if extra := b.ExtraData(nil, nil, uid, resp, details); extra["login"] != "jsmith" || extra["refresh_token"] == nil {
 		t.Errorf("extra = %v", extra)
 	}
 	if err := b.Revoke(context.Background(), st, resp["access_token"].(string), uid); err != nil {
@@ -74,8 +74,8 @@ func TestCompanyIdP(t *testing.T) {
 	b := NewCompanyIdP(l.Issuer(), set)
 	st := testutil.NewStrategy(testutil.StrategyOptions{Settings: set, HTTPClient: l.Client()})
 	resp := login(t, l, b, st)
-	details := b.UserDetails(resp)
-	uid, err := b.UserID(details, resp)
+	details := b.UserDetails(nil, resp)
+	uid, err := b.UserID(nil, details, resp)
 	if err != nil || uid != fakelms.FixtureUser().Subject || details["username"] != "jsmith" || resp["user_id"] != "1" {
 		t.Errorf("uid %q, details %v, user_id %v, err %v", uid, details, resp["user_id"], err)
 	}
