@@ -190,3 +190,14 @@ type CodeStorage interface {
 	// VerifyCode marks it verified.
 	VerifyCode(ctx context.Context, id int64) error
 }
+
+// SocialUserGetter is a Storage that can load an association and its active
+// user in one query. The social_user step uses it when the store has it (the
+// GORM store does: one joined SELECT instead of two on every returning
+// login).
+type SocialUserGetter interface {
+	// GetSocialAuthWithUser returns the association with exactly that
+	// provider and uid, and its owner when the owner is active (nil user
+	// otherwise). ErrNotFound when there is no association.
+	GetSocialAuthWithUser(ctx context.Context, provider, uid string) (*UserSocialAuth, *User, error)
+}
