@@ -71,10 +71,10 @@ type Options struct {
 	// socialauth.SessionUserID when CurrentUser is nil. When both are nil, a
 	// session holding a user id counts as logged in by user 'unknown'.
 	Users socialauth.UserStorage
-	// Settings are the settings consulted by the methods that get no
-	// strategy (UserID: ID_KEY; ExtraData: EXTRA_DATA, GET_ALL_EXTRA_DATA) and
-	// checked at construction for the insecure setting. Pass the settings
-	// your strategies use; nil means none.
+	// Settings are checked at construction for the insecure setting (so
+	// its warning comes at start-up) and answer calls made without a
+	// strategy. Within a request the strategy's settings are used. Pass the
+	// settings your strategies use; nil means none.
 	Settings *settings.Settings
 }
 
