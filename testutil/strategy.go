@@ -2,7 +2,6 @@ package testutil
 
 import (
 	"context"
-	"crypto/rand"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -30,7 +29,7 @@ type Session struct {
 
 // NewSession returns an empty session with a fresh id.
 func NewSession() *Session {
-	return &Session{id: randomString(32), values: map[string]any{}}
+	return &Session{id: socialauth.RandomString(32), values: map[string]any{}}
 }
 
 // ID returns the current session id.
@@ -44,7 +43,7 @@ func (s *Session) ID() string {
 func (s *Session) Rotate() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.id = randomString(32)
+	s.id = socialauth.RandomString(32)
 	s.rotated++
 }
 
@@ -52,7 +51,7 @@ func (s *Session) Rotate() {
 func (s *Session) Flush() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.id = randomString(32)
+	s.id = socialauth.RandomString(32)
 	s.values = map[string]any{}
 	s.flushed++
 }
@@ -245,30 +244,11 @@ func (s *Strategy) AbsoluteURI(path string) string {
 }
 
 // RandomString returns n characters of [A-Za-z0-9] from crypto/rand.
-func (s *Strategy) RandomString(n int) string { return randomString(n) }
+func (s *Strategy) RandomString(n int) string { return socialauth.RandomString(n) }
 
 // HTTPClient returns the client for provider calls.
 func (s *Strategy) HTTPClient() *http.Client { return s.client }
 
-const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-func randomString(n int) string {
-	if n <= 0 {
-		return ""
-	}
-	out := make([]byte, 0, n)
-	var buf [64]byte
-	for len(out) < n {
-		_, _ = rand.Read(buf[:]) // never fails (Go 1.24+)
-		for _, b := range buf {
-			// 248 = 4*62: rejection sampling keeps the choice uniform.
-			if b < 248 && len(out) < n {
-				out = append(out, alnum[int(b)%len(alnum)])
-			}
-		}
-	}
-	return string(out)
-}
 
 func cloneValues(v url.Values) url.Values {
 	if v == nil {

@@ -237,7 +237,7 @@ func buildSettings(lookupEnv func(string) (string, bool), base, lms string) (*de
 			defaults["SOCIAL_AUTH_EDX_OAUTH2_KEY"] = demoClientID
 		}
 		if !probe.IsSet(edx.Name, "SECRET") {
-			defaults["SOCIAL_AUTH_EDX_OAUTH2_SECRET"] = strategies.RandomString(40)
+			defaults["SOCIAL_AUTH_EDX_OAUTH2_SECRET"] = socialauth.RandomString(40)
 		}
 		if !probe.IsSet(edx.Name, "JWT_AUDIENCE") {
 			defaults["SOCIAL_AUTH_EDX_OAUTH2_JWT_AUDIENCE"] = demoAudience
