@@ -249,7 +249,6 @@ func (s *Strategy) RandomString(n int) string { return socialauth.RandomString(n
 // HTTPClient returns the client for provider calls.
 func (s *Strategy) HTTPClient() *http.Client { return s.client }
 
-
 func cloneValues(v url.Values) url.Values {
 	if v == nil {
 		return url.Values{}
