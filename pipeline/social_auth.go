@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"math"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/socialauth-go/socialauth"
 )
@@ -91,12 +93,16 @@ func containsFold(list []string, s string) bool {
 // st.User the owner becomes st.User (AuthForbidden wrapping ErrInactiveUser
 // when the owner is inactive). It sets Social, IsNew (no user) and
 // NewAssociation (no association).
+//
+// When st.Storage implements socialauth.SocialUserGetter, the association
+// and its owner are read in one call (one joined query in the GORM store);
+// otherwise GetSocialAuth then GetUser.
 func SocialUser(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
 	if err := needs(st); err != nil {
 		return nil, err
 	}
 	name := st.Backend.Name()
-	social, err := lookupSocial(ctx, st)
+	social, owner, joined, err := lookupSocialWithUser(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -106,14 +112,16 @@ func SocialUser(ctx context.Context, st *socialauth.State) (*socialauth.Response
 			return nil, socialauth.NewError(socialauth.CodeAuthAlreadyAssociated, name, "", nil)
 		}
 		if user == nil {
-			u, err := st.Storage.GetUser(ctx, social.UserID)
-			switch {
-			case errors.Is(err, socialauth.ErrNotFound):
-				return nil, socialauth.NewError(socialauth.CodeAuthForbidden, name, "the account is inactive", ErrInactiveUser)
-			case err != nil:
-				return nil, err
+			if !joined {
+				owner, err = st.Storage.GetUser(ctx, social.UserID)
+				if err != nil && !errors.Is(err, socialauth.ErrNotFound) {
+					return nil, err
+				}
 			}
-			user = u
+			if owner == nil {
+				return nil, socialauth.NewError(socialauth.CodeAuthForbidden, name, "the account is inactive", ErrInactiveUser)
+			}
+			user = owner
 		}
 	}
 	st.Social = social
@@ -121,6 +129,28 @@ func SocialUser(ctx context.Context, st *socialauth.State) (*socialauth.Response
 	st.IsNew = user == nil
 	st.NewAssociation = social == nil
 	return nil, nil
+}
+
+// lookupSocialWithUser returns the association (backend, st.UID), nil when
+// none, and, when the storage is a socialauth.SocialUserGetter (joined
+// true), its active owner from the same query (nil when inactive or gone).
+func lookupSocialWithUser(ctx context.Context, st *socialauth.State) (social *socialauth.UserSocialAuth, owner *socialauth.User, joined bool, err error) {
+	g, ok := st.Storage.(socialauth.SocialUserGetter)
+	if !ok {
+		social, err = lookupSocial(ctx, st)
+		return social, nil, false, err
+	}
+	if st.UID == "" {
+		return nil, nil, true, socialauth.MissingParameter(st.Backend.Name(), "uid")
+	}
+	social, owner, err = g.GetSocialAuthWithUser(ctx, st.Backend.Name(), st.UID)
+	if errors.Is(err, socialauth.ErrNotFound) {
+		return nil, nil, true, nil
+	}
+	if err != nil {
+		return nil, nil, true, err
+	}
+	return social, owner, true, nil
 }
 
 // lookupSocial returns the association (backend, st.UID), nil when none.
@@ -233,11 +263,40 @@ func MergeExtraData(old, next map[string]any) (merged map[string]any, changed bo
 		return maps.Clone(next), true
 	}
 	merged = maps.Clone(old)
-	maps.Copy(merged, next)
-	return merged, !sameJSON(old, merged)
+	// Only next's keys can differ: comparing them value by value gives the
+	// answer of comparing the whole maps as JSON, without encoding the rest.
+	for k, v := range next {
+		if prev, ok := old[k]; !ok || !sameJSON(prev, v) {
+			changed = true
+		}
+		merged[k] = v
+	}
+	return merged, changed
 }
 
+// sameJSON reports whether a and b encode to the same JSON. Equal strings,
+// float64s and bools do without encoding; so do unequal valid-UTF-8 strings
+// (their encodings differ too).
 func sameJSON(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			if x == y {
+				return true
+			}
+			if utf8.ValidString(x) && utf8.ValidString(y) {
+				return false
+			}
+		}
+	case float64:
+		if y, ok := b.(float64); ok && x == y && math.Signbit(x) == math.Signbit(y) {
+			return true // 0 and -0 are equal but encode differently
+		}
+	case bool:
+		if y, ok := b.(bool); ok {
+			return x == y
+		}
+	}
 	ja, errA := json.Marshal(a)
 	jb, errB := json.Marshal(b)
 	if errA != nil || errB != nil {

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -136,6 +137,34 @@ func TestAuthAllowed(t *testing.T) {
 	}
 }
 
+// plainStore hides MemStore's SocialUserGetter: the two-call path.
+type plainStore struct{ socialauth.Storage }
+
+// countingStore counts the calls social_user makes on a SocialUserGetter.
+type countingStore struct {
+	*testutil.MemStore
+	getUser, getSocial, joined int
+	joinedErr                  error
+}
+
+func (c *countingStore) GetUser(ctx context.Context, id string) (*socialauth.User, error) {
+	c.getUser++
+	return c.MemStore.GetUser(ctx, id)
+}
+
+func (c *countingStore) GetSocialAuth(ctx context.Context, provider, uid string) (*socialauth.UserSocialAuth, error) {
+	c.getSocial++
+	return c.MemStore.GetSocialAuth(ctx, provider, uid)
+}
+
+func (c *countingStore) GetSocialAuthWithUser(ctx context.Context, provider, uid string) (*socialauth.UserSocialAuth, *socialauth.User, error) {
+	c.joined++
+	if c.joinedErr != nil {
+		return nil, nil, c.joinedErr
+	}
+	return c.MemStore.GetSocialAuthWithUser(ctx, provider, uid)
+}
+
 func TestSocialUser(t *testing.T) {
 	ctx := context.Background()
 	store := testutil.NewStore()
@@ -154,45 +183,88 @@ func TestSocialUser(t *testing.T) {
 		wantUser  string // id, "" for none
 		wantNew   bool
 		wantAssoc bool
-		wantErr   error
+		wantErr   []error
 	}{
 		{"known uid logs in its owner", "U1", nil, owner.ID, false, false, nil},
 		{"uid compared exactly", "u1", nil, "", true, true, nil},
 		{"unknown uid, no user", "U2", nil, "", true, true, nil},
 		{"unknown uid, logged-in user keeps it", "U2", other, other.ID, false, true, nil},
 		{"owner logged in", "U1", owner, owner.ID, false, false, nil},
-		{"someone else logged in", "U1", other, "", false, false, socialauth.ErrAuthAlreadyAssociated},
-		{"inactive owner", "S1", nil, "", false, false, pipeline.ErrInactiveUser},
+		{"someone else logged in", "U1", other, "", false, false, []error{socialauth.ErrAuthAlreadyAssociated}},
+		{"someone else logged in, inactive owner", "S1", other, "", false, false, []error{socialauth.ErrAuthAlreadyAssociated}},
+		{"inactive owner", "S1", nil, "", false, false, []error{socialauth.ErrAuthForbidden, pipeline.ErrInactiveUser}},
+		{"empty uid", "", nil, "", false, false, []error{socialauth.ErrAuthMissingParameter}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithUID(tc.uid), testutil.WithUser(tc.loggedIn))
-			_, err := step(t, pipeline.StepSocialUser, st)
-			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+	for _, storage := range []struct {
+		name string
+		s    socialauth.Storage
+	}{
+		{"joined", store},
+		{"two calls", plainStore{store}},
+	} {
+		if _, ok := storage.s.(socialauth.SocialUserGetter); ok != (storage.name == "joined") {
+			t.Fatalf("%s: implements SocialUserGetter = %v", storage.name, ok)
+		}
+		for _, tc := range tests {
+			t.Run(storage.name+"/"+tc.name, func(t *testing.T) {
+				st := testutil.NewState(t, testutil.WithStorage(storage.s), testutil.WithUID(tc.uid), testutil.WithUser(tc.loggedIn))
+				_, err := step(t, pipeline.StepSocialUser, st)
+				if tc.wantErr != nil {
+					for _, want := range tc.wantErr {
+						if !errors.Is(err, want) {
+							t.Errorf("err = %v, want %v", err, want)
+						}
+					}
+					return
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			gotUser := ""
-			if st.User != nil {
-				gotUser = st.User.ID
-			}
-			if gotUser != tc.wantUser || st.IsNew != tc.wantNew || st.NewAssociation != tc.wantAssoc {
-				t.Errorf("user %q is_new %v new_association %v; want %q %v %v", gotUser, st.IsNew, st.NewAssociation, tc.wantUser, tc.wantNew, tc.wantAssoc)
-			}
-			if (st.Social != nil) == tc.wantAssoc || (st.Social != nil && st.Social.ID != sa.ID) {
-				t.Errorf("social = %+v", st.Social)
-			}
-		})
+				if err != nil {
+					t.Fatal(err)
+				}
+				gotUser := ""
+				if st.User != nil {
+					gotUser = st.User.ID
+				}
+				if gotUser != tc.wantUser || st.IsNew != tc.wantNew || st.NewAssociation != tc.wantAssoc {
+					t.Errorf("user %q is_new %v new_association %v; want %q %v %v", gotUser, st.IsNew, st.NewAssociation, tc.wantUser, tc.wantNew, tc.wantAssoc)
+				}
+				if (st.Social != nil) == tc.wantAssoc || (st.Social != nil && st.Social.ID != sa.ID) {
+					t.Errorf("social = %+v", st.Social)
+				}
+			})
+		}
 	}
-	inactive := testutil.NewState(t, testutil.WithStorage(store), testutil.WithUID("S1"))
-	_, err := step(t, pipeline.StepSocialUser, inactive)
-	if !errors.Is(err, socialauth.ErrAuthForbidden) {
-		t.Errorf("inactive owner: %v, want AuthForbidden", err)
+}
+
+// TestSocialUserOneCall: with a SocialUserGetter, social_user reads the
+// association and its owner in one call and never falls back to
+// GetSocialAuth or GetUser; the getter's errors come through unchanged.
+func TestSocialUserOneCall(t *testing.T) {
+	ctx := context.Background()
+	mem := testutil.NewStore()
+	owner, _ := mem.CreateUser(ctx, map[string]any{"username": "owner"})
+	if _, err := mem.CreateSocialAuth(ctx, owner.ID, "fake", "U1"); err != nil {
+		t.Fatal(err)
+	}
+	c := &countingStore{MemStore: mem}
+	st := testutil.NewState(t, testutil.WithStorage(c), testutil.WithUID("U1"))
+	if _, err := step(t, pipeline.StepSocialUser, st); err != nil {
+		t.Fatal(err)
+	}
+	if st.User == nil || st.User.ID != owner.ID {
+		t.Errorf("user = %+v, want the owner", st.User)
+	}
+	if c.joined != 1 || c.getUser != 0 || c.getSocial != 0 {
+		t.Errorf("calls: joined %d, GetUser %d, GetSocialAuth %d; want 1, 0, 0", c.joined, c.getUser, c.getSocial)
+	}
+
+	boom := errors.New("database down")
+	c = &countingStore{MemStore: mem, joinedErr: boom}
+	st = testutil.NewState(t, testutil.WithStorage(c), testutil.WithUID("U1"))
+	if _, err := step(t, pipeline.StepSocialUser, st); !errors.Is(err, boom) {
+		t.Errorf("getter error: %v, want %v", err, boom)
+	}
+	if st.User != nil || st.Social != nil {
+		t.Errorf("after an error the state has user %+v, social %+v", st.User, st.Social)
 	}
 }
 
@@ -291,6 +363,17 @@ func TestMergeExtraData(t *testing.T) {
 		{"subset with same values is no change", map[string]any{"a": "1", "b": "2"}, map[string]any{"b": "2"}, map[string]any{"a": "1", "b": "2"}, false},
 		{"int vs float is no change", map[string]any{"expires_in": 3600.0}, map[string]any{"expires_in": 3600}, map[string]any{"expires_in": 3600}, false},
 		{"nested change", map[string]any{"n": map[string]any{"x": 1.0}}, map[string]any{"n": map[string]any{"x": 2.0}}, map[string]any{"n": map[string]any{"x": 2.0}}, true},
+		{"nested equal is no change", map[string]any{"n": map[string]any{"x": 1.0}, "k": "v"}, map[string]any{"n": map[string]any{"x": 1}}, nil, false},
+		{"string change", map[string]any{"access_token": "a0", "k": "v"}, map[string]any{"access_token": "a1"}, map[string]any{"access_token": "a1", "k": "v"}, true},
+		{"new key", map[string]any{"a": "1"}, map[string]any{"b": "1"}, map[string]any{"a": "1", "b": "1"}, true},
+		{"new key with null", map[string]any{"a": "1"}, map[string]any{"b": nil}, map[string]any{"a": "1", "b": nil}, true},
+		{"null to null is no change", map[string]any{"a": nil}, map[string]any{"a": nil}, nil, false},
+		{"bool change", map[string]any{"ok": true}, map[string]any{"ok": false}, map[string]any{"ok": false}, true},
+		{"string vs number", map[string]any{"n": "1"}, map[string]any{"n": 1.0}, map[string]any{"n": 1.0}, true},
+		{"zero vs negative zero", map[string]any{"n": 0.0}, map[string]any{"n": math.Copysign(0, -1)}, map[string]any{"n": math.Copysign(0, -1)}, true},
+		{"invalid UTF-8 vs U+FFFD (their JSON differs)", map[string]any{"s": "a\ufffd"}, map[string]any{"s": "a\xff"}, map[string]any{"s": "a\xff"}, true},
+		{"same invalid UTF-8 is no change", map[string]any{"s": "a\xff"}, map[string]any{"s": "a\xff"}, nil, false},
+		{"same list is no change", map[string]any{"l": []any{"x", 1.0}}, map[string]any{"l": []any{"x", 1}}, nil, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -64,6 +64,18 @@ func jsonClone(m map[string]any) (map[string]any, error) {
 	return out, nil
 }
 
+// marshalExtra encodes extra data for the extra_data column (nil as {}).
+func marshalExtra(m map[string]any) ([]byte, error) {
+	if m == nil {
+		return []byte("{}"), nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("storage: extra data is not JSON-safe: %w", err)
+	}
+	return b, nil
+}
+
 type socialRow struct {
 	ID        int64     `gorm:"column:id;primaryKey;autoIncrement"`
 	Provider  string    `gorm:"column:provider"`

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/socialauth-go/socialauth"
 )
@@ -59,6 +58,145 @@ func (s *Store) GetSocialAuth(ctx context.Context, provider, uid string) (*socia
 		}
 	}
 	return nil, notFound("get social auth")
+}
+
+// GetSocialAuthWithUser returns the association with exactly that provider
+// and uid together with its owner when the owner is active (nil otherwise),
+// in one query: the association LEFT JOINed with the user table of the
+// UserAdapter, the active filter in the join condition. It implements
+// socialauth.SocialUserGetter, so a returning login reads both in one
+// statement instead of GetSocialAuth then GetUser. As in GetSocialAuth, an
+// empty provider or uid is rejected before any SQL is built
+// (CodeAuthMissingParameter), the uid is compared again in Go, and the
+// owner's id must equal the association's user_id exactly (as GetUser
+// requires). ErrNotFound when there is no association.
+func (s *Store) GetSocialAuthWithUser(ctx context.Context, provider, uid string) (*socialauth.UserSocialAuth, *socialauth.User, error) {
+	const op = "get social auth with user"
+	if provider == "" {
+		return nil, nil, missing("provider")
+	}
+	if uid == "" {
+		return nil, nil, missing("uid")
+	}
+	a := s.users
+	ucols, mkUser := s.userSelect("u")
+	on := "u." + s.qi(a.Columns.ID) + " = sa." + s.qi("user_id")
+	args := make([]any, 0, 3)
+	if a.Columns.IsActive != "" {
+		on += " AND u." + s.qi(a.Columns.IsActive) + " = ?"
+		args = append(args, true)
+	}
+	args = append(args, provider, uid)
+	// No LIMIT: UNIQUE(provider, uid) and the user primary key bound the
+	// rows, and a limit could cut off the exact match where a collation
+	// lets near-equal keys match too.
+	query := "SELECT " + s.socialCols("sa") + ", " + ucols +
+		" FROM " + s.qi(TableSocialAuth) + " sa LEFT JOIN " + s.qi(a.Table) + " u ON " + on +
+		" WHERE sa." + s.qi("provider") + " = ? AND sa." + s.qi("uid") + " = ?"
+	rows, err := s.q(ctx).Raw(query, args...).Rows()
+	if err != nil {
+		return nil, nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	var (
+		found *socialScan
+		owner *socialauth.User
+	)
+	for rows.Next() {
+		x := &socialScan{}
+		udest, build := mkUser()
+		if err := rows.Scan(append(x.dest(), udest...)...); err != nil {
+			return nil, nil, s.wrap(op, err)
+		}
+		if x.row.Provider != provider || x.row.UID != uid {
+			continue
+		}
+		if found == nil {
+			found = x
+		}
+		if u := build(); u != nil && u.ID == x.row.UserID && x.row.ID == found.row.ID {
+			owner = u
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, s.wrap(op, err)
+	}
+	if found == nil {
+		return nil, nil, notFound(op)
+	}
+	sa, err := found.model()
+	if err != nil {
+		return nil, nil, err
+	}
+	return sa, owner, nil
+}
+
+var _ socialauth.SocialUserGetter = (*Store)(nil)
+
+// socialCols is the SELECT list of a socialScan, qualified by alias when
+// not empty.
+func (s *Store) socialCols(alias string) string {
+	prefix := ""
+	if alias != "" {
+		prefix = alias + "."
+	}
+	cols := [...]string{"id", "provider", "uid", "extra_data", "created", "modified", "user_id"}
+	var b strings.Builder
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(prefix)
+		b.WriteString(s.qi(c))
+	}
+	return b.String()
+}
+
+// socialScan receives one association row read by raw SQL (socialCols):
+// extra_data stays as its JSON text until extraData or model decodes it.
+type socialScan struct {
+	row               socialRow
+	extra             []byte
+	created, modified timeScan
+}
+
+func (x *socialScan) dest() []any {
+	return []any{&x.row.ID, &x.row.Provider, &x.row.UID, &x.extra, &x.created, &x.modified, &x.row.UserID}
+}
+
+// extraData decodes a fresh copy of the stored extra data.
+func (x *socialScan) extraData() (map[string]any, error) {
+	var m jsonMap
+	if err := m.Scan(x.extra); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (x *socialScan) model() (*socialauth.UserSocialAuth, error) {
+	ed, err := x.extraData()
+	if err != nil {
+		return nil, err
+	}
+	r := x.row
+	r.ExtraData, r.Created, r.Modified = ed, x.created.t, x.modified.t
+	return r.model(), nil
+}
+
+// scanSocial runs a query for at most one association row into x.
+func (s *Store) scanSocial(ctx context.Context, op, query string, x *socialScan, args ...any) (bool, error) {
+	rows, err := s.q(ctx).Raw(query, args...).Rows()
+	if err != nil {
+		return false, s.wrap(op, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return false, s.wrap(op, rows.Err())
+	}
+	if err := rows.Scan(x.dest()...); err != nil {
+		return false, s.wrap(op, err)
+	}
+	return true, s.wrap(op, rows.Err())
 }
 
 // GetSocialAuthByID returns one association by id (ErrNotFound for id ≤ 0).
@@ -151,52 +289,57 @@ func (s *Store) RemoveSocialAuth(ctx context.Context, id int64) error {
 }
 
 // UpdateExtraData reads the row under a lock (SELECT … FOR UPDATE on
-// PostgreSQL and MySQL; SQLite's immediate transaction serialises writers),
-// passes a copy of its extra data to update, and writes what update returns
-// when it reports a change. Concurrent refreshes therefore never lose a
-// rotated refresh token. Inside Transaction it joins the outer transaction.
+// PostgreSQL and MySQL; SQLite's immediate transaction already holds the
+// write lock, so a plain SELECT there), passes update a private copy of its
+// extra data, and writes what update returns when it reports a change: at
+// most two statements. Concurrent refreshes therefore never lose a rotated
+// refresh token. Inside Transaction it joins the outer transaction.
+//
+// The new data is marshalled once; the returned row's extra data is decoded
+// from those very bytes, so it is what a later read returns (numbers as
+// float64) and shares nothing with update's map.
 func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old map[string]any) (map[string]any, bool)) (*socialauth.UserSocialAuth, error) {
+	const op = "update extra data"
 	if id <= 0 {
-		return nil, notFound("update extra data")
+		return nil, notFound(op)
 	}
 	var out *socialauth.UserSocialAuth
 	err := s.tx(ctx, func(tx *Store) error {
-		q := tx.q(ctx)
+		query := "SELECT " + tx.socialCols("") + " FROM " + tx.qi(TableSocialAuth) + " WHERE " + tx.qi("id") + " = ?"
 		if tx.dialect != SQLite {
-			q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+			query += " FOR UPDATE"
 		}
-		var rows []socialRow
-		if err := q.Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
-			return tx.wrap("update extra data", err)
+		var row socialScan
+		found, err := tx.scanSocial(ctx, op, query, &row, id)
+		if err != nil {
+			return err
 		}
-		if len(rows) == 0 {
-			return notFound("update extra data")
+		if !found {
+			return notFound(op)
 		}
-		row := rows[0]
-		old, err := jsonClone(row.ExtraData)
+		// The decoded map is private to this call: update may change it.
+		old, err := row.extraData()
 		if err != nil {
 			return err
 		}
 		next, changed := update(old)
 		if !changed {
-			out = row.model()
-			return nil
+			// update may have modified old: answer with what is stored.
+			out, err = row.model()
+			return err
 		}
-		if next == nil {
-			next = map[string]any{}
-		}
-		stored, err := jsonClone(next)
+		b, err := marshalExtra(next)
 		if err != nil {
 			return err
 		}
 		now := tx.nowUTC()
-		if err := tx.q(ctx).Model(&socialRow{}).Where("id = ?", id).
-			Updates(map[string]any{"extra_data": jsonMap(stored), "modified": now}).Error; err != nil {
-			return tx.wrap("update extra data", err)
+		stmt := "UPDATE " + tx.qi(TableSocialAuth) + " SET " + tx.qi("extra_data") + " = ?, " + tx.qi("modified") + " = ? WHERE " + tx.qi("id") + " = ?"
+		if err := tx.q(ctx).Exec(stmt, string(b), now, id).Error; err != nil {
+			return tx.wrap(op, err)
 		}
-		row.ExtraData, row.Modified = stored, now
-		out = row.model()
-		return nil
+		row.extra, row.modified.t = b, now
+		out, err = row.model()
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -84,6 +84,8 @@ func TestEmptyKeysIssueNoStatement(t *testing.T) {
 			}{
 				{"GetSocialAuth(uid \"\")", func() error { _, err := s.GetSocialAuth(ctx, "edx-oauth2", ""); return err }, socialauth.CodeAuthMissingParameter},
 				{"GetSocialAuth(provider \"\")", func() error { _, err := s.GetSocialAuth(ctx, "", "jsmith"); return err }, socialauth.CodeAuthMissingParameter},
+				{"GetSocialAuthWithUser(uid \"\")", func() error { _, _, err := s.GetSocialAuthWithUser(ctx, "edx-oauth2", ""); return err }, socialauth.CodeAuthMissingParameter},
+				{"GetSocialAuthWithUser(provider \"\")", func() error { _, _, err := s.GetSocialAuthWithUser(ctx, "", "jsmith"); return err }, socialauth.CodeAuthMissingParameter},
 				{"CreateSocialAuth(uid \"\")", func() error { _, err := s.CreateSocialAuth(ctx, u.ID, "edx-oauth2", ""); return err }, socialauth.CodeAuthMissingParameter},
 				{"CreateSocialAuth(provider \"\")", func() error { _, err := s.CreateSocialAuth(ctx, u.ID, "", "x"); return err }, socialauth.CodeAuthMissingParameter},
 				{"CreateSocialAuth(user \"\")", func() error { _, err := s.CreateSocialAuth(ctx, "", "edx-oauth2", "x"); return err }, socialauth.CodeAuthMissingParameter},
@@ -140,6 +142,42 @@ func TestStatementCounts(t *testing.T) {
 			returningLogin(t, s, "jsmith")
 			if n := c.Reset(); n != 3 {
 				t.Errorf("returning login ran %d statements; want 3 (read association, locked read, update)", n)
+			}
+			// The social_user step's read: the association and its owner
+			// in one statement, in or out of a transaction.
+			sa, u, err := s.GetSocialAuthWithUser(t.Context(), "edx-oauth2", "jsmith")
+			if err != nil || u == nil || u.ID != sa.UserID {
+				t.Fatalf("GetSocialAuthWithUser = %+v, %+v, %v", sa, u, err)
+			}
+			if n := c.Reset(); n != 1 {
+				t.Errorf("GetSocialAuthWithUser ran %d statements; want 1", n)
+			}
+			err = s.Transaction(t.Context(), func(tx socialauth.Storage) error {
+				g, ok := tx.(socialauth.SocialUserGetter)
+				if !ok {
+					t.Fatalf("transaction store %T is not a SocialUserGetter", tx)
+				}
+				if _, _, err := g.GetSocialAuthWithUser(t.Context(), "edx-oauth2", "jsmith"); err != nil {
+					return err
+				}
+				_, err := tx.UpdateExtraData(t.Context(), sa.ID, func(old map[string]any) (map[string]any, bool) {
+					old["access_token"] = "at-joined"
+					return old, true
+				})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := c.Reset(); n != 3 {
+				t.Errorf("returning login through GetSocialAuthWithUser ran %d statements; want 3 (joined read, locked read, update)", n)
+			}
+			// No change reported: the locked read only.
+			if _, err := s.UpdateExtraData(t.Context(), sa.ID, func(old map[string]any) (map[string]any, bool) { return old, false }); err != nil {
+				t.Fatal(err)
+			}
+			if n := c.Reset(); n != 1 {
+				t.Errorf("unchanged UpdateExtraData ran %d statements; want 1", n)
 			}
 		})
 	}

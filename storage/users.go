@@ -176,19 +176,25 @@ func (a *UserAdapter) idArg(id string) (any, bool) {
 
 func (s *Store) qi(name string) string { return quoteIdent(s.dialect, name) }
 
-// userSelect is the SELECT list and the scanners for one user row.
-func (s *Store) userSelect() (string, func() ([]any, func() *socialauth.User)) {
+// userSelect is the SELECT list and the scanners for one user row. alias,
+// when not empty, qualifies every column (a joined query). The builder
+// returns nil when the id column is NULL (no user on a LEFT JOIN).
+func (s *Store) userSelect(alias string) (string, func() ([]any, func() *socialauth.User)) {
 	a := s.users
 	std := []string{a.Columns.ID, a.Columns.Username, a.Columns.Email, a.Columns.FirstName, a.Columns.LastName,
 		a.Columns.IsActive, a.Columns.IsStaff, a.Columns.IsSuperuser, a.Columns.DateJoined, a.Columns.LastLogin}
 	var cols []string
+	prefix := ""
+	if alias != "" {
+		prefix = alias + "."
+	}
 	for _, c := range std {
 		if c != "" {
-			cols = append(cols, s.qi(c))
+			cols = append(cols, prefix+s.qi(c))
 		}
 	}
 	for _, c := range a.ExtraColumns {
-		cols = append(cols, s.qi(c))
+		cols = append(cols, prefix+s.qi(c))
 	}
 	mk := func() ([]any, func() *socialauth.User) {
 		var (
@@ -217,6 +223,9 @@ func (s *Store) userSelect() (string, func() ([]any, func() *socialauth.User)) {
 			dest = append(dest, &extra[i])
 		}
 		return dest, func() *socialauth.User {
+			if !id.Valid {
+				return nil
+			}
 			u := &socialauth.User{ID: id.String, Username: username.String, Email: email.String,
 				FirstName: first.String, LastName: last.String, IsActive: active.Bool || a.Columns.IsActive == "",
 				IsStaff: staff.Bool, IsSuperuser: super.Bool, DateJoined: joined.t, LastLogin: login.t}
@@ -267,7 +276,7 @@ func (ts *timeScan) parse(s string) error {
 
 // queryUsers runs SELECT <user columns> FROM users WHERE <where>.
 func (s *Store) queryUsers(ctx context.Context, op, where string, args ...any) ([]*socialauth.User, error) {
-	cols, mk := s.userSelect()
+	cols, mk := s.userSelect("")
 	query := "SELECT " + cols + " FROM " + s.qi(s.users.Table) + " WHERE " + where
 	rows, err := s.q(ctx).Raw(query, args...).Rows()
 	if err != nil {
@@ -280,7 +289,9 @@ func (s *Store) queryUsers(ctx context.Context, op, where string, args ...any) (
 		if err := rows.Scan(dest...); err != nil {
 			return nil, s.wrap(op, err)
 		}
-		out = append(out, build())
+		if u := build(); u != nil {
+			out = append(out, u)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.wrap(op, err)

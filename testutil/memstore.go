@@ -340,6 +340,35 @@ func (s *MemStore) GetSocialAuth(ctx context.Context, provider, uid string) (*so
 	})
 }
 
+// GetSocialAuthWithUser returns the association with exactly that provider
+// and uid and its owner when the owner is active (nil otherwise), read
+// together (socialauth.SocialUserGetter). Empty keys are rejected as in
+// GetSocialAuth; ErrNotFound when there is no association.
+func (s *MemStore) GetSocialAuthWithUser(ctx context.Context, provider, uid string) (*socialauth.UserSocialAuth, *socialauth.User, error) {
+	if err := checkProviderUID(provider, uid); err != nil {
+		return nil, nil, err
+	}
+	type pair struct {
+		sa *socialauth.UserSocialAuth
+		u  *socialauth.User
+	}
+	p, err := run(ctx, s, func(d *memData) (pair, error) {
+		for _, sa := range d.socials {
+			if sa.Provider == provider && sa.UID == uid {
+				p := pair{sa: cloneSocial(sa)}
+				if u, ok := d.users[sa.UserID]; ok && u.IsActive {
+					p.u = u.Clone()
+				}
+				return p, nil
+			}
+		}
+		return pair{}, fmt.Errorf("testutil: social auth: %w", socialauth.ErrNotFound)
+	})
+	return p.sa, p.u, err
+}
+
+var _ socialauth.SocialUserGetter = (*MemStore)(nil)
+
 // GetSocialAuthByID returns one association by id.
 func (s *MemStore) GetSocialAuthByID(ctx context.Context, id int64) (*socialauth.UserSocialAuth, error) {
 	return run(ctx, s, func(d *memData) (*socialauth.UserSocialAuth, error) {

@@ -14,7 +14,11 @@
 //   - users made by CreateUser have no usable password, so a user whose only
 //     login is one association may not disconnect it;
 //   - Transaction returns fn's error unchanged, rolls everything back on it,
-//     and nested calls join the outer transaction.
+//     and nested calls join the outer transaction;
+//   - a store implementing socialauth.SocialUserGetter answers exactly what
+//     GetSocialAuth followed by GetUser would (the same association, the
+//     same active owner, nil for an inactive one, the same errors), and so
+//     does the Storage its Transaction passes to fn.
 package storagetest
 
 import (
@@ -58,6 +62,9 @@ func Run(t *testing.T, newStore func(t *testing.T) socialauth.Storage) {
 		{"Codes", testCodes},
 		{"AllowedToDisconnect", testAllowedToDisconnect},
 		{"ConcurrentFirstLogin", testConcurrentFirstLogin},
+		{"SocialUserGetter", testSocialUserGetter},
+		{"SocialUserGetterExactUID", testSocialUserGetterExactUID},
+		{"SocialUserGetterInTransaction", testSocialUserGetterInTransaction},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -866,4 +873,208 @@ func testConcurrentFirstLogin(t *testing.T, s socialauth.Storage) {
 	if err != nil || len(list) != 1 {
 		t.Errorf("associations = %d, %v; want 1", len(list), err)
 	}
+}
+
+// getter returns s as a SocialUserGetter, skipping the test when the store
+// does not implement the optional interface.
+func getter(t *testing.T, s socialauth.Storage) socialauth.SocialUserGetter {
+	t.Helper()
+	g, ok := s.(socialauth.SocialUserGetter)
+	if !ok {
+		t.Skipf("%T does not implement socialauth.SocialUserGetter", s)
+	}
+	return g
+}
+
+// checkJoined compares GetSocialAuthWithUser(provider, uid) with
+// GetSocialAuth then GetUser on the same store: the same association in
+// every field and the same owner (nil when GetUser finds no active user).
+func checkJoined(t *testing.T, s socialauth.Storage, provider, uid string) (*socialauth.UserSocialAuth, *socialauth.User) {
+	t.Helper()
+	g := getter(t, s)
+	sa, u, err := g.GetSocialAuthWithUser(ctx(t), provider, uid)
+	if err != nil {
+		t.Fatalf("GetSocialAuthWithUser(%q, %q): %v", provider, uid, err)
+	}
+	want, err := s.GetSocialAuth(ctx(t), provider, uid)
+	if err != nil {
+		t.Fatalf("GetSocialAuth(%q, %q): %v", provider, uid, err)
+	}
+	if d := cmp.Diff(want, sa); d != "" {
+		t.Errorf("GetSocialAuthWithUser(%q, %q) association differs from GetSocialAuth (-want +got):\n%s", provider, uid, d)
+	}
+	wantUser, err := s.GetUser(ctx(t), want.UserID)
+	if errors.Is(err, socialauth.ErrNotFound) {
+		wantUser = nil
+	} else if err != nil {
+		t.Fatalf("GetUser(%q): %v", want.UserID, err)
+	}
+	if d := cmp.Diff(wantUser, u); d != "" {
+		t.Errorf("GetSocialAuthWithUser(%q, %q) owner differs from GetUser (-want +got):\n%s", provider, uid, d)
+	}
+	return sa, u
+}
+
+func testSocialUserGetter(t *testing.T, s socialauth.Storage) {
+	g := getter(t, s)
+	const p = "edx-oauth2"
+	u := mustUser(t, s, "jsmith", "email", "j@example.com", "first_name", "John", "last_name", "Smith")
+	sleeper := mustUser(t, s, "sleeper")
+	mustUser(t, s, "bystander") // a user with no association, joined by nothing
+	sa := mustSocial(t, s, u.ID, p, "jsmith")
+	mustSocial(t, s, u.ID, "github", "jsmith") // same uid, other provider
+	asleep := mustSocial(t, s, sleeper.ID, p, "sleeper")
+	if _, err := s.UpdateExtraData(ctx(t), sa.ID, func(map[string]any) (map[string]any, bool) {
+		return map[string]any{"access_token": "at", "expires_in": float64(3600), "nested": map[string]any{"l": []any{"x", true}}}, true
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The active owner, with every field GetUser gives.
+	got, owner := checkJoined(t, s, p, "jsmith")
+	if got.ID != sa.ID || owner == nil || owner.ID != u.ID || owner.Username != "jsmith" || owner.Email != "j@example.com" || !owner.IsActive {
+		t.Errorf("GetSocialAuthWithUser(jsmith) = %+v, %+v; want association %d of active user %s", got, owner, sa.ID, u.ID)
+	}
+	if d := cmp.Diff(map[string]any{"access_token": "at", "expires_in": float64(3600), "nested": map[string]any{"l": []any{"x", true}}}, got.ExtraData); d != "" {
+		t.Errorf("extra data (-want +got):\n%s", d)
+	}
+
+	// Copies: changing what was returned changes nothing stored.
+	got.ExtraData["access_token"] = "mutated"
+	owner.Username = "mutated"
+	again, againOwner, err := g.GetSocialAuthWithUser(ctx(t), p, "jsmith")
+	if err != nil || again.AccessToken() != "at" || againOwner == nil || againOwner.Username != "jsmith" {
+		t.Errorf("after mutating returned values: %+v, %+v, %v; want the stored ones", again, againOwner, err)
+	}
+
+	// An inactive owner: the association, and no user.
+	sleeper.IsActive = false
+	if err := s.UpdateUser(ctx(t), sleeper, []string{socialauth.FieldIsActive}); err != nil {
+		t.Fatalf("UpdateUser(is_active=false): %v", err)
+	}
+	got, owner = checkJoined(t, s, p, "sleeper")
+	if got.ID != asleep.ID || got.UserID != sleeper.ID || owner != nil {
+		t.Errorf("inactive owner: %+v, %+v; want association %d and no user", got, owner, asleep.ID)
+	}
+	// Active again: the owner comes back.
+	sleeper.IsActive = true
+	if err := s.UpdateUser(ctx(t), sleeper, []string{socialauth.FieldIsActive}); err != nil {
+		t.Fatal(err)
+	}
+	if _, owner = checkJoined(t, s, p, "sleeper"); owner == nil || owner.ID != sleeper.ID {
+		t.Errorf("reactivated owner: %+v; want user %s", owner, sleeper.ID)
+	}
+
+	// No association: ErrNotFound, nothing returned.
+	for _, key := range [][2]string{{p, "nobody"}, {"github", "sleeper"}, {"EDX-OAUTH2", "jsmith"}} {
+		sa, u, err := g.GetSocialAuthWithUser(ctx(t), key[0], key[1])
+		wantNotFound(t, fmt.Sprintf("GetSocialAuthWithUser(%q, %q)", key[0], key[1]), err)
+		if sa != nil || u != nil {
+			t.Errorf("GetSocialAuthWithUser(%q, %q) = %+v, %+v; want nil, nil", key[0], key[1], sa, u)
+		}
+	}
+	// Removed: gone for both.
+	if err := s.RemoveSocialAuth(ctx(t), asleep.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = g.GetSocialAuthWithUser(ctx(t), p, "sleeper")
+	wantNotFound(t, "GetSocialAuthWithUser(removed)", err)
+
+	// Empty keys: AuthMissingParameter, never ErrNotFound.
+	for _, key := range [][2]string{{p, ""}, {"", "jsmith"}, {"", ""}} {
+		sa, u, err := g.GetSocialAuthWithUser(ctx(t), key[0], key[1])
+		if !errors.Is(err, socialauth.ErrAuthMissingParameter) || errors.Is(err, socialauth.ErrNotFound) {
+			t.Errorf("GetSocialAuthWithUser(%q, %q): err = %v, want ErrAuthMissingParameter and not ErrNotFound", key[0], key[1], err)
+		}
+		if sa != nil || u != nil {
+			t.Errorf("GetSocialAuthWithUser(%q, %q) = %+v, %+v; want nil, nil", key[0], key[1], sa, u)
+		}
+	}
+}
+
+func testSocialUserGetterExactUID(t *testing.T, s socialauth.Storage) {
+	g := getter(t, s)
+	const p = "edx-oauth2"
+	victim := mustUser(t, s, "victim")
+	mustSocial(t, s, victim.ID, p, "jsmith")
+	variants := []string{"JSmith", "JSMITH", "jsmith ", " jsmith", "jsmîth", "jsmi\u0302th", "jsmith\t", "jſmith"}
+	for _, v := range variants {
+		sa, u, err := g.GetSocialAuthWithUser(ctx(t), p, v)
+		wantNotFound(t, fmt.Sprintf("GetSocialAuthWithUser(%q) with only %q stored", v, "jsmith"), err)
+		if u != nil || sa != nil {
+			t.Errorf("GetSocialAuthWithUser(%q) = %+v, %+v; the victim must not be logged in", v, sa, u)
+		}
+	}
+	// Each variant, once associated, resolves to its own row and owner.
+	owners := map[string]string{"jsmith": victim.ID}
+	for i, v := range variants {
+		a := mustUser(t, s, fmt.Sprintf("attacker%d", i))
+		mustSocial(t, s, a.ID, p, v)
+		owners[v] = a.ID
+	}
+	for uid, want := range owners {
+		sa, u := checkJoined(t, s, p, uid)
+		if sa.UID != uid || u == nil || u.ID != want {
+			t.Errorf("GetSocialAuthWithUser(%q) = uid %q, user %+v; want the exact uid and user %s", uid, sa.UID, u, want)
+		}
+	}
+}
+
+func testSocialUserGetterInTransaction(t *testing.T, s socialauth.Storage) {
+	getter(t, s)
+	const p = "edx-oauth2"
+	old := mustUser(t, s, "before")
+	mustSocial(t, s, old.ID, p, "before")
+	var made *socialauth.User
+	err := s.Transaction(ctx(t), func(tx socialauth.Storage) error {
+		g, ok := tx.(socialauth.SocialUserGetter)
+		if !ok {
+			return fmt.Errorf("the transaction's Storage %T does not implement SocialUserGetter like its store", tx)
+		}
+		// Rows committed before, and the transaction's own writes.
+		if _, u, err := g.GetSocialAuthWithUser(ctx(t), p, "before"); err != nil || u == nil || u.ID != old.ID {
+			return fmt.Errorf("committed row in tx: %+v, %v", u, err)
+		}
+		var err error
+		if made, err = tx.CreateUser(ctx(t), map[string]any{"username": "during"}); err != nil {
+			return err
+		}
+		if _, err := tx.CreateSocialAuth(ctx(t), made.ID, p, "during"); err != nil {
+			return err
+		}
+		sa, u, err := g.GetSocialAuthWithUser(ctx(t), p, "during")
+		if err != nil || sa == nil || sa.UserID != made.ID || u == nil || u.ID != made.ID {
+			return fmt.Errorf("own write in tx: %+v, %+v, %v", sa, u, err)
+		}
+		// Nested transactions hand out a getter too.
+		return tx.Transaction(ctx(t), func(inner socialauth.Storage) error {
+			if _, ok := inner.(socialauth.SocialUserGetter); !ok {
+				return fmt.Errorf("nested transaction's Storage %T is not a SocialUserGetter", inner)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatalf("Transaction: %v", err)
+	}
+	if _, u := checkJoined(t, s, p, "during"); u == nil || u.ID != made.ID {
+		t.Errorf("after commit owner = %+v; want %s", u, made.ID)
+	}
+
+	// A rolled-back association is gone for the getter too.
+	err = s.Transaction(ctx(t), func(tx socialauth.Storage) error {
+		u, err := tx.CreateUser(ctx(t), map[string]any{"username": "rolledback"})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.CreateSocialAuth(ctx(t), u.ID, p, "rolledback"); err != nil {
+			return err
+		}
+		return errBoom
+	})
+	if !errors.Is(err, errBoom) {
+		t.Fatalf("Transaction(rollback) err = %v", err)
+	}
+	_, _, err = getter(t, s).GetSocialAuthWithUser(ctx(t), p, "rolledback")
+	wantNotFound(t, "GetSocialAuthWithUser after rollback", err)
 }
