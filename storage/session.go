@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"gorm.io/gorm/clause"
 )
 
 // SessionStore is an scs session store (scs.Store, scs.CtxStore,
@@ -31,20 +30,37 @@ func (ss *SessionStore) Find(token string) ([]byte, bool, error) {
 	return ss.FindCtx(context.Background(), token)
 }
 
-// FindCtx returns the data of an unexpired session.
+// FindCtx returns the data of an unexpired session. It runs on every
+// request that carries a session cookie, so it is one plain statement
+// (no ORM reflection).
 func (ss *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	if token == "" {
 		return nil, false, nil
 	}
-	var rows []sessionRow
-	err := ss.s.q(ctx).Where("token = ? AND expiry > ?", token, ss.s.nowUTC()).Limit(1).Find(&rows).Error
+	s := ss.s
+	query := "SELECT " + s.qi("token") + ", " + s.qi("data") + " FROM " + s.qi(TableSessions) +
+		" WHERE " + s.qi("token") + " = ? AND " + s.qi("expiry") + " > ?"
+	rows, err := s.q(ctx).Raw(query, token, s.nowUTC()).Rows()
 	if err != nil {
-		return nil, false, ss.s.wrap("find session", err)
+		return nil, false, s.wrap("find session", err)
 	}
-	if len(rows) == 0 || rows[0].Token != token {
-		return nil, false, nil
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			got  string
+			data []byte
+		)
+		if err := rows.Scan(&got, &data); err != nil {
+			return nil, false, s.wrap("find session", err)
+		}
+		if got == token {
+			if data == nil {
+				data = []byte{}
+			}
+			return data, true, nil
+		}
 	}
-	return rows[0].Data, true, nil
+	return nil, false, s.wrap("find session", rows.Err())
 }
 
 // Commit inserts or replaces a session.
@@ -52,7 +68,7 @@ func (ss *SessionStore) Commit(token string, b []byte, expiry time.Time) error {
 	return ss.CommitCtx(context.Background(), token, b, expiry)
 }
 
-// CommitCtx inserts or replaces a session.
+// CommitCtx inserts or replaces a session (one upsert statement).
 func (ss *SessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
 	if token == "" {
 		return missing("session token")
@@ -60,12 +76,16 @@ func (ss *SessionStore) CommitCtx(ctx context.Context, token string, b []byte, e
 	if b == nil {
 		b = []byte{}
 	}
-	row := sessionRow{Token: token, Data: b, Expiry: expiry.UTC().Truncate(time.Microsecond)}
-	err := ss.s.q(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "token"}},
-		DoUpdates: clause.AssignmentColumns([]string{"data", "expiry"}),
-	}).Create(&row).Error
-	return ss.s.wrap("commit session", err)
+	s := ss.s
+	tok, data, exp := s.qi("token"), s.qi("data"), s.qi("expiry")
+	stmt := "INSERT INTO " + s.qi(TableSessions) + " (" + tok + ", " + data + ", " + exp + ") VALUES (?, ?, ?) "
+	if s.dialect == MySQL {
+		stmt += "ON DUPLICATE KEY UPDATE " + data + " = VALUES(" + data + "), " + exp + " = VALUES(" + exp + ")"
+	} else {
+		stmt += "ON CONFLICT (" + tok + ") DO UPDATE SET " + data + " = excluded." + data + ", " + exp + " = excluded." + exp
+	}
+	err := s.q(ctx).Exec(stmt, token, b, expiry.UTC().Truncate(time.Microsecond)).Error
+	return s.wrap("commit session", err)
 }
 
 // Delete removes a session; a missing one is not an error.
@@ -78,7 +98,9 @@ func (ss *SessionStore) DeleteCtx(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	return ss.s.wrap("delete session", ss.s.q(ctx).Where("token = ?", token).Delete(&sessionRow{}).Error)
+	s := ss.s
+	stmt := "DELETE FROM " + s.qi(TableSessions) + " WHERE " + s.qi("token") + " = ?"
+	return s.wrap("delete session", s.q(ctx).Exec(stmt, token).Error)
 }
 
 // All returns every unexpired session.
