@@ -165,3 +165,23 @@ func DefaultDisconnectPipeline() []string {
 		"social_core.pipeline.disconnect.disconnect",
 	}
 }
+
+// BackendName is the running backend's name ("" when none is set).
+func (st *State) BackendName() string {
+	if st.Backend == nil {
+		return ""
+	}
+	return st.Backend.Name()
+}
+
+// Log is the logger for the running step: the state's, else the
+// strategy's, else one that discards.
+func (st *State) Log() *slog.Logger {
+	switch {
+	case st.Logger != nil:
+		return st.Logger
+	case st.Strategy != nil:
+		return st.Strategy.Logger()
+	}
+	return slog.New(slog.DiscardHandler)
+}

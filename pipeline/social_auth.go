@@ -219,7 +219,7 @@ func AssociateUser(ctx context.Context, st *socialauth.State) (*socialauth.Respo
 	}
 	st.Social = social
 	st.NewAssociation = true
-	logger(st).Debug("socialauth: association created", "backend", st.Backend.Name(), "user_id", st.User.ID)
+	st.Log().Debug("socialauth: association created", "backend", st.Backend.Name(), "user_id", st.User.ID)
 	return nil, nil
 }
 

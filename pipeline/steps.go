@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"log/slog"
 
 	"github.com/socialauth-go/socialauth"
 	"github.com/socialauth-go/socialauth/settings"
@@ -131,7 +130,7 @@ type conf struct {
 }
 
 func confOf(st *socialauth.State) conf {
-	c := conf{backend: backendName(st)}
+	c := conf{backend: st.BackendName()}
 	if st.Strategy != nil {
 		c.s = st.Strategy.Settings()
 	}
@@ -170,23 +169,6 @@ func (c conf) stringMap(name string) (map[string]string, error) {
 	return v, c.improperly(err)
 }
 
-func backendName(st *socialauth.State) string {
-	if st.Backend == nil {
-		return ""
-	}
-	return st.Backend.Name()
-}
-
-func logger(st *socialauth.State) *slog.Logger {
-	switch {
-	case st.Logger != nil:
-		return st.Logger
-	case st.Strategy != nil:
-		return st.Strategy.Logger()
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
 // needs checks the state has what every step needs.
 func needs(st *socialauth.State) error {
 	var missing string
@@ -200,7 +182,7 @@ func needs(st *socialauth.State) error {
 	default:
 		return nil
 	}
-	return &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Backend: backendName(st), Msg: "pipeline state has no " + missing}
+	return &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Backend: st.BackendName(), Msg: "pipeline state has no " + missing}
 }
 
 func contains(list []string, s string) bool {

@@ -253,7 +253,7 @@ func CreateUser(ctx context.Context, st *socialauth.State) (*socialauth.Response
 	}
 	st.User = u
 	st.IsNew = true
-	logger(st).Debug("socialauth: user created", "backend", st.Backend.Name(), "user_id", u.ID)
+	st.Log().Debug("socialauth: user created", "backend", st.Backend.Name(), "user_id", u.ID)
 	return nil, nil
 }
 
@@ -317,7 +317,7 @@ func UserDetails(ctx context.Context, st *socialauth.State) (*socialauth.Respons
 			continue
 		}
 		if err := user.Set(name, value); err != nil {
-			logger(st).Warn("socialauth: user detail of the wrong type skipped", "backend", st.Backend.Name(), "field", name)
+			st.Log().Warn("socialauth: user detail of the wrong type skipped", "backend", st.Backend.Name(), "field", name)
 			continue
 		}
 		if !contains(changed, name) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 
 	"github.com/socialauth-go/socialauth"
 )
@@ -89,7 +88,7 @@ func GetUserIfExists(ctx context.Context, st *socialauth.State) (*socialauth.Res
 		return nil, nil
 	}
 	if st.Storage == nil {
-		return nil, socialauth.NewError(socialauth.CodeImproperlyConfigured, backendName(st), "pipeline state has no storage", nil)
+		return nil, socialauth.NewError(socialauth.CodeImproperlyConfigured, st.BackendName(), "pipeline state has no storage", nil)
 	}
 	u, err := st.Storage.GetUserByUsername(ctx, username)
 	if errors.Is(err, socialauth.ErrNotFound) {
@@ -125,7 +124,7 @@ func (c *stepConfig) updateEmail(ctx context.Context, st *socialauth.State) (*so
 		if !ok {
 			shown = pyStr(st.Details["username"])
 		}
-		stepLogger(st).WarnContext(ctx, fmt.Sprintf(UsernameMismatchMessage, user.Username, user.Username, shown))
+		st.Log().WarnContext(ctx, fmt.Sprintf(UsernameMismatchMessage, user.Username, user.Username, shown))
 		return nil, nil
 	}
 	email, _ := st.Details["email"].(string)
@@ -133,7 +132,7 @@ func (c *stepConfig) updateEmail(ctx context.Context, st *socialauth.State) (*so
 		return nil, nil
 	}
 	if st.Storage == nil {
-		return nil, socialauth.NewError(socialauth.CodeImproperlyConfigured, backendName(st), "pipeline state has no storage", nil)
+		return nil, socialauth.NewError(socialauth.CodeImproperlyConfigured, st.BackendName(), "pipeline state has no storage", nil)
 	}
 	updated := user.Clone()
 	updated.Email = email
@@ -154,21 +153,4 @@ func pyStr(v any) string {
 		return "None"
 	}
 	return fmt.Sprint(v)
-}
-
-func backendName(st *socialauth.State) string {
-	if st.Backend == nil {
-		return ""
-	}
-	return st.Backend.Name()
-}
-
-func stepLogger(st *socialauth.State) *slog.Logger {
-	switch {
-	case st.Logger != nil:
-		return st.Logger
-	case st.Strategy != nil:
-		return st.Strategy.Logger()
-	}
-	return slog.New(slog.DiscardHandler)
 }
