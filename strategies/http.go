@@ -20,6 +20,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/internal/sessionrotate"
 	"github.com/socialauth-go/socialauth/settings"
 )
 
@@ -301,7 +302,9 @@ func (s *httpStrategy) SessionPop(key string) (any, bool) {
 }
 
 // SessionRotate gives the session a new token, keeping its data; the old
-// token is deleted from the store.
+// token is deleted from the store. Under the views, a store that supports it
+// (storage.SessionStore) deletes the old token in the same write that
+// commits the new one, at the end of the request.
 func (s *httpStrategy) SessionRotate(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -309,6 +312,9 @@ func (s *httpStrategy) SessionRotate(ctx context.Context) error {
 	if !s.loaded {
 		return ErrNoSession
 	}
+	rot := sessionrotate.From(s.ctx())
+	rot.Arm()
+	defer rot.Disarm()
 	return s.h.sessions.RenewToken(s.ctx())
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/internal/sessionrotate"
 )
 
 // DefaultBackend is the backend of the login and logout views when
@@ -139,11 +140,31 @@ func (v *Views) Register(mux *http.ServeMux) {
 	mux.Handle("GET "+p+"/login/{backend}/{$}", auth)
 	mux.Handle("POST "+p+"/login/{backend}/{$}", auth)
 	complete := wrap(v.CompleteView())
+	if v.cfg.Sessions != nil {
+		complete = v.rotating(complete)
+	}
 	mux.Handle("GET "+p+"/complete/{backend}/{$}", complete)
 	mux.Handle("POST "+p+"/complete/{backend}/{$}", complete)
 	disconnect := wrap(v.DisconnectView())
 	mux.Handle("POST "+p+"/disconnect/{backend}/{$}", disconnect)
 	mux.Handle("POST "+p+"/disconnect/{backend}/{association_id}/{$}", disconnect)
+}
+
+// rotating gives each request of h (wrapped in LoadAndSave) a
+// sessionrotate.Rotation, so that the session-id rotation of a login costs
+// the session store one write (the old row renamed at the commit) instead of
+// a delete and an insert, and deletes the old id itself if the request ends
+// without that commit.
+func (v *Views) rotating(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, rot := sessionrotate.With(r.Context())
+		defer func() {
+			if err := rot.Finish(ctx); err != nil {
+				v.logger.ErrorContext(ctx, "socialauth: deleting the rotated session id failed", "error", err)
+			}
+		}()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // Prefix returns the mount prefix ("" or a path without a trailing slash).
