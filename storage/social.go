@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"gorm.io/gorm"
@@ -269,6 +270,12 @@ func (s *Store) CreateSocialAuth(ctx context.Context, userID, provider, uid stri
 	if err != nil {
 		return nil, err
 	}
+	stored := userID // as a read of the row gives it back
+	if n, isInt := arg.(int64); isInt {
+		stored = strconv.FormatInt(n, 10)
+	}
+	s.created.set(&socialScan{row: socialRow{ID: id, Provider: provider, UID: uid, UserID: stored},
+		extra: []byte("{}"), created: timeScan{now}, modified: timeScan{now}})
 	return &socialauth.UserSocialAuth{ID: id, UserID: userID, Provider: provider, UID: uid,
 		ExtraData: map[string]any{}, Created: now, Modified: now}, nil
 }
@@ -278,6 +285,7 @@ func (s *Store) RemoveSocialAuth(ctx context.Context, id int64) error {
 	if id <= 0 {
 		return notFound("remove social auth")
 	}
+	s.created.set(nil)
 	res := s.q(ctx).Where("id = ?", id).Delete(&socialRow{})
 	if res.Error != nil {
 		return s.wrap("remove social auth", res.Error)
@@ -293,7 +301,9 @@ func (s *Store) RemoveSocialAuth(ctx context.Context, id int64) error {
 // write lock, so a plain SELECT there), passes update a private copy of its
 // extra data, and writes what update returns when it reports a change: at
 // most two statements. Concurrent refreshes therefore never lose a rotated
-// refresh token. Inside Transaction it joins the outer transaction.
+// refresh token. Inside Transaction it joins the outer transaction; on
+// SQLite, a row that the same transaction has just inserted with
+// CreateSocialAuth (a first login) is not read back (see txRow).
 //
 // The new data is marshalled once; the returned row's extra data is decoded
 // from those very bytes, so it is what a later read returns (numbers as
@@ -309,10 +319,12 @@ func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old m
 		if tx.dialect != SQLite {
 			query += " FOR UPDATE"
 		}
-		var row socialScan
-		found, err := tx.scanSocial(ctx, op, query, &row, id)
-		if err != nil {
-			return err
+		row, found := tx.created.get(id)
+		if !found {
+			var err error
+			if found, err = tx.scanSocial(ctx, op, query, &row, id); err != nil {
+				return err
+			}
 		}
 		if !found {
 			return notFound(op)
@@ -335,9 +347,14 @@ func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old m
 		now := tx.nowUTC()
 		stmt := "UPDATE " + tx.qi(TableSocialAuth) + " SET " + tx.qi("extra_data") + " = ?, " + tx.qi("modified") + " = ? WHERE " + tx.qi("id") + " = ?"
 		if err := tx.q(ctx).Exec(stmt, string(b), now, id).Error; err != nil {
+			tx.created.set(nil)
 			return tx.wrap(op, err)
 		}
 		row.extra, row.modified.t = b, now
+		if kept, ok := tx.created.get(id); ok {
+			kept.extra, kept.modified = b, row.modified
+			tx.created.set(&kept)
+		}
 		out, err = row.model()
 		return err
 	})

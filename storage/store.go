@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -53,6 +54,41 @@ type Store struct {
 	retries int
 	inTx    bool
 	closer  io.Closer // set by Open only
+	// created is the association row this SQLite transaction inserted last
+	// (nil outside one): see txRow.
+	created *txRow
+}
+
+// txRow remembers, inside one SQLite transaction, the association row that
+// CreateSocialAuth just inserted, so that UpdateExtraData of that row (the
+// first login's extra data) does not read back what this very transaction
+// wrote: SQLite runs a transaction on one snapshot of the database plus its
+// own writes. The Store's writes to the association table keep the row
+// current or drop it, and DB(), the way around the Store, drops it.
+type txRow struct {
+	mu  sync.Mutex
+	row *socialScan
+}
+
+func (t *txRow) get(id int64) (socialScan, bool) {
+	if t == nil {
+		return socialScan{}, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.row == nil || t.row.row.ID != id {
+		return socialScan{}, false
+	}
+	return *t.row, true
+}
+
+func (t *txRow) set(x *socialScan) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.row = x
 }
 
 var _ socialauth.Storage = (*Store)(nil)
@@ -156,7 +192,10 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 
 // DB returns the underlying *gorm.DB (bound to the transaction inside
 // Transaction).
-func (s *Store) DB() *gorm.DB { return s.db }
+func (s *Store) DB() *gorm.DB {
+	s.created.set(nil) // writes made through it would bypass the remembered row
+	return s.db
+}
 
 // Dialect reports the database kind.
 func (s *Store) Dialect() Dialect { return s.dialect }
@@ -196,6 +235,9 @@ func (s *Store) tx(ctx context.Context, fn func(tx *Store) error) error {
 			t.db = gtx
 			t.inTx = true
 			t.closer = nil
+			if s.dialect == SQLite {
+				t.created = &txRow{}
+			}
 			fnErr = fn(&t)
 			return fnErr
 		})
