@@ -187,6 +187,9 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		return nil, err
 	}
 	s.closer = sqlDB
+	if s.dialect == SQLite {
+		s.closer = closers{sqlDB, pinSQLiteAllocator()}
+	}
 	return s, nil
 }
 
