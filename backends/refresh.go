@@ -4,104 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/socialauth-go/socialauth"
 )
-
-// ExpiryThreshold is upstream's ACCESS_TOKEN_EXPIRED_THRESHOLD: a token this
-// close to expiry counts as expired.
-const ExpiryThreshold = 5 * time.Second
-
-// ErrInvalidExpiry is returned by Expiration for a non-numeric expires* value
-// (upstream's InvalidExpiryValue).
-var ErrInvalidExpiry = errors.New("backends: invalid expiry value in extra data")
-
-// Expiration is upstream's expiration_timedelta: how long until the access
-// token described by extra expires (negative when it has). In priority order:
-// expires_on is an absolute epoch time; expires_in is relative to auth_time
-// (or now when auth_time is missing or invalid); expires is absolute when
-// greater than two years in seconds, else relative. ok is false when extra
-// says nothing about expiry.
-func Expiration(extra map[string]any, now time.Time) (d time.Duration, ok bool, err error) {
-	if len(extra) == 0 {
-		return 0, false, nil
-	}
-	at := func(epoch int64) time.Duration { return time.Unix(epoch, 0).Sub(now) }
-	if v, has := extra["expires_on"]; has && v != nil {
-		n, err := intValue(v)
-		if err != nil {
-			return 0, false, err
-		}
-		return at(n), true, nil
-	}
-	if v, has := extra["expires_in"]; has && v != nil {
-		n, err := intValue(v)
-		if err != nil {
-			return 0, false, err
-		}
-		base := now.Unix()
-		if t, err := intValue(extra["auth_time"]); err == nil && t > 0 {
-			base = t
-		}
-		return at(base + n), true, nil
-	}
-	if v, has := extra["expires"]; has && v != nil {
-		n, err := intValue(v)
-		if err != nil {
-			return 0, false, err
-		}
-		if n > 63072000 {
-			return at(n), true, nil
-		}
-		return time.Duration(n) * time.Second, true, nil
-	}
-	return 0, false, nil
-}
-
-// AccessTokenExpired reports whether extra's access token expires within
-// ExpiryThreshold. With no expiry data it reports false, as upstream.
-func AccessTokenExpired(extra map[string]any, now time.Time) bool {
-	d, ok, err := Expiration(extra, now)
-	return err == nil && ok && d <= ExpiryThreshold
-}
-
-func intValue(v any) (int64, error) {
-	switch t := v.(type) {
-	case json.Number:
-		if n, err := t.Int64(); err == nil {
-			return n, nil
-		}
-		f, err := t.Float64()
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e15 {
-			return 0, ErrInvalidExpiry
-		}
-		return int64(f), nil
-	case float64:
-		if math.IsNaN(t) || math.IsInf(t, 0) || math.Abs(t) > 1e15 {
-			return 0, ErrInvalidExpiry
-		}
-		return int64(t), nil
-	case int:
-		return int64(t), nil
-	case int64:
-		return t, nil
-	case string:
-		n, err := strconv.ParseInt(strings.TrimSpace(t), 10, 64)
-		if err != nil {
-			return 0, ErrInvalidExpiry
-		}
-		return n, nil
-	}
-	return 0, ErrInvalidExpiry
-}
 
 // Refresh exchanges refreshToken for a new token response (upstream's
 // refresh_token). Concurrent refreshes of the same token collapse into one
@@ -204,13 +113,13 @@ func (o *OAuth2) RefreshSocial(ctx context.Context, s socialauth.Strategy, store
 }
 
 // AccessToken returns the association's access token, refreshing it first
-// when it expires within ExpiryThreshold (upstream's get_access_token, with
+// when it expires within socialauth.AccessTokenExpiredThreshold (upstream's get_access_token, with
 // concurrent refreshes collapsed into one).
 func (o *OAuth2) AccessToken(ctx context.Context, s socialauth.Strategy, store socialauth.SocialStorage, social *socialauth.UserSocialAuth) (string, error) {
-	if _, _, err := Expiration(social.ExtraData, o.now()); err != nil {
+	if _, _, err := socialauth.Expiration(social.ExtraData, o.now()); err != nil {
 		return "", socialauth.NewError(socialauth.CodeAuthTokenError, o.cfg.Name, "invalid expiry in extra data", err)
 	}
-	if !AccessTokenExpired(social.ExtraData, o.now()) {
+	if !social.AccessTokenExpired(o.now()) {
 		return social.AccessToken(), nil
 	}
 	updated, err := o.RefreshSocial(ctx, s, store, social)

@@ -3,7 +3,6 @@ package backends
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -170,41 +169,6 @@ func TestRevoke(t *testing.T) {
 	before := l.Calls().Revoke
 	if err := none.Revoke(context.Background(), st, at, "jsmith"); err != nil || l.Calls().Revoke != before {
 		t.Errorf("Revoke without endpoint: %v, calls %d", err, l.Calls().Revoke-before)
-	}
-}
-
-func TestExpiration(t *testing.T) {
-	now := time.Unix(1_700_000_000, 0)
-	tests := []struct {
-		name    string
-		extra   map[string]any
-		want    time.Duration
-		ok      bool
-		wantErr bool
-	}{
-		{"nothing", map[string]any{"access_token": "x"}, 0, false, false},
-		{"expires_on absolute", map[string]any{"expires_on": now.Unix() + 100}, 100 * time.Second, true, false},
-		{"expires_on wins", map[string]any{"expires_on": now.Unix() + 100, "expires_in": 5}, 100 * time.Second, true, false},
-		{"expires_in from auth_time", map[string]any{"expires_in": json.Number("3600"), "auth_time": now.Unix() - 600}, 3000 * time.Second, true, false},
-		{"expires_in from now", map[string]any{"expires_in": "60"}, 60 * time.Second, true, false},
-		{"expires_in bad auth_time", map[string]any{"expires_in": 60.0, "auth_time": "x"}, 60 * time.Second, true, false},
-		{"expires relative", map[string]any{"expires": 3600}, time.Hour, true, false},
-		{"expires absolute", map[string]any{"expires": now.Unix() - 10}, -10 * time.Second, true, false},
-		{"invalid", map[string]any{"expires_in": "soon"}, 0, false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d, ok, err := Expiration(tt.extra, now)
-			if (err != nil) != tt.wantErr || ok != tt.ok || d != tt.want {
-				t.Errorf("Expiration = %v, %v, %v; want %v, %v, err %v", d, ok, err, tt.want, tt.ok, tt.wantErr)
-			}
-			if tt.wantErr && !errors.Is(err, ErrInvalidExpiry) {
-				t.Errorf("err = %v", err)
-			}
-		})
-	}
-	if !AccessTokenExpired(map[string]any{"expires_on": now.Unix() + 5}, now) || AccessTokenExpired(map[string]any{"expires_on": now.Unix() + 6}, now) {
-		t.Error("5 s threshold not applied")
 	}
 }
 

@@ -1,4 +1,4 @@
-package storage
+package socialauth
 
 import (
 	"encoding/json"
@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/socialauth-go/socialauth"
 )
 
 // AccessTokenExpiredThreshold is upstream's ACCESS_TOKEN_EXPIRED_THRESHOLD:
@@ -21,9 +19,9 @@ const twoYears = 63072000
 
 // ErrInvalidExpiry is upstream's InvalidExpiryValue: an expiry field that is
 // not an integer.
-var ErrInvalidExpiry = errors.New("storage: invalid expiry value")
+var ErrInvalidExpiry = errors.New("socialauth: invalid expiry value")
 
-// ExpirationTimedelta is social-core's UserMixin.expiration_timedelta: how
+// Expiration is social-core's UserMixin.expiration_timedelta: how
 // long until the access token expires (negative when it has), from the
 // association's extra data, in priority order:
 //
@@ -35,7 +33,7 @@ var ErrInvalidExpiry = errors.New("storage: invalid expiry value")
 //
 // ok is false when there is no expiry data. A value that is not an integer
 // gives an error wrapping ErrInvalidExpiry.
-func ExpirationTimedelta(extra map[string]any, now time.Time) (d time.Duration, ok bool, err error) {
+func Expiration(extra map[string]any, now time.Time) (d time.Duration, ok bool, err error) {
 	if len(extra) == 0 {
 		return 0, false, nil
 	}
@@ -77,14 +75,15 @@ func ExpirationTimedelta(extra map[string]any, now time.Time) (d time.Duration, 
 }
 
 // AccessTokenExpired is upstream's access_token_expired: true when an expiry
-// is known and is at most 5 seconds away. Without expiry data it is false
-// (upstream never refreshes then). An invalid expiry value counts as
-// expired, so the caller refreshes rather than trusting a broken record.
-func AccessTokenExpired(s *socialauth.UserSocialAuth, now time.Time) bool {
+// is known and is at most AccessTokenExpiredThreshold away. Without expiry
+// data it is false (upstream never refreshes then). An invalid expiry value
+// counts as expired, so the caller refreshes rather than trusting a broken
+// record.
+func (s *UserSocialAuth) AccessTokenExpired(now time.Time) bool {
 	if s == nil {
 		return false
 	}
-	d, ok, err := ExpirationTimedelta(s.ExtraData, now)
+	d, ok, err := Expiration(s.ExtraData, now)
 	if err != nil {
 		return true
 	}
