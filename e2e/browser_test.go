@@ -10,12 +10,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/socialauth-go/socialauth/testutil"
 )
 
 // Environment variables read by the test.
@@ -76,24 +77,7 @@ func buildDemo(t *testing.T) string {
 // runningDemo is a demo process.
 type runningDemo struct {
 	baseURL, lmsURL string
-	logs            *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	sb strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.String()
+	logs            *testutil.LogBuffer
 }
 
 // bannerPattern matches the demo's start-up line on stdout.
@@ -109,7 +93,7 @@ func startDemo(t *testing.T, bin string) *runningDemo {
 	cmd.Dir = dir
 	// Only what the demo needs: no SOCIAL_AUTH_* from the caller's shell.
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "DATABASE_URL=sqlite:" + filepath.Join(dir, "demo.db")}
-	d := &runningDemo{logs: &lockedBuffer{}}
+	d := &runningDemo{logs: &testutil.LogBuffer{}}
 	cmd.Stderr = d.logs
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

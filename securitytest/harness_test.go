@@ -1,7 +1,6 @@
 package securitytest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -31,6 +30,7 @@ import (
 	"github.com/socialauth-go/socialauth/settings"
 	"github.com/socialauth-go/socialauth/storage"
 	"github.com/socialauth-go/socialauth/strategies"
+	"github.com/socialauth-go/socialauth/testutil"
 	"github.com/socialauth-go/socialauth/testutil/fakelms"
 	"github.com/socialauth-go/socialauth/views"
 )
@@ -97,37 +97,8 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// logBuffer is a goroutine-safe log sink.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// reset empties the buffer (the canary self-test plants a leak, then
-// removes it).
-func (l *logBuffer) reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf.Reset()
-}
-
-func (l *logBuffer) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Len()
-}
+// logBuffer is the shared log sink, with the JSON-record reader below.
+type logBuffer struct{ testutil.LogBuffer }
 
 // records returns the JSON log records written after offset from.
 func (l *logBuffer) records(t testing.TB, from int) []map[string]any {

@@ -51,13 +51,13 @@ func TestCanaryDetectorFindsPlantedLeaks(t *testing.T) {
 			t.Errorf("no %s canary was collected (kinds: %v)", want, keysOf(kinds))
 			continue
 		}
-		e.logs.reset()
+		e.logs.Reset()
 		_, _ = e.logs.Write([]byte(`{"msg":"oops","v":"` + v + `"}` + "\n"))
 		if len(e.leaks()) == 0 {
 			t.Errorf("a planted %s in the logs was not found", want)
 		}
 	}
-	e.logs.reset()
+	e.logs.Reset()
 }
 
 func keysOf(m map[string]string) []string {

@@ -1,14 +1,12 @@
 package views_test
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
@@ -28,24 +26,6 @@ const (
 	providerLogout = "https://www.example.com/logout"
 )
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // app is a service mounted on a loopback server.
 type app struct {
 	srv      *httptest.Server
@@ -55,7 +35,7 @@ type app struct {
 	svc      *socialauth.Service
 	store    *testutil.MemStore
 	backend  *testutil.FakeBackend
-	logs     *syncBuffer
+	logs     *testutil.LogBuffer
 	client   *http.Client
 }
 
@@ -68,7 +48,7 @@ type appOptions struct {
 
 func newApp(t *testing.T, opts appOptions) *app {
 	t.Helper()
-	a := &app{mux: http.NewServeMux(), store: testutil.NewStore(), logs: &syncBuffer{}}
+	a := &app{mux: http.NewServeMux(), store: testutil.NewStore(), logs: &testutil.LogBuffer{}}
 	a.srv = httptest.NewServer(a.mux)
 	t.Cleanup(a.srv.Close)
 	logger := slog.New(slog.NewJSONHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -1,7 +1,6 @@
 package edx_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -175,23 +174,8 @@ func fixtureStrategy(t testing.TB, e *exampleLMS, extra settings.Map) *testutil.
 	return testutil.NewStrategy(testutil.StrategyOptions{Settings: settings.New(m), HTTPClient: client})
 }
 
-// logBuffer is a concurrency-safe buffer for a slog handler.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+// logBuffer is the shared log sink, with the record readers below.
+type logBuffer struct{ testutil.LogBuffer }
 
 // records returns the log records (JSON handler) as maps.
 func (l *logBuffer) records(t testing.TB) []map[string]any {

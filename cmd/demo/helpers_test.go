@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,25 +15,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/socialauth-go/socialauth/testutil"
 )
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // envMap is a lookupEnv over a map.
 func envMap(m map[string]string) func(string) (string, bool) {
@@ -47,8 +30,8 @@ func envMap(m map[string]string) func(string) (string, bool) {
 // demo is a running demo.
 type demo struct {
 	started
-	logs   *syncBuffer
-	stdout *syncBuffer
+	logs   *testutil.LogBuffer
+	stdout *testutil.LogBuffer
 }
 
 // startDemo runs the demo on free loopback ports with env (a temporary
@@ -63,7 +46,7 @@ func startDemo(t *testing.T, env map[string]string, args ...string) *demo {
 		env[EnvDatabaseURL] = "sqlite:" + filepath.Join(t.TempDir(), "demo.db")
 	}
 	args = append([]string{"-addr", "127.0.0.1:0", "-lms-addr", "127.0.0.1:0"}, args...)
-	d := &demo{logs: &syncBuffer{}, stdout: &syncBuffer{}}
+	d := &demo{logs: &testutil.LogBuffer{}, stdout: &testutil.LogBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan started, 1)
 	done := make(chan error, 1)
