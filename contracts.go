@@ -2,11 +2,8 @@ package socialauth
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/url"
-
-	"github.com/socialauth-go/socialauth/settings"
 )
 
 // Backend is one identity provider. The bases in package backends implement
@@ -28,27 +25,28 @@ type Backend interface {
 	// It returns the provider response (token response merged with user data)
 	// that the pipeline maps to details, uid and extra data.
 	Complete(ctx context.Context, s Strategy) (map[string]any, error)
-	// UserDetails maps the provider response to user details. s gives the
-	// settings in force (it may be nil outside a request).
-	UserDetails(s Strategy, response map[string]any) Details
+	// UserDetails maps the provider response to user details.
+	UserDetails(response map[string]any) Details
 	// UserID returns the uid of the account (ID_KEY of the response).
-	UserID(s Strategy, details Details, response map[string]any) (string, error)
+	UserID(details Details, response map[string]any) (string, error)
 	// ExtraData returns what to merge into UserSocialAuth.ExtraData.
-	ExtraData(s Strategy, user *User, uid string, response map[string]any, details Details) map[string]any
+	ExtraData(user *User, uid string, response map[string]any, details Details) map[string]any
 }
 
 // Refresher is a Backend that can refresh an access token.
 type Refresher interface {
 	// Refresh exchanges refreshToken for a new token response.
-	Refresh(ctx context.Context, s Strategy, refreshToken string) (map[string]any, error)
+	Refresh(ctx context.Context, refreshToken string) (map[string]any, error)
 }
 
 // Revoker is a Backend that can revoke a token (RFC 7009).
 type Revoker interface {
-	Revoke(ctx context.Context, s Strategy, token, uid string) error
+	Revoke(ctx context.Context, token, uid string) error
 }
 
-// LogoutURLer is a Backend with a provider logout URL.
+// LogoutURLer is a Backend with a provider logout URL. s is the request
+// being logged out (an OpenID Connect backend reads its id_token_hint from
+// the session).
 type LogoutURLer interface {
 	LogoutURL(ctx context.Context, s Strategy) (string, error)
 }
@@ -56,18 +54,15 @@ type LogoutURLer interface {
 // AuthAllower is a Backend with its own rule for who may log in, consulted by
 // the auth_allowed step in addition to the WHITELISTED_* settings.
 type AuthAllower interface {
-	AuthAllowed(s Strategy, response map[string]any, details Details) bool
+	AuthAllowed(response map[string]any, details Details) bool
 }
 
-// Strategy is the bridge to the web: settings, session, request data,
-// absolute URLs. The net/http strategy in package strategies is the ordinary
-// implementation; testutil has one for tests.
+// Strategy is the bridge to the web for one request: the request's data,
+// its session and its absolute URLs. It carries no configuration: settings,
+// logger, HTTP client and randomness are given to the Service and the
+// backends when they are built. The net/http strategy in package strategies
+// is the ordinary implementation; testutil has one for tests.
 type Strategy interface {
-	// Settings are the settings in force for this request.
-	Settings() *settings.Settings
-	// Logger is the logger for this request (never nil).
-	Logger() *slog.Logger
-
 	// Request is the HTTP request being served, or nil outside a request.
 	Request() *http.Request
 	// RequestData is the request's parameters: query merged with the POST
@@ -87,12 +82,11 @@ type Strategy interface {
 	SessionFlush(ctx context.Context) error
 
 	// AbsoluteURI makes path absolute against the configured public base
-	// URL (never the request's Host header); https when REDIRECT_IS_HTTPS.
+	// URL (never the request's Host header).
 	AbsoluteURI(path string) string
-	// RandomString returns n characters of [A-Za-z0-9] from crypto/rand.
-	RandomString(n int) string
-	// HTTPClient is the client for calls to providers.
-	HTTPClient() *http.Client
+	// CallbackURL is the absolute URL of backend's complete route, where
+	// the app mounted it (the OAuth redirect_uri).
+	CallbackURL(backend string) string
 }
 
 // Storage persists users, associations, partial pipelines and the OpenID

@@ -153,7 +153,7 @@ func sessionBinding(st Strategy) string {
 			return s
 		}
 	}
-	b := st.RandomString(32)
+	b := RandomString(32)
 	st.SessionSet(SessionPartialBinding, b)
 	return b
 }
@@ -163,12 +163,12 @@ func sessionBinding(st Strategy) string {
 // belong to this backend and this session's binding, and be younger than
 // PARTIAL_PIPELINE_TTL. It is consumed (single use) before it runs. A stale
 // partial in the session does not hijack a fresh provider callback.
-func (s *Service) resumePartial(ctx context.Context, st Strategy, b Backend, loggedIn *User) (int, *State, error) {
+func (s *Service) resumePartial(ctx context.Context, st Strategy, sv *served, loggedIn *User) (int, *State, error) {
 	data := st.RequestData()
 	reqToken := data.Get(PartialTokenParam)
 	v, _ := st.SessionGet(SessionPartialToken)
 	sessToken, _ := v.(string)
-	name := b.Name()
+	name := sv.backend.Name()
 	switch {
 	case reqToken != "" && subtle.ConstantTimeCompare([]byte(reqToken), []byte(sessToken)) != 1:
 		return 0, nil, &Error{Code: CodeAuthForbidden, Backend: name, Msg: "partial pipeline not owned by this session"}
@@ -190,10 +190,7 @@ func (s *Service) resumePartial(ctx context.Context, st Strategy, b Backend, log
 	if err != nil {
 		return 0, nil, err
 	}
-	ttl, err := st.Settings().Duration(name, "PARTIAL_PIPELINE_TTL", DefaultPartialTTL)
-	if err != nil {
-		return 0, nil, configError(name, err)
-	}
+	ttl := sv.cfg.PartialPipelineTTL
 	binding, _ := st.SessionGet(SessionPartialBinding)
 	bs, _ := binding.(string)
 	switch {
@@ -232,7 +229,7 @@ func (s *Service) resumePartial(ctx context.Context, st Strategy, b Backend, log
 func (s *Service) dropPartial(ctx context.Context, st Strategy, token string) {
 	st.SessionPop(SessionPartialToken)
 	if _, err := s.storage.DeletePartial(ctx, token); err != nil {
-		st.Logger().Warn("socialauth: dropping partial failed", "error", err)
+		s.logger.WarnContext(ctx, "socialauth: dropping partial failed", "error", err)
 	}
 }
 

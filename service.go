@@ -5,10 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/socialauth-go/socialauth/internal/redirect"
+	"github.com/socialauth-go/socialauth/settings"
 	"github.com/socialauth-go/socialauth/signals"
 )
 
@@ -44,25 +46,43 @@ type AuthCompleted struct {
 // Options configure a Service.
 type Options struct {
 	Storage  Storage   // required
-	Backends *Registry // required
+	Backends *Registry // required; backends registered after New are not served
 	Steps    *Steps    // required: pipeline.NewSteps() has the defaults
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Settings are read once, in New, for each backend: ConfigFrom, and the
+	// settings of every step of its pipelines (nil: no settings).
+	Settings *settings.Settings
+	// Configs, when it has an entry for a backend, is that backend's Config
+	// in code; the settings are then not read for it (steps still are).
+	Configs map[string]Config
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Service runs the actions of a login (Begin, Complete, Disconnect, Logout)
 // for one app instance: its storage, backends, pipeline steps and signals.
-// It holds no request state and is safe for concurrent use.
+// Its configuration is read and checked once, by New. It holds no request
+// state and is safe for concurrent use. A multi-tenant app builds one
+// Service per tenant and picks one per request.
 type Service struct {
 	storage      Storage
 	backends     *Registry
-	steps        *Steps
+	served       map[string]*served
 	logger       *slog.Logger
 	now          func() time.Time
 	authComplete *signals.Signal[AuthCompleted]
 }
 
-// New builds a Service.
+// served is one backend with its configuration and built pipelines.
+type served struct {
+	backend    Backend
+	cfg        Config
+	pipeline   []Step
+	disconnect []Step
+}
+
+// New builds a Service. It reads the configuration of every registered
+// backend and builds its pipelines: a malformed setting or an unknown step
+// name is an ImproperlyConfigured error naming it.
 func New(opts Options) (*Service, error) {
 	if opts.Storage == nil || opts.Backends == nil || opts.Steps == nil {
 		return nil, &Error{Code: CodeImproperlyConfigured, Msg: "Options.Storage, Backends and Steps are required"}
@@ -75,14 +95,79 @@ func New(opts Options) (*Service, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{
+	s := &Service{
 		storage:      opts.Storage,
 		backends:     opts.Backends,
-		steps:        opts.Steps,
+		served:       map[string]*served{},
 		logger:       logger,
 		now:          now,
 		authComplete: signals.New[AuthCompleted]("auth_complete", logger),
-	}, nil
+	}
+	var errs []error
+	for _, name := range opts.Backends.Names() {
+		b, _ := opts.Backends.Lookup(name)
+		sv, err := build(b, opts)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.served[name] = sv
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func build(b Backend, opts Options) (*served, error) {
+	name := b.Name()
+	cfg, ok := opts.Configs[name]
+	if !ok {
+		var err error
+		if cfg, err = ConfigFrom(opts.Settings, name); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.PartialPipelineTTL <= 0 {
+		cfg.PartialPipelineTTL = DefaultPartialTTL
+	}
+	pipeline, err := opts.Steps.Build(cfg.Pipeline, name, opts.Settings)
+	if err != nil {
+		return nil, withBackend(err, name)
+	}
+	disconnect, err := opts.Steps.Build(cfg.DisconnectPipeline, name, opts.Settings)
+	if err != nil {
+		return nil, withBackend(err, name)
+	}
+	return &served{backend: b, cfg: cfg, pipeline: pipeline, disconnect: disconnect}, nil
+}
+
+func withBackend(err error, name string) error {
+	var e *Error
+	if errors.As(err, &e) && e.Backend == "" {
+		c := *e
+		c.Backend = name
+		return &c
+	}
+	return err
+}
+
+// lookup returns what the service serves under name (MissingBackend).
+func (s *Service) lookup(name string) (*served, error) {
+	sv, ok := s.served[name]
+	if !ok {
+		return nil, &Error{Code: CodeMissingBackend, Backend: name}
+	}
+	return sv, nil
+}
+
+// Config returns the configuration the service uses for backend.
+func (s *Service) Config(backend string) (Config, bool) {
+	sv, ok := s.served[backend]
+	if !ok {
+		return Config{}, false
+	}
+	return sv.cfg, true
 }
 
 // AuthComplete is the auth_complete signal: connect a receiver to hear of
@@ -94,9 +179,6 @@ func (s *Service) Backends() *Registry { return s.backends }
 
 // Storage returns the store.
 func (s *Service) Storage() Storage { return s.storage }
-
-// Steps returns the step registry.
-func (s *Service) Steps() *Steps { return s.steps }
 
 // Logger returns the service's logger.
 func (s *Service) Logger() *slog.Logger { return s.logger }
@@ -128,17 +210,12 @@ func (s *Service) CurrentUser(ctx context.Context, st Strategy) (*User, error) {
 // FIELDS_STORED_IN_SESSION and the sanitized `next` in the session and
 // returns the backend's redirect to the provider.
 func (s *Service) Begin(ctx context.Context, st Strategy, backendName string) (*Response, error) {
-	b, err := s.backends.Lookup(backendName)
+	sv, err := s.lookup(backendName)
 	if err != nil {
 		return nil, err
 	}
-	cfg := st.Settings()
 	data := st.RequestData()
-	fields, err := cfg.StringList(backendName, "FIELDS_STORED_IN_SESSION", nil)
-	if err != nil {
-		return nil, configError(backendName, err)
-	}
-	for _, f := range fields {
+	for _, f := range sv.cfg.FieldsStoredInSession {
 		if vs, ok := data[f]; ok && len(vs) > 0 {
 			st.SessionSet(f, vs[0])
 		} else {
@@ -146,16 +223,16 @@ func (s *Service) Begin(ctx context.Context, st Strategy, backendName string) (*
 		}
 	}
 	if next := data.Get(RedirectFieldName); next != "" {
-		if clean, ok := s.sanitize(st, backendName, next); ok {
+		if clean, ok := s.sanitize(st, sv, next); ok {
 			st.SessionSet(RedirectFieldName, clean)
 		} else {
 			st.SessionPop(RedirectFieldName)
-			st.Logger().Info("socialauth: unsafe next dropped", "backend", backendName)
+			s.logger.InfoContext(ctx, "socialauth: unsafe next dropped", "backend", backendName)
 		}
 	} else {
 		st.SessionPop(RedirectFieldName)
 	}
-	return b.Start(ctx, st)
+	return sv.backend.Start(ctx, st)
 }
 
 // Complete finishes a login (upstream's do_complete): it resumes a partial
@@ -167,7 +244,7 @@ func (s *Service) Begin(ctx context.Context, st Strategy, backendName string) (*
 // On any error nothing is written but the consumption of the single-use
 // state or partial, and the session is not authenticated.
 func (s *Service) Complete(ctx context.Context, st Strategy, backendName string) (*Response, error) {
-	b, err := s.backends.Lookup(backendName)
+	sv, err := s.lookup(backendName)
 	if err != nil {
 		return nil, err
 	}
@@ -175,16 +252,7 @@ func (s *Service) Complete(ctx context.Context, st Strategy, backendName string)
 	if err != nil {
 		return nil, err
 	}
-	names, err := st.Settings().StringList(backendName, "PIPELINE", DefaultAuthPipeline())
-	if err != nil {
-		return nil, configError(backendName, err)
-	}
-	steps, err := s.steps.Resolve(names)
-	if err != nil {
-		return nil, err
-	}
-
-	start, resumed, err := s.resumePartial(ctx, st, b, loggedIn)
+	start, resumed, err := s.resumePartial(ctx, st, sv, loggedIn)
 	if err != nil {
 		return nil, err
 	}
@@ -192,50 +260,42 @@ func (s *Service) Complete(ctx context.Context, st Strategy, backendName string)
 	if resumed != nil {
 		state = resumed
 	} else {
-		response, err := b.Complete(ctx, st)
+		response, err := sv.backend.Complete(ctx, st)
 		if err != nil {
 			return nil, err
 		}
 		state = &State{Response: response, User: loggedIn}
 	}
-	state.Strategy, state.Backend, state.Logger = st, b, st.Logger()
+	state.Strategy, state.Backend, state.Logger = st, sv.backend, s.logger
 	state.Request = st.RequestData()
 	if state.Details == nil {
 		state.Details = Details{}
 	}
 
-	final, resp, err := s.runInTransaction(ctx, state, steps, start)
+	final, resp, err := s.runInTransaction(ctx, state, sv.pipeline, start)
 	if err != nil {
 		return nil, err
 	}
 	if resp != nil {
 		return resp, nil
 	}
-	return s.login(ctx, st, b, loggedIn, final)
+	return s.login(ctx, st, sv, loggedIn, final)
 }
 
 // login ends a successful pipeline: the session becomes authenticated and
 // the browser is sent on.
-func (s *Service) login(ctx context.Context, st Strategy, b Backend, loggedIn *User, final *State) (*Response, error) {
-	name := b.Name()
-	cfg := st.Settings()
+func (s *Service) login(ctx context.Context, st Strategy, sv *served, loggedIn *User, final *State) (*Response, error) {
+	name := sv.backend.Name()
+	cfg := &sv.cfg
 	user := final.User
 	if user == nil {
 		return nil, &Error{Code: CodeAuthForbidden, Backend: name, Msg: "the pipeline returned no user"}
 	}
-	if !user.IsActive {
-		allow, err := cfg.Bool("", "ALLOW_INACTIVE_USERS_LOGIN", false)
-		if err != nil {
-			return nil, configError(name, err)
+	if !user.IsActive && !cfg.AllowInactiveUsersLogin {
+		if clean, ok := s.sanitize(st, sv, cfg.InactiveUserURL); ok {
+			return Redirect(clean), nil
 		}
-		if !allow {
-			if u, _ := cfg.String(name, "INACTIVE_USER_URL", ""); u != "" {
-				if clean, ok := s.sanitize(st, name, u); ok {
-					return Redirect(clean), nil
-				}
-			}
-			return nil, &Error{Code: CodeAuthForbidden, Backend: name, Msg: "inactive user"}
-		}
+		return nil, &Error{Code: CodeAuthForbidden, Backend: name, Msg: "inactive user"}
 	}
 	if err := st.SessionRotate(ctx); err != nil {
 		return nil, err
@@ -250,11 +310,11 @@ func (s *Service) login(ctx context.Context, st Strategy, b Backend, loggedIn *U
 	var candidates []string
 	switch {
 	case loggedIn != nil:
-		candidates = []string{redirectValue, s.setting(st, name, "NEW_ASSOCIATION_REDIRECT_URL"), s.setting(st, name, "LOGIN_REDIRECT_URL")}
+		candidates = []string{redirectValue, cfg.NewAssociationRedirectURL, cfg.LoginRedirectURL}
 	case final.IsNew:
-		candidates = []string{s.setting(st, name, "NEW_USER_REDIRECT_URL"), redirectValue, s.setting(st, name, "LOGIN_REDIRECT_URL")}
+		candidates = []string{cfg.NewUserRedirectURL, redirectValue, cfg.LoginRedirectURL}
 	default:
-		candidates = []string{redirectValue, s.setting(st, name, "LOGIN_REDIRECT_URL")}
+		candidates = []string{redirectValue, cfg.LoginRedirectURL}
 	}
 	target := ""
 	for _, c := range candidates {
@@ -266,10 +326,10 @@ func (s *Service) login(ctx context.Context, st Strategy, b Backend, loggedIn *U
 	if redirectValue != "" && target != redirectValue {
 		target = addQuery(target, RedirectFieldName, redirectValue)
 	}
-	if clean, ok := s.sanitize(st, name, target); ok {
+	if clean, ok := s.sanitize(st, sv, target); ok {
 		return Redirect(clean), nil
 	}
-	if clean, ok := s.sanitize(st, name, s.setting(st, name, "LOGIN_REDIRECT_URL")); ok {
+	if clean, ok := s.sanitize(st, sv, cfg.LoginRedirectURL); ok {
 		return Redirect(clean), nil
 	}
 	return Redirect("/"), nil
@@ -279,7 +339,7 @@ func (s *Service) login(ctx context.Context, st Strategy, b Backend, loggedIn *U
 // (upstream's do_disconnect): all of them, or only associationID when it is
 // not 0. It refuses to remove the user's last way to log in.
 func (s *Service) Disconnect(ctx context.Context, st Strategy, backendName string, associationID int64) (*Response, error) {
-	b, err := s.backends.Lookup(backendName)
+	sv, err := s.lookup(backendName)
 	if err != nil {
 		return nil, err
 	}
@@ -290,28 +350,17 @@ func (s *Service) Disconnect(ctx context.Context, st Strategy, backendName strin
 	if user == nil {
 		return nil, &Error{Code: CodeAuthForbidden, Backend: backendName, Msg: "login required"}
 	}
-	names, err := st.Settings().StringList(backendName, "DISCONNECT_PIPELINE", DefaultDisconnectPipeline())
-	if err != nil {
-		return nil, configError(backendName, err)
-	}
-	steps, err := s.steps.Resolve(names)
-	if err != nil {
-		return nil, err
-	}
-	state := &State{Strategy: st, Backend: b, Logger: st.Logger(), Request: st.RequestData(),
+	state := &State{Strategy: st, Backend: sv.backend, Logger: s.logger, Request: st.RequestData(),
 		User: user, AssociationID: associationID, Details: Details{}}
-	_, resp, err := s.runInTransaction(ctx, state, steps, 0)
+	_, resp, err := s.runInTransaction(ctx, state, sv.disconnect, 0)
 	if err != nil {
 		return nil, err
 	}
 	if resp != nil {
 		return resp, nil
 	}
-	for _, c := range []string{st.RequestData().Get(RedirectFieldName), s.setting(st, backendName, "DISCONNECT_REDIRECT_URL"), s.setting(st, backendName, "LOGIN_REDIRECT_URL")} {
-		if c == "" {
-			continue
-		}
-		if clean, ok := s.sanitize(st, backendName, c); ok {
+	for _, c := range []string{st.RequestData().Get(RedirectFieldName), sv.cfg.DisconnectRedirectURL, sv.cfg.LoginRedirectURL} {
+		if clean, ok := s.sanitize(st, sv, c); ok {
 			return Redirect(clean), nil
 		}
 	}
@@ -324,40 +373,38 @@ func (s *Service) Logout(ctx context.Context, st Strategy) error {
 	if v, ok := st.SessionPop(SessionPartialToken); ok {
 		if tok, _ := v.(string); tok != "" {
 			if _, err := s.storage.DeletePartial(ctx, tok); err != nil {
-				st.Logger().Warn("socialauth: dropping partial at logout failed", "error", err)
+				s.logger.WarnContext(ctx, "socialauth: dropping partial at logout failed", "error", err)
 			}
 		}
 	}
 	return st.SessionFlush(ctx)
 }
 
-// setting reads a string setting, treating a malformed value as unset (it is
-// logged: the URL settings must not break a login that already succeeded).
-func (s *Service) setting(st Strategy, backend, name string) string {
-	v, err := st.Settings().String(backend, name, "")
+// SafeRedirect applies backend's redirect policy to target: it returns the
+// cleaned target and true when target is a same-origin path or an absolute
+// URL on the app's own public host or ALLOWED_REDIRECT_HOSTS.
+func (s *Service) SafeRedirect(st Strategy, backend, target string) (string, bool) {
+	sv, err := s.lookup(backend)
 	if err != nil {
-		st.Logger().Warn("socialauth: malformed setting", "setting", name, "error", err)
-		return ""
+		return "", false
 	}
-	return v
+	return s.sanitize(st, sv, target)
 }
 
 // sanitize applies the one redirect policy: same-origin paths, or absolute
 // URLs on the app's own public host or ALLOWED_REDIRECT_HOSTS.
-func (s *Service) sanitize(st Strategy, backend, target string) (string, bool) {
+func (s *Service) sanitize(st Strategy, sv *served, target string) (string, bool) {
 	if target == "" {
 		return "", false
 	}
-	cfg := st.Settings()
-	if on, err := cfg.Bool(backend, "SANITIZE_REDIRECTS", true); err == nil && !on {
+	if !sv.cfg.SanitizeRedirects {
 		return target, true
 	}
-	hosts, _ := cfg.StringList(backend, "ALLOWED_REDIRECT_HOSTS", nil)
+	hosts := sv.cfg.AllowedRedirectHosts
 	if u, err := url.Parse(st.AbsoluteURI("/")); err == nil && u.Host != "" {
-		hosts = append(hosts, u.Host)
+		hosts = append(slices.Clip(hosts), u.Host)
 	}
-	schemes, _ := cfg.StringList(backend, "ALLOWED_REDIRECT_SCHEMES", nil)
-	clean, err := redirect.Policy{AllowedHosts: hosts, AllowedSchemes: schemes}.Sanitize(target)
+	clean, err := redirect.Policy{AllowedHosts: hosts, AllowedSchemes: sv.cfg.AllowedRedirectSchemes}.Sanitize(target)
 	if err != nil {
 		return "", false
 	}

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"sort"
 	"sync"
+
+	"github.com/socialauth-go/socialauth/settings"
 )
 
 // State is the one typed value a pipeline runs over: upstream's kwargs dict,
@@ -64,8 +66,8 @@ func (st *State) Set(key string, v any) {
 // running partial step pauses, so the step can put it in a link or an email
 // (upstream's current_partial.token).
 func (st *State) PartialToken() string {
-	if st.partialToken == "" && st.Strategy != nil {
-		st.partialToken = st.Strategy.RandomString(32)
+	if st.partialToken == "" {
+		st.partialToken = RandomString(32)
 	}
 	return st.partialToken
 }
@@ -81,9 +83,15 @@ type StepFunc func(ctx context.Context, st *State) (*Response, error)
 // (social_core.pipeline.social_auth.social_details) so that pipelines keep
 // their Python configuration.
 type Step struct {
-	Name    string
-	Func    StepFunc
-	Partial bool // a response pauses the pipeline instead of ending it
+	Name string
+	// Func runs the step. A step that reads settings sets New instead.
+	Func StepFunc
+	// New, when set, builds the step's function for one backend from the
+	// settings, once, when the Service is built: a malformed setting stops
+	// start-up with an error naming it. It wins over Func.
+	New func(backend string, s *settings.Settings) (StepFunc, error)
+	// Partial makes a response pause the pipeline instead of ending it.
+	Partial bool
 }
 
 // Steps is a per-instance registry of steps by name. Safe for concurrent use.
@@ -141,6 +149,31 @@ func (r *Steps) Resolve(names []string) ([]Step, error) {
 	return out, nil
 }
 
+// Build resolves names and builds each step for backend from s (see
+// Step.New). The steps returned have Func set and New nil.
+func (r *Steps) Build(names []string, backend string, s *settings.Settings) ([]Step, error) {
+	steps, err := r.Resolve(names)
+	if err != nil {
+		return nil, err
+	}
+	for i, step := range steps {
+		if step.New == nil {
+			continue
+		}
+		f, err := step.New(backend, s)
+		if err != nil {
+			return nil, &Error{Code: CodeImproperlyConfigured, Backend: backend, Msg: "pipeline step " + step.Name, Err: err}
+		}
+		steps[i].Func, steps[i].New = f, nil
+	}
+	for _, step := range steps {
+		if step.Func == nil {
+			return nil, &Error{Code: CodeImproperlyConfigured, Backend: backend, Msg: "pipeline step " + step.Name + " has no function"}
+		}
+	}
+	return steps, nil
+}
+
 // DefaultAuthPipeline returns social-core's DEFAULT_AUTH_PIPELINE, by name.
 func DefaultAuthPipeline() []string {
 	return []string{
@@ -174,14 +207,11 @@ func (st *State) BackendName() string {
 	return st.Backend.Name()
 }
 
-// Log is the logger for the running step: the state's, else the
-// strategy's, else one that discards.
+// Log is the logger for the running step: the state's, else one that
+// discards.
 func (st *State) Log() *slog.Logger {
-	switch {
-	case st.Logger != nil:
+	if st.Logger != nil {
 		return st.Logger
-	case st.Strategy != nil:
-		return st.Strategy.Logger()
 	}
 	return slog.New(slog.DiscardHandler)
 }

@@ -108,7 +108,7 @@ func (b *FakeBackend) Start(ctx context.Context, s socialauth.Strategy) (*social
 	b.mu.Lock()
 	b.calls.Start++
 	b.mu.Unlock()
-	state := s.RandomString(32)
+	state := socialauth.RandomString(32)
 	s.SessionSet(b.Name()+"_state", state)
 	u := b.AuthorizeURL
 	if u == "" {
@@ -136,7 +136,7 @@ func (b *FakeBackend) Complete(ctx context.Context, _ socialauth.Strategy) (map[
 }
 
 // UserDetails maps the response through DetailsMapping.
-func (b *FakeBackend) UserDetails(_ socialauth.Strategy, response map[string]any) socialauth.Details {
+func (b *FakeBackend) UserDetails(response map[string]any) socialauth.Details {
 	m := b.DetailsMapping
 	if m == nil {
 		m = map[string]string{"username": "username", "email": "email", "fullname": "fullname",
@@ -153,7 +153,7 @@ func (b *FakeBackend) UserDetails(_ socialauth.Strategy, response map[string]any
 
 // UserID is upstream's get_user_id: details[IDKey] when truthy, else
 // response[IDKey], as text ("" when absent or null).
-func (b *FakeBackend) UserID(_ socialauth.Strategy, details socialauth.Details, response map[string]any) (string, error) {
+func (b *FakeBackend) UserID(details socialauth.Details, response map[string]any) (string, error) {
 	k := b.idKey()
 	if v := details[k]; truthy(v) {
 		return pyStr(v), nil
@@ -163,7 +163,7 @@ func (b *FakeBackend) UserID(_ socialauth.Strategy, details socialauth.Details, 
 
 // ExtraData copies ExtraDataKeys from the response (else details) and adds
 // Extra. Unlike upstream it adds no auth_time, so results are reproducible.
-func (b *FakeBackend) ExtraData(_ socialauth.Strategy, _ *socialauth.User, _ string, response map[string]any, details socialauth.Details) map[string]any {
+func (b *FakeBackend) ExtraData(_ *socialauth.User, _ string, response map[string]any, details socialauth.Details) map[string]any {
 	out := map[string]any{}
 	for _, k := range b.ExtraDataKeys {
 		if v, ok := response[k]; ok {
@@ -179,12 +179,12 @@ func (b *FakeBackend) ExtraData(_ socialauth.Strategy, _ *socialauth.User, _ str
 }
 
 // AuthAllowed calls Allow (nil allows).
-func (b *FakeBackend) AuthAllowed(_ socialauth.Strategy, response map[string]any, details socialauth.Details) bool {
+func (b *FakeBackend) AuthAllowed(response map[string]any, details socialauth.Details) bool {
 	return b.Allow == nil || b.Allow(response, details)
 }
 
 // Refresh returns RefreshResponse or RefreshErr.
-func (b *FakeBackend) Refresh(ctx context.Context, _ socialauth.Strategy, _ string) (map[string]any, error) {
+func (b *FakeBackend) Refresh(ctx context.Context, _ string) (map[string]any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func (b *FakeBackend) Refresh(ctx context.Context, _ socialauth.Strategy, _ stri
 }
 
 // Revoke records the call and returns RevokeErr.
-func (b *FakeBackend) Revoke(ctx context.Context, _ socialauth.Strategy, token, uid string) error {
+func (b *FakeBackend) Revoke(ctx context.Context, token, uid string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

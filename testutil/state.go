@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"log/slog"
 	"maps"
 	"net/url"
 	"testing"
@@ -16,7 +17,7 @@ type stateConfig struct {
 	backend  socialauth.Backend
 	store    socialauth.Storage
 	strategy socialauth.Strategy
-	settings settings.Map
+	logger   *slog.Logger
 	request  url.Values
 	edit     []func(*socialauth.State)
 }
@@ -27,14 +28,11 @@ func WithBackend(b socialauth.Backend) StateOption { return func(c *stateConfig)
 // WithStorage sets the storage (default: NewStore()).
 func WithStorage(s socialauth.Storage) StateOption { return func(c *stateConfig) { c.store = s } }
 
-// WithStrategy sets the strategy (default: NewStrategy with WithSettings' map).
+// WithStrategy sets the strategy (default: NewStrategy).
 func WithStrategy(s socialauth.Strategy) StateOption { return func(c *stateConfig) { c.strategy = s } }
 
-// WithSettings gives the default strategy these settings; ignored when
-// WithStrategy is used.
-func WithSettings(m settings.Map) StateOption {
-	return func(c *stateConfig) { c.settings = maps.Clone(m) }
-}
+// WithLogger sets State.Logger (default: one that discards).
+func WithLogger(l *slog.Logger) StateOption { return func(c *stateConfig) { c.logger = l } }
 
 // WithRequestData sets the request data, on the default strategy as well as
 // on State.Request.
@@ -78,7 +76,7 @@ func edit(f func(*socialauth.State)) StateOption {
 
 // NewState builds a pipeline state for step tests: a FakeBackend, a MemStore
 // and a test Strategy unless given, Request set from the strategy's request
-// data, Logger from the strategy, Response and Details empty.
+// data, Response and Details empty.
 func NewState(t testing.TB, opts ...StateOption) *socialauth.State {
 	t.Helper()
 	var c stateConfig
@@ -92,7 +90,7 @@ func NewState(t testing.TB, opts ...StateOption) *socialauth.State {
 		c.store = NewStore()
 	}
 	if c.strategy == nil {
-		s := NewStrategy(StrategyOptions{Settings: settings.New(c.settings)})
+		s := NewStrategy(StrategyOptions{})
 		if c.request != nil {
 			s.SetRequestData(c.request)
 		}
@@ -102,7 +100,7 @@ func NewState(t testing.TB, opts ...StateOption) *socialauth.State {
 		Strategy: c.strategy,
 		Backend:  c.backend,
 		Storage:  c.store,
-		Logger:   c.strategy.Logger(),
+		Logger:   c.logger,
 		Request:  c.strategy.RequestData(),
 		Response: map[string]any{},
 		Details:  socialauth.Details{},
@@ -114,4 +112,19 @@ func NewState(t testing.TB, opts ...StateOption) *socialauth.State {
 		f(st)
 	}
 	return st
+}
+
+// BuildStep builds step for backend with the settings m, as a Service does
+// once at construction (Step.New), failing the test on error. A step
+// without New is returned as it is.
+func BuildStep(t testing.TB, step socialauth.Step, backend string, m settings.Map) socialauth.StepFunc {
+	t.Helper()
+	if step.New == nil {
+		return step.Func
+	}
+	f, err := step.New(backend, settings.New(maps.Clone(m)))
+	if err != nil {
+		t.Fatalf("building step %s: %v", step.Name, err)
+	}
+	return f
 }

@@ -2,7 +2,6 @@ package testutil
 
 import (
 	"context"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
@@ -10,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/socialauth-go/socialauth"
-	"github.com/socialauth-go/socialauth/settings"
 )
 
 // DefaultBaseURL is the public base URL of a Strategy built without one
@@ -95,22 +93,17 @@ func (s *Session) Values() map[string]any {
 
 // StrategyOptions configure NewStrategy. Every field is optional.
 type StrategyOptions struct {
-	Settings   *settings.Settings // nil: no settings
-	BaseURL    string             // public base URL; "" means DefaultBaseURL
-	Logger     *slog.Logger       // nil: discard
-	HTTPClient *http.Client       // nil: a new client with no timeout
-	Session    *Session           // nil: a new session
+	BaseURL string   // public base URL; "" means DefaultBaseURL
+	Prefix  string   // where the routes are mounted ("" or a path such as /auth)
+	Session *Session // nil: a new session
 }
 
-// Strategy is a socialauth.Strategy for tests: settings from a
-// *settings.Settings, an in-memory Session, and the request set with
-// WithRequest or request data set with SetRequestData.
+// Strategy is a socialauth.Strategy for tests: an in-memory Session, and the
+// request set with WithRequest or request data set with SetRequestData.
 type Strategy struct {
-	settings *settings.Settings
-	baseURL  string
-	logger   *slog.Logger
-	client   *http.Client
-	session  *Session
+	baseURL string
+	prefix  string
+	session *Session
 
 	mu      sync.Mutex
 	req     *http.Request
@@ -122,32 +115,21 @@ var _ socialauth.Strategy = (*Strategy)(nil)
 
 // NewStrategy returns a strategy with no request.
 func NewStrategy(opts StrategyOptions) *Strategy {
-	s := &Strategy{settings: opts.Settings, baseURL: opts.BaseURL, logger: opts.Logger,
-		client: opts.HTTPClient, session: opts.Session}
-	if s.settings == nil {
-		s.settings = settings.New()
-	}
+	s := &Strategy{baseURL: opts.BaseURL, prefix: strings.TrimRight(opts.Prefix, "/"), session: opts.Session}
 	if s.baseURL == "" {
 		s.baseURL = DefaultBaseURL
 	}
 	s.baseURL = strings.TrimRight(s.baseURL, "/")
-	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
-	}
-	if s.client == nil {
-		s.client = &http.Client{}
-	}
 	if s.session == nil {
 		s.session = NewSession()
 	}
 	return s
 }
 
-// WithRequest returns a strategy for the next request r: same settings,
-// logger, client and session; request data read from r.
+// WithRequest returns a strategy for the next request r: same base URL,
+// prefix and session; request data read from r.
 func (s *Strategy) WithRequest(r *http.Request) *Strategy {
-	return &Strategy{settings: s.settings, baseURL: s.baseURL, logger: s.logger,
-		client: s.client, session: s.session, req: r}
+	return &Strategy{baseURL: s.baseURL, prefix: s.prefix, session: s.session, req: r}
 }
 
 // SetRequestData replaces the request data (query and form) seen by
@@ -161,12 +143,6 @@ func (s *Strategy) SetRequestData(v url.Values) {
 
 // Session returns the strategy's session.
 func (s *Strategy) Session() *Session { return s.session }
-
-// Settings returns the settings.
-func (s *Strategy) Settings() *settings.Settings { return s.settings }
-
-// Logger returns the logger (never nil).
-func (s *Strategy) Logger() *slog.Logger { return s.logger }
 
 // Request returns the request given to WithRequest, or nil.
 func (s *Strategy) Request() *http.Request { return s.req }
@@ -223,31 +199,21 @@ func (s *Strategy) SessionFlush(ctx context.Context) error {
 	return nil
 }
 
-// AbsoluteURI joins path to the base URL (an absolute http(s) URL is kept),
-// then, when the REDIRECT_IS_HTTPS setting is on, turns a leading http://
-// into https:// (upstream replaces every "http://" in the string; only the
-// scheme is rewritten here).
+// AbsoluteURI joins path to the base URL (an absolute http(s) URL is kept).
 func (s *Strategy) AbsoluteURI(path string) string {
-	var uri string
 	switch {
 	case strings.HasPrefix(path, "http://"), strings.HasPrefix(path, "https://"):
-		uri = path
+		return path
 	case strings.HasPrefix(path, "/"):
-		uri = s.baseURL + path
-	default:
-		uri = s.baseURL + "/" + path
+		return s.baseURL + path
 	}
-	if on, _ := s.settings.Bool("", "REDIRECT_IS_HTTPS", false); on && strings.HasPrefix(uri, "http://") {
-		uri = "https://" + strings.TrimPrefix(uri, "http://")
-	}
-	return uri
+	return s.baseURL + "/" + path
 }
 
-// RandomString returns n characters of [A-Za-z0-9] from crypto/rand.
-func (s *Strategy) RandomString(n int) string { return socialauth.RandomString(n) }
-
-// HTTPClient returns the client for provider calls.
-func (s *Strategy) HTTPClient() *http.Client { return s.client }
+// CallbackURL is {base URL}{prefix}/complete/{backend}/.
+func (s *Strategy) CallbackURL(backend string) string {
+	return s.baseURL + s.prefix + "/complete/" + url.PathEscape(backend) + "/"
+}
 
 func cloneValues(v url.Values) url.Values {
 	if v == nil {
