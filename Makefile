@@ -6,7 +6,7 @@
 #   make test-db    services + test against all three databases
 #   make bench      benchmarks into bench.txt (+ table via cmd/benchtable if present)
 #   make fuzz       each fuzz target for FUZZTIME (default 30s)
-#   make demo       go run ./cmd/demo $(ARGS)
+#   make demo       build cmd/demo into bin/demo and exec it with $(ARGS)
 #   make clean
 #
 # Tests use SQLite only unless SOCIALAUTH_TEST_POSTGRES_DSN and
@@ -75,8 +75,12 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./... | tee bench.txt
 	@if [ -d cmd/benchtable ]; then $(GO) run ./cmd/benchtable bench.txt; fi
 
+# The recipe execs the built binary (not `go run`), so the demo is make's
+# direct child: Ctrl-C or a signal to make stops the server, and its exit
+# status is the demo's.
 demo:
-	$(GO) run ./cmd/demo $(ARGS)
+	$(GO) build -o bin/demo ./cmd/demo
+	exec ./bin/demo $(ARGS)
 
 services:
 	@.ci/services
