@@ -5,14 +5,16 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-
-	"github.com/socialauth-go/socialauth/internal/sessionrotate"
 )
 
 // SessionStore is an scs session store (scs.Store, scs.CtxStore,
 // scs.IterableStore, scs.IterableCtxStore) over the sessions table: token
 // primary key, data blob, expiry (indexed). Expired rows are never returned
 // and are deleted by Store.Cleanup.
+//
+// Every method is one plain statement. A session-id rotation at login
+// (scs's RenewToken) is a DeleteCtx of the old token when it is asked for and
+// a CommitCtx of the new one at the end of the request: two statements.
 type SessionStore struct {
 	s *Store
 }
@@ -70,11 +72,7 @@ func (ss *SessionStore) Commit(token string, b []byte, expiry time.Time) error {
 	return ss.CommitCtx(context.Background(), token, b, expiry)
 }
 
-// CommitCtx inserts or replaces a session (one upsert statement). When the
-// request rotated its session id through the views (see DeleteCtx), the old
-// row is renamed to token with the new data instead: one statement where
-// scs would run a delete and an upsert, and the old id disappears in the
-// same write that creates the new one.
+// CommitCtx inserts or replaces a session (one upsert statement).
 func (ss *SessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
 	if token == "" {
 		return missing("session token")
@@ -83,20 +81,6 @@ func (ss *SessionStore) CommitCtx(ctx context.Context, token string, b []byte, e
 		b = []byte{}
 	}
 	s := ss.s
-	if old, ok := sessionrotate.From(ctx).Take(); ok && old != token {
-		tok, data, exp := s.qi("token"), s.qi("data"), s.qi("expiry")
-		stmt := "UPDATE " + s.qi(TableSessions) + " SET " + tok + " = ?, " + data + " = ?, " + exp + " = ? WHERE " + tok + " = ?"
-		res := s.q(ctx).Exec(stmt, token, b, expiry.UTC().Truncate(time.Microsecond), old)
-		if res.Error != nil {
-			// The old id must not outlive the request.
-			_ = ss.deleteNow(context.WithoutCancel(ctx), old)
-			return s.wrap("commit session", res.Error)
-		}
-		if res.RowsAffected == 1 {
-			return nil
-		}
-		// No old row (expired meanwhile): insert the new one.
-	}
 	tok, data, exp := s.qi("token"), s.qi("data"), s.qi("expiry")
 	stmt := "INSERT INTO " + s.qi(TableSessions) + " (" + tok + ", " + data + ", " + exp + ") VALUES (?, ?, ?) "
 	if s.dialect == MySQL {
@@ -114,22 +98,10 @@ func (ss *SessionStore) Delete(token string) error {
 }
 
 // DeleteCtx removes a session; a missing one is not an error.
-//
-// During a session-id rotation at login run by the views (the strategy's
-// SessionRotate inside views' complete route), the delete is deferred to the
-// commit that ends the request, which renames the row (see CommitCtx); if no
-// commit takes it, the views delete the old row before the request ends.
 func (ss *SessionStore) DeleteCtx(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	if sessionrotate.From(ctx).Defer(token, ss.deleteNow) {
-		return nil
-	}
-	return ss.deleteNow(ctx, token)
-}
-
-func (ss *SessionStore) deleteNow(ctx context.Context, token string) error {
 	s := ss.s
 	stmt := "DELETE FROM " + s.qi(TableSessions) + " WHERE " + s.qi("token") + " = ?"
 	return s.wrap("delete session", s.q(ctx).Exec(stmt, token).Error)

@@ -1,104 +1,110 @@
 package storage_test
 
 import (
-	"bytes"
 	"context"
 	"testing"
-	"time"
+
+	"github.com/alexedwards/scs/v2"
 
 	"github.com/socialauth-go/socialauth/internal/dbtest"
-	"github.com/socialauth-go/socialauth/internal/sessionrotate"
 	"github.com/socialauth-go/socialauth/storage"
 )
 
-// TestSessionRotationInOneWrite: a delete asked for during an armed
-// rotation is deferred, and the commit renames the old row to the new token
-// in one statement; without a commit, Finish deletes the old row; a delete
-// outside the rotation (logout) happens at once.
-func TestSessionRotationInOneWrite(t *testing.T) {
+// TestSessionRotation drives the store through scs as a login does: the
+// session id rotates (RenewToken) and the request commits. The old token is
+// gone as soon as the rotation is asked for, the new one holds the data, and
+// the rotating request costs the store three statements: the find of the
+// loaded session, the delete of the old token and the upsert of the new one.
+// A logout (Destroy) deletes at once.
+func TestSessionRotation(t *testing.T) {
 	for _, target := range dbtest.Targets(t) {
 		t.Run(target.Name, func(t *testing.T) {
 			s := openFresh(t, target, storage.Options{})
 			ss := s.SessionStore()
+			m := scs.New()
+			m.Store = ss
 			c, err := storage.CountStatements(s.DB())
 			if err != nil {
 				t.Fatal(err)
 			}
-			exp := time.Now().Add(time.Hour)
-			mustCommit := func(ctx context.Context, tok string, data []byte) {
+			find := func(tok string) bool {
 				t.Helper()
-				if err := ss.CommitCtx(ctx, tok, data, exp); err != nil {
-					t.Fatalf("CommitCtx(%s): %v", tok, err)
-				}
-			}
-			find := func(tok string) ([]byte, bool) {
-				t.Helper()
-				b, ok, err := ss.FindCtx(context.Background(), tok)
+				_, ok, err := ss.FindCtx(context.Background(), tok)
 				if err != nil {
-					t.Fatalf("FindCtx(%s): %v", tok, err)
+					t.Fatalf("FindCtx: %v", err)
 				}
-				return b, ok
-			}
-			rotate := func(ctx context.Context, old string) {
-				t.Helper()
-				rot := sessionrotate.From(ctx)
-				rot.Arm()
-				defer rot.Disarm()
-				if err := ss.DeleteCtx(ctx, old); err != nil {
-					t.Fatalf("DeleteCtx(%s): %v", old, err)
-				}
+				return ok
 			}
 
-			// Rotation taken by the commit: one statement, old gone.
-			mustCommit(context.Background(), "old1", []byte("pre"))
-			ctx, rot := sessionrotate.With(context.Background())
-			c.Reset()
-			rotate(ctx, "old1")
-			if _, ok := find("old1"); !ok {
-				t.Fatal("the deferred delete ran at once")
+			// A first request stores a session.
+			ctx, err := m.Load(context.Background(), "")
+			if err != nil {
+				t.Fatal(err)
 			}
+			m.Put(ctx, "k", "v")
+			old, _, err := m.Commit(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// The login request: load, rotate, commit.
 			c.Reset()
-			mustCommit(ctx, "new1", []byte("post"))
+			ctx, err = m.Load(context.Background(), old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.RenewToken(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if find(old) {
+				t.Error("the old token outlives the rotation")
+			}
+			c.Reset() // the find above is the test's
+			m.Put(ctx, "user", "42")
+			tok, _, err := m.Commit(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if n := c.Reset(); n != 1 {
-				t.Errorf("rotating commit ran %d statements, want 1", n)
+				t.Errorf("the commit ran %d statements, want 1", n)
 			}
-			if _, ok := find("old1"); ok {
-				t.Error("the old token survives the rotating commit")
+			if tok == old {
+				t.Fatal("RenewToken kept the token")
 			}
-			if b, ok := find("new1"); !ok || !bytes.Equal(b, []byte("post")) {
-				t.Errorf("new token: %q, %v; want the committed data", b, ok)
-			}
-			if err := rot.Finish(ctx); err != nil {
+			ctx, err = m.Load(context.Background(), tok)
+			if err != nil {
 				t.Fatal(err)
 			}
-
-			// The old row vanished meanwhile: the commit inserts.
-			ctx, _ = sessionrotate.With(context.Background())
-			rotate(ctx, "gone")
-			mustCommit(ctx, "new2", []byte("x"))
-			if _, ok := find("new2"); !ok {
-				t.Error("the rotating commit without an old row stored nothing")
+			if m.GetString(ctx, "k") != "v" || m.GetString(ctx, "user") != "42" {
+				t.Error("the rotated session lost its data")
 			}
 
-			// No commit: Finish deletes the old token.
-			mustCommit(context.Background(), "old3", []byte("pre"))
-			ctx, rot = sessionrotate.With(context.Background())
-			rotate(ctx, "old3")
-			if err := rot.Finish(ctx); err != nil {
+			// Counted end to end: find, delete, upsert.
+			c.Reset()
+			ctx, err = m.Load(context.Background(), tok)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := find("old3"); ok {
-				t.Error("Finish left the old token")
-			}
-
-			// Not armed (Destroy at logout): deleted at once.
-			mustCommit(context.Background(), "old4", []byte("pre"))
-			ctx, _ = sessionrotate.With(context.Background())
-			if err := ss.DeleteCtx(ctx, "old4"); err != nil {
+			if err := m.RenewToken(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := find("old4"); ok {
-				t.Error("a delete outside a rotation was deferred")
+			if _, _, err := m.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := c.Reset(); n != 3 {
+				t.Errorf("a rotating request ran %d statements, want 3 (find, delete, upsert)", n)
+			}
+
+			// Logout: Destroy deletes the row at once.
+			tok = m.Token(ctx)
+			if err := m.Destroy(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := c.Reset(); n != 1 {
+				t.Errorf("Destroy ran %d statements, want 1", n)
+			}
+			if find(tok) {
+				t.Error("Destroy left the session")
 			}
 		})
 	}
