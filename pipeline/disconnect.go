@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/settings"
 )
 
 func disconnectUser(st *socialauth.State) (*socialauth.User, error) {
@@ -49,20 +50,26 @@ func GetEntries(ctx context.Context, st *socialauth.State) (*socialauth.Response
 	return nil, nil
 }
 
-// RevokeTokens is revoke_tokens: when REVOKE_TOKENS_ON_DISCONNECT (a global
-// setting, default false) is on, each entry's access token is revoked by the
-// backend (when it implements socialauth.Revoker). A failure aborts the
-// disconnect, as upstream; an entry of another provider is MissingBackend.
-func RevokeTokens(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
-	if err := needs(st); err != nil {
+// newRevokeTokens builds revoke_tokens: when REVOKE_TOKENS_ON_DISCONNECT (a
+// global setting, default false, read globally only as upstream) is on, each
+// entry's access token is revoked by the backend (when it implements
+// socialauth.Revoker). A failure aborts the disconnect, as upstream; an entry
+// of another provider is MissingBackend.
+func newRevokeTokens(_ string, s *settings.Settings) (socialauth.StepFunc, error) {
+	r := s.Reader("")
+	on := r.Bool("REVOKE_TOKENS_ON_DISCONNECT", false)
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	on, err := st.Strategy.Settings().Bool("", "REVOKE_TOKENS_ON_DISCONNECT", false)
-	if err != nil {
-		return nil, confOf(st).improperly(err)
-	}
 	if !on {
-		return nil, nil
+		return func(context.Context, *socialauth.State) (*socialauth.Response, error) { return nil, nil }, nil
+	}
+	return revokeTokens, nil
+}
+
+func revokeTokens(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
+	if err := needs(st); err != nil {
+		return nil, err
 	}
 	revoker, canRevoke := st.Backend.(socialauth.Revoker)
 	for _, e := range st.Entries {
@@ -76,7 +83,7 @@ func RevokeTokens(ctx context.Context, st *socialauth.State) (*socialauth.Respon
 		if !canRevoke {
 			continue
 		}
-		if err := revoker.Revoke(ctx, st.Strategy, token, e.UID); err != nil {
+		if err := revoker.Revoke(ctx, token, e.UID); err != nil {
 			return nil, err
 		}
 	}

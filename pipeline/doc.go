@@ -12,10 +12,23 @@
 // existing one, so an application can add its own steps next to them and
 // name them in its PIPELINE setting.
 //
-// Settings are read through st.Strategy.Settings() for the running backend
-// (SOCIAL_AUTH_<BACKEND>_<NAME>, SOCIAL_AUTH_<NAME>, <NAME>), except
-// REVOKE_TOKENS_ON_DISCONNECT, which upstream reads globally only. A setting
-// of the wrong type is an ImproperlyConfigured error.
+// Settings are read once, when the Service is built: the steps that read
+// settings (auth_allowed, get_username, create_user, user_details,
+// mail_validation, revoke_tokens) are registered with socialauth.Step.New,
+// which socialauth.New (through Steps.Build) calls once per backend. It reads
+// the backend's settings (SOCIAL_AUTH_<BACKEND>_<NAME>, SOCIAL_AUTH_<NAME>,
+// <NAME>; REVOKE_TOKENS_ON_DISCONNECT globally only, as upstream), checks
+// them and returns the step's function over the typed values; at request
+// time no step reads a setting. A malformed setting fails the build with an
+// ImproperlyConfigured error naming its key (never quoting its value). The
+// other steps read no settings and are exported as plain step functions.
+//
+// To test a step, build it as the Service does: Steps.Build, or
+// testutil.BuildStep.
+//
+// Custom user tables: when the Storage implements UserFieldMapper (the GORM
+// store and testutil's MemStore do), user_details leaves alone the fields the
+// user model does not map, as the store's CreateUser does.
 //
 // Where this port departs from upstream, on purpose:
 //
@@ -40,16 +53,20 @@
 //   - load_extra_data reports a change (and writes) only when the merged
 //     extra data differs from what is stored, compared as JSON; see
 //     MergeExtraData.
-//   - get_username gives up with an ImproperlyConfigured error after 100
-//     attempts to find a free username (upstream loops forever when, say,
-//     UUID_LENGTH is 0).
+//   - a UUID_LENGTH below 1 is refused at build (upstream loops forever on
+//     a taken username with UUID_LENGTH 0), and get_username gives up with an
+//     AuthException after 100 attempts to find a free username (a clean or
+//     slug function that maps every name to a taken one).
 //   - mail_validation takes its sender from WithEmailSender instead of the
-//     EMAIL_VALIDATION_FUNCTION dotted path, and checks EMAIL_VALIDATION_URL
-//     before sending rather than after. A backend requires validation by
+//     EMAIL_VALIDATION_FUNCTION dotted path; a pipeline naming it without a
+//     sender or EMAIL_VALIDATION_URL fails when it is built, not when a
+//     message has to be sent. A backend requires validation by
 //     implementing EmailValidationRequirer (upstream's
 //     REQUIRES_EMAIL_VALIDATION attribute).
 //   - CLEAN_USERNAME_FUNCTION and SLUGIFY_FUNCTION are Go functions given
 //     with WithCleanUsername and WithSlugify.
-//   - user_details walks details in key order (upstream: dict order) and
-//     saves only the changed fields.
+//   - user_details walks details in key order (upstream: dict order), skips
+//     fields the user model does not map (upstream's setattr would add a
+//     Python attribute that is never saved) and saves only the changed
+//     fields.
 package pipeline

@@ -7,6 +7,7 @@ import (
 
 	"github.com/socialauth-go/socialauth"
 	"github.com/socialauth-go/socialauth/pipeline"
+	"github.com/socialauth-go/socialauth/settings"
 	"github.com/socialauth-go/socialauth/testutil"
 )
 
@@ -28,15 +29,16 @@ func Example_customStep() {
 	names := socialauth.DefaultAuthPipeline()
 	at := slices.Index(names, pipeline.StepCreateUser) + 1
 	names = slices.Insert(names, at, "myapp.pipeline.require_company_email")
-	resolved, err := steps.Resolve(names)
+	ctx := context.Background()
+	store := testutil.NewStore()
+	backend := &testutil.FakeBackend{Response: map[string]any{"id": "42", "username": "jsmith", "email": "j@example.com"}}
+	// socialauth.New builds the pipeline once per backend: it reads each
+	// step's settings (here, CLEAN_USERNAMES) and fails on an unknown name.
+	built, err := steps.Build(names, backend.Name(), settings.New(settings.Map{"SOCIAL_AUTH_CLEAN_USERNAMES": true}))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-
-	ctx := context.Background()
-	store := testutil.NewStore()
-	backend := &testutil.FakeBackend{Response: map[string]any{"id": "42", "username": "jsmith", "email": "j@example.com"}}
 	response, _ := backend.Complete(ctx, nil)
 	st := &socialauth.State{
 		Strategy: testutil.NewStrategy(testutil.StrategyOptions{}),
@@ -44,8 +46,8 @@ func Example_customStep() {
 		Storage:  store,
 		Response: response,
 	}
-	// socialauth.Service runs the steps like this, inside a transaction.
-	for i, s := range resolved {
+	// socialauth.Service runs the built steps like this, inside a transaction.
+	for i, s := range built {
 		st.Index = i
 		if _, err := s.Func(ctx, st); err != nil {
 			fmt.Println("error:", err)

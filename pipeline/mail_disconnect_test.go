@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/socialauth-go/socialauth"
@@ -36,9 +37,9 @@ func TestMailValidation(t *testing.T) {
 		{"no email", on, "", true},
 		{"existing user", on, "a@x", false},
 	} {
-		st := testutil.NewState(t, testutil.WithSettings(tc.settings), testutil.WithDetails(socialauth.Details{"email": tc.email}),
+		st := testutil.NewState(t, testutil.WithDetails(socialauth.Details{"email": tc.email}),
 			testutil.WithState(func(st *socialauth.State) { st.IsNew = tc.isNew }))
-		if resp, err := step(t, pipeline.StepMailValidation, st, send); resp != nil || err != nil {
+		if resp, err := step(t, pipeline.StepMailValidation, st, tc.settings, send); resp != nil || err != nil {
 			t.Errorf("%s: resp %v err %v, want pass-through", tc.name, resp, err)
 		}
 	}
@@ -48,10 +49,10 @@ func TestMailValidation(t *testing.T) {
 
 	// First pass: a code is made and sent, the pipeline pauses on a redirect.
 	store := testutil.NewStore()
-	strat := testutil.NewStrategy(testutil.StrategyOptions{Settings: settings.New(on)})
+	strat := testutil.NewStrategy(testutil.StrategyOptions{})
 	st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithStrategy(strat),
 		testutil.WithDetails(socialauth.Details{"email": "a@example.com"}), testutil.WithState(func(st *socialauth.State) { st.IsNew = true }))
-	resp, err := step(t, pipeline.StepMailValidation, st, send)
+	resp, err := step(t, pipeline.StepMailValidation, st, on, send)
 	if err != nil || resp == nil || resp.Location != "/validate/" {
 		t.Fatalf("first pass: %+v, %v", resp, err)
 	}
@@ -69,7 +70,7 @@ func TestMailValidation(t *testing.T) {
 				st.IsNew = true
 				st.Request = url.Values{"verification_code": {code}}
 			}))
-		resp, err := step(t, pipeline.StepMailValidation, st, send)
+		resp, err := step(t, pipeline.StepMailValidation, st, on, send)
 		if resp != nil {
 			t.Errorf("resume answered %+v", resp)
 		}
@@ -94,22 +95,27 @@ func TestMailValidation(t *testing.T) {
 		t.Errorf("code reused: %v", err)
 	}
 
-	// PASSWORDLESS applies to existing users too; a missing sender or URL is a configuration error.
-	pl := settings.Map{"SOCIAL_AUTH_FORCE_EMAIL_VALIDATION": true, "SOCIAL_AUTH_PASSWORDLESS": true}
-	st = testutil.NewState(t, testutil.WithSettings(pl), testutil.WithDetails(socialauth.Details{"email": "a@x"}))
-	if _, err := step(t, pipeline.StepMailValidation, st, send); !errors.Is(err, socialauth.ErrImproperlyConfigured) {
-		t.Errorf("PASSWORDLESS without URL: %v", err)
+	// PASSWORDLESS applies to existing users too.
+	pl := settings.Map{"SOCIAL_AUTH_FORCE_EMAIL_VALIDATION": true, "SOCIAL_AUTH_PASSWORDLESS": true, "SOCIAL_AUTH_EMAIL_VALIDATION_URL": "/pl/"}
+	st = testutil.NewState(t, testutil.WithDetails(socialauth.Details{"email": "a@x"}))
+	if resp, err := step(t, pipeline.StepMailValidation, st, pl, send); err != nil || resp == nil || resp.Location != "/pl/" {
+		t.Errorf("PASSWORDLESS, existing user: %+v %v; want the validation redirect", resp, err)
 	}
-	st = testutil.NewState(t, testutil.WithSettings(on), testutil.WithDetails(socialauth.Details{"email": "a@x"}),
-		testutil.WithState(func(st *socialauth.State) { st.IsNew = true }))
-	if _, err := step(t, pipeline.StepMailValidation, st); !errors.Is(err, socialauth.ErrImproperlyConfigured) {
-		t.Errorf("no sender: %v", err)
+	// A missing URL or sender fails when the pipeline is built, not at the
+	// first login that has to send.
+	noURL := settings.Map{"SOCIAL_AUTH_FORCE_EMAIL_VALIDATION": true}
+	if err := buildErr(pipeline.StepMailValidation, noURL, send); !errors.Is(err, socialauth.ErrImproperlyConfigured) ||
+		!errors.Is(err, settings.ErrMissing) || !strings.Contains(err.Error(), "EMAIL_VALIDATION_URL") {
+		t.Errorf("no EMAIL_VALIDATION_URL: %v; want ImproperlyConfigured naming it", err)
+	}
+	if err := buildErr(pipeline.StepMailValidation, on); !errors.Is(err, socialauth.ErrImproperlyConfigured) || !errors.Is(err, pipeline.ErrNoEmailSender) {
+		t.Errorf("no sender: %v; want ImproperlyConfigured wrapping ErrNoEmailSender", err)
 	}
 
 	// A backend that requires validation needs no setting.
-	st = testutil.NewState(t, testutil.WithBackend(&requiresEmail{}), testutil.WithSettings(settings.Map{"EMAIL_VALIDATION_URL": "/v/"}),
+	st = testutil.NewState(t, testutil.WithBackend(&requiresEmail{}),
 		testutil.WithDetails(socialauth.Details{"email": "b@x"}), testutil.WithState(func(st *socialauth.State) { st.IsNew = true }))
-	if resp, err := step(t, pipeline.StepMailValidation, st, send); err != nil || resp == nil || resp.Location != "/v/" {
+	if resp, err := step(t, pipeline.StepMailValidation, st, settings.Map{"EMAIL_VALIDATION_URL": "/v/"}, send); err != nil || resp == nil || resp.Location != "/v/" {
 		t.Errorf("backend requiring validation: %+v %v", resp, err)
 	}
 	_ = ctx
@@ -160,13 +166,13 @@ func TestDisconnectPipeline(t *testing.T) {
 			if tc.revoke != nil {
 				m["SOCIAL_AUTH_REVOKE_TOKENS_ON_DISCONNECT"] = tc.revoke
 			}
-			st := testutil.NewState(t, testutil.WithStorage(s.store), testutil.WithBackend(b), testutil.WithSettings(m), testutil.WithUser(s.user),
+			st := testutil.NewState(t, testutil.WithStorage(s.store), testutil.WithBackend(b), testutil.WithUser(s.user),
 				testutil.WithState(func(st *socialauth.State) {
 					if tc.byIndex > 0 {
 						st.AssociationID = s.ids[tc.byIndex-1]
 					}
 				}))
-			if _, err := run(t, st, socialauth.DefaultDisconnectPipeline()); err != nil {
+			if _, err := run(t, st, socialauth.DefaultDisconnectPipeline(), m); err != nil {
 				t.Fatal(err)
 			}
 			if n := len(s.store.SocialAuths()); n != tc.wantLeft {
@@ -184,7 +190,7 @@ func TestDisconnectPipeline(t *testing.T) {
 	_, _ = store.CreateSocialAuth(ctx, u.ID, "fake", "1")
 	before := store.Snapshot()
 	st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithUser(u))
-	if _, err := run(t, st, socialauth.DefaultDisconnectPipeline()); !errors.Is(err, socialauth.ErrNotAllowedToDisconnect) {
+	if _, err := run(t, st, socialauth.DefaultDisconnectPipeline(), nil); !errors.Is(err, socialauth.ErrNotAllowedToDisconnect) {
 		t.Errorf("last association: %v", err)
 	}
 	if !before.Equal(store.Snapshot()) {
@@ -194,9 +200,8 @@ func TestDisconnectPipeline(t *testing.T) {
 	s := arrange(t, true)
 	b := &testutil.FakeBackend{RevokeErr: socialauth.NewError(socialauth.CodeAuthUnreachableProvider, "fake", "", nil)}
 	before = s.store.Snapshot()
-	st = testutil.NewState(t, testutil.WithStorage(s.store), testutil.WithBackend(b), testutil.WithUser(s.user),
-		testutil.WithSettings(settings.Map{"REVOKE_TOKENS_ON_DISCONNECT": true}))
-	if _, err := run(t, st, socialauth.DefaultDisconnectPipeline()); !errors.Is(err, socialauth.ErrAuthUnreachableProvider) {
+	st = testutil.NewState(t, testutil.WithStorage(s.store), testutil.WithBackend(b), testutil.WithUser(s.user))
+	if _, err := run(t, st, socialauth.DefaultDisconnectPipeline(), settings.Map{"REVOKE_TOKENS_ON_DISCONNECT": true}); !errors.Is(err, socialauth.ErrAuthUnreachableProvider) {
 		t.Errorf("revoke failure: %v", err)
 	}
 	if !before.Equal(s.store.Snapshot()) {
@@ -205,14 +210,13 @@ func TestDisconnectPipeline(t *testing.T) {
 	// REVOKE_TOKENS_ON_DISCONNECT is global only: a per-backend value is ignored.
 	s = arrange(t, true)
 	b = &testutil.FakeBackend{}
-	st = testutil.NewState(t, testutil.WithStorage(s.store), testutil.WithBackend(b), testutil.WithUser(s.user),
-		testutil.WithSettings(settings.Map{"SOCIAL_AUTH_FAKE_REVOKE_TOKENS_ON_DISCONNECT": true}))
-	if _, err := run(t, st, socialauth.DefaultDisconnectPipeline()); err != nil || len(b.Calls().Revoked) != 0 {
+	st = testutil.NewState(t, testutil.WithStorage(s.store), testutil.WithBackend(b), testutil.WithUser(s.user))
+	if _, err := run(t, st, socialauth.DefaultDisconnectPipeline(), settings.Map{"SOCIAL_AUTH_FAKE_REVOKE_TOKENS_ON_DISCONNECT": true}); err != nil || len(b.Calls().Revoked) != 0 {
 		t.Errorf("per-backend revoke setting honoured: %v %v", err, b.Calls().Revoked)
 	}
 	// No user.
 	st = testutil.NewState(t)
-	if _, err := step(t, pipeline.StepAllowedToDisconnect, st); !errors.Is(err, socialauth.ErrNotAllowedToDisconnect) {
+	if _, err := step(t, pipeline.StepAllowedToDisconnect, st, nil); !errors.Is(err, socialauth.ErrNotAllowedToDisconnect) {
 		t.Errorf("no user: %v", err)
 	}
 }
@@ -230,7 +234,7 @@ func TestDefaultAuthPipeline(t *testing.T) {
 		st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithBackend(b), testutil.WithResponse(resp))
 		err := store.Transaction(ctx, func(tx socialauth.Storage) error {
 			st.Storage = tx
-			_, err := run(t, st, socialauth.DefaultAuthPipeline())
+			_, err := run(t, st, socialauth.DefaultAuthPipeline(), nil)
 			return err
 		})
 		if err != nil {

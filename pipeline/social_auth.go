@@ -7,10 +7,12 @@ import (
 	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/settings"
 )
 
 // SocialDetails is social_details: st.Details becomes the backend's
@@ -21,7 +23,7 @@ func SocialDetails(_ context.Context, st *socialauth.State) (*socialauth.Respons
 		return nil, err
 	}
 	d := socialauth.Details{}
-	maps.Copy(d, st.Backend.UserDetails(st.Strategy, st.Response))
+	maps.Copy(d, st.Backend.UserDetails(st.Response))
 	maps.Copy(d, st.Details)
 	st.Details = d
 	return nil, nil
@@ -33,7 +35,7 @@ func SocialUID(_ context.Context, st *socialauth.State) (*socialauth.Response, e
 	if err := needs(st); err != nil {
 		return nil, err
 	}
-	uid, err := st.Backend.UserID(st.Strategy, st.Details, st.Response)
+	uid, err := st.Backend.UserID(st.Details, st.Response)
 	if err != nil {
 		return nil, err
 	}
@@ -44,33 +46,40 @@ func SocialUID(_ context.Context, st *socialauth.State) (*socialauth.Response, e
 	return nil, nil
 }
 
-// AuthAllowed is auth_allowed: when WHITELISTED_EMAILS or
+// authAllowed is auth_allowed: when WHITELISTED_EMAILS or
 // WHITELISTED_DOMAINS is non-empty and details has an email, the lower-cased
 // email must be listed or its domain must be (a malformed email is denied);
 // a backend implementing socialauth.AuthAllower must also allow. Otherwise
 // AuthForbidden.
-func AuthAllowed(_ context.Context, st *socialauth.State) (*socialauth.Response, error) {
+type authAllowed struct {
+	emails, domains []string // lower-cased
+}
+
+func newAuthAllowed(backend string, s *settings.Settings) (socialauth.StepFunc, error) {
+	r := s.Reader(backend)
+	a := &authAllowed{
+		emails:  lowerAll(r.StringList("WHITELISTED_EMAILS", nil)),
+		domains: lowerAll(r.StringList("WHITELISTED_DOMAINS", nil)),
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return a.run, nil
+}
+
+func (a *authAllowed) run(_ context.Context, st *socialauth.State) (*socialauth.Response, error) {
 	if err := needs(st); err != nil {
 		return nil, err
 	}
-	c := confOf(st)
-	emails, err := c.list("WHITELISTED_EMAILS", nil)
-	if err != nil {
-		return nil, err
-	}
-	domains, err := c.list("WHITELISTED_DOMAINS", nil)
-	if err != nil {
-		return nil, err
-	}
 	allowed := true
-	if email := st.Details.String("email"); email != "" && (len(emails) > 0 || len(domains) > 0) {
+	if email := st.Details.String("email"); email != "" && (len(a.emails) > 0 || len(a.domains) > 0) {
 		email = strings.ToLower(email)
 		_, domain, ok := strings.Cut(email, "@")
-		allowed = containsFold(emails, email) || (ok && containsFold(domains, domain))
+		allowed = slices.Contains(a.emails, email) || (ok && slices.Contains(a.domains, domain))
 	}
 	if allowed {
-		if a, ok := st.Backend.(socialauth.AuthAllower); ok {
-			allowed = a.AuthAllowed(st.Strategy, st.Response, st.Details)
+		if aa, ok := st.Backend.(socialauth.AuthAllower); ok {
+			allowed = aa.AuthAllowed(st.Response, st.Details)
 		}
 	}
 	if !allowed {
@@ -79,13 +88,12 @@ func AuthAllowed(_ context.Context, st *socialauth.State) (*socialauth.Response,
 	return nil, nil
 }
 
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.ToLower(x) == s {
-			return true
-		}
+func lowerAll(list []string) []string {
+	out := make([]string, len(list))
+	for i, x := range list {
+		out[i] = strings.ToLower(x)
 	}
-	return false
+	return out
 }
 
 // SocialUser is social_user: it looks up the association (backend, uid). A
@@ -239,7 +247,7 @@ func LoadExtraData(ctx context.Context, st *socialauth.State) (*socialauth.Respo
 	if social == nil {
 		return nil, nil
 	}
-	extra := st.Backend.ExtraData(st.Strategy, st.User, st.UID, st.Response, st.Details)
+	extra := st.Backend.ExtraData(st.User, st.UID, st.Response, st.Details)
 	updated, err := st.Storage.UpdateExtraData(ctx, social.ID, func(old map[string]any) (map[string]any, bool) {
 		return MergeExtraData(old, extra)
 	})

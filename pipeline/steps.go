@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/socialauth-go/socialauth"
-	"github.com/socialauth-go/socialauth/settings"
 )
 
 // Upstream step names.
@@ -50,62 +49,75 @@ type UsernameMaxLengther interface {
 	UsernameMaxLength() int
 }
 
+// UserFieldMapper is a Storage that knows which user fields its user model
+// maps (a custom user table may have no first_name, say). user_details
+// leaves unmapped fields alone, as CreateUser does; a Storage without this
+// method is taken to map every field of socialauth.User.
+type UserFieldMapper interface {
+	// MapsUserField reports whether the user model stores field (a name as
+	// socialauth.User.Get spells it).
+	MapsUserField(field string) bool
+}
+
 // DefaultUsernameMaxLength is Django's auth_user.username length, used when
 // neither the storage nor WithUsernameMaxLength says otherwise.
 const DefaultUsernameMaxLength = 150
 
 // Option configures the steps built by NewSteps, Register and Steps.
-type Option func(*config)
+type Option func(*options)
 
-type config struct {
+type options struct {
 	send      EmailSender
 	clean     func(string) string
 	slugify   func(string) string
 	maxLength int
 }
 
-// WithEmailSender sets the sender mail_validation uses. Without one,
-// mail_validation fails with ImproperlyConfigured when it has to send.
-func WithEmailSender(send EmailSender) Option { return func(c *config) { c.send = send } }
+// WithEmailSender sets the sender mail_validation uses. A pipeline naming
+// mail_validation without one fails when the Service is built.
+func WithEmailSender(send EmailSender) Option { return func(o *options) { o.send = send } }
 
 // WithCleanUsername replaces CleanUsername in get_username (upstream's
 // CLEAN_USERNAME_FUNCTION); it applies when CLEAN_USERNAMES is on.
-func WithCleanUsername(f func(string) string) Option { return func(c *config) { c.clean = f } }
+func WithCleanUsername(f func(string) string) Option { return func(o *options) { o.clean = f } }
 
 // WithSlugify replaces Slugify in get_username (upstream's SLUGIFY_FUNCTION);
 // it applies when SLUGIFY_USERNAMES is on.
-func WithSlugify(f func(string) string) Option { return func(c *config) { c.slugify = f } }
+func WithSlugify(f func(string) string) Option { return func(o *options) { o.slugify = f } }
 
 // WithUsernameMaxLength sets the username length used when the storage does
 // not implement UsernameMaxLengther.
-func WithUsernameMaxLength(n int) Option { return func(c *config) { c.maxLength = n } }
+func WithUsernameMaxLength(n int) Option { return func(o *options) { o.maxLength = n } }
 
-func newConfig(opts []Option) *config {
-	c := &config{}
-	for _, o := range opts {
-		o(c)
+func newOptions(opts []Option) *options {
+	o := &options{}
+	for _, f := range opts {
+		f(o)
 	}
-	return c
+	return o
 }
 
-// Steps returns every default step, configured by opts.
+// Steps returns every default step, configured by opts. The steps that read
+// settings have Step.New: socialauth.New (Steps.Build) reads and checks their
+// settings once per backend, and a malformed one stops start-up with an
+// error naming its key.
 func Steps(opts ...Option) []socialauth.Step {
-	c := newConfig(opts)
+	o := newOptions(opts)
 	return []socialauth.Step{
 		{Name: StepSocialDetails, Func: SocialDetails},
 		{Name: StepSocialUID, Func: SocialUID},
-		{Name: StepAuthAllowed, Func: AuthAllowed},
+		{Name: StepAuthAllowed, New: newAuthAllowed},
 		{Name: StepSocialUser, Func: SocialUser},
 		{Name: StepAssociateUser, Func: AssociateUser},
 		{Name: StepAssociateByEmail, Func: AssociateByEmail},
 		{Name: StepLoadExtraData, Func: LoadExtraData},
-		{Name: StepGetUsername, Func: c.getUsername},
-		{Name: StepCreateUser, Func: CreateUser},
-		{Name: StepUserDetails, Func: UserDetails},
-		{Name: StepMailValidation, Func: MailValidation(c.send), Partial: true},
+		{Name: StepGetUsername, New: o.newGetUsername},
+		{Name: StepCreateUser, New: newCreateUser},
+		{Name: StepUserDetails, New: newUserDetails},
+		{Name: StepMailValidation, New: o.newMailValidation, Partial: true},
 		{Name: StepAllowedToDisconnect, Func: AllowedToDisconnect},
 		{Name: StepGetEntries, Func: GetEntries},
-		{Name: StepRevokeTokens, Func: RevokeTokens},
+		{Name: StepRevokeTokens, New: newRevokeTokens},
 		{Name: StepDisconnect, Func: Disconnect},
 	}
 }
@@ -122,53 +134,6 @@ func NewSteps(opts ...Option) *socialauth.Steps {
 	return r
 }
 
-// conf reads settings for the running backend, turning a malformed value
-// into an ImproperlyConfigured error.
-type conf struct {
-	s       *settings.Settings
-	backend string
-}
-
-func confOf(st *socialauth.State) conf {
-	c := conf{backend: st.BackendName()}
-	if st.Strategy != nil {
-		c.s = st.Strategy.Settings()
-	}
-	return c
-}
-
-func (c conf) improperly(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Backend: c.backend, Msg: "setting", Err: err}
-}
-
-func (c conf) bool(name string, def bool) (bool, error) {
-	v, err := c.s.Bool(c.backend, name, def)
-	return v, c.improperly(err)
-}
-
-func (c conf) int(name string, def int) (int, error) {
-	v, err := c.s.Int(c.backend, name, def)
-	return v, c.improperly(err)
-}
-
-func (c conf) string(name, def string) (string, error) {
-	v, err := c.s.String(c.backend, name, def)
-	return v, c.improperly(err)
-}
-
-func (c conf) list(name string, def []string) ([]string, error) {
-	v, err := c.s.StringList(c.backend, name, def)
-	return v, c.improperly(err)
-}
-
-func (c conf) stringMap(name string) (map[string]string, error) {
-	v, err := c.s.StringMap(c.backend, name, nil)
-	return v, c.improperly(err)
-}
-
 // needs checks the state has what every step needs.
 func needs(st *socialauth.State) error {
 	var missing string
@@ -183,13 +148,4 @@ func needs(st *socialauth.State) error {
 		return nil
 	}
 	return &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Backend: st.BackendName(), Msg: "pipeline state has no " + missing}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -6,12 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/settings"
 )
 
 // defaultUserFields is upstream's USER_FIELDS.
@@ -24,75 +26,75 @@ var defaultProtected = []string{"username", "id", "pk", "email", "password", "is
 // maxUsernameAttempts bounds get_username's search for a free name.
 const maxUsernameAttempts = 100
 
-// GetUsername is get_username with the default clean and slug functions
-// (see Steps and the options for the configured one).
-func GetUsername(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
-	return (&config{}).getUsername(ctx, st)
+// getUsername is get_username: nothing unless "username" is in USER_FIELDS;
+// a known user's own username; else a free username from the email
+// (USERNAME_IS_FULL_EMAIL), the username detail or a random uuid hex, cut to
+// the maximum length, cleaned (CLEAN_USERNAMES, default on) and slugified
+// (SLUGIFY_USERNAMES), with uuid hex suffixes of UUID_LENGTH (16, at least 1)
+// while empty or taken.
+type getUsername struct {
+	enabled         bool // "username" is in USER_FIELDS
+	emailAsUsername bool
+	uuidLength      int
+	clean, slug     func(string) string
+	maxLength       int // WithUsernameMaxLength; the storage's length wins
 }
 
-// getUsername: nothing unless "username" is in USER_FIELDS; a known user's
-// own username; else a free username from the email (USERNAME_IS_FULL_EMAIL),
-// the username detail or a random uuid hex, cut to the maximum length,
-// cleaned (CLEAN_USERNAMES, default on) and slugified (SLUGIFY_USERNAMES),
-// with uuid hex suffixes of UUID_LENGTH (16) while empty or taken.
-func (c *config) getUsername(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
+func (o *options) newGetUsername(backend string, s *settings.Settings) (socialauth.StepFunc, error) {
+	r := s.Reader(backend)
+	g := &getUsername{
+		enabled:         slices.Contains(r.StringList("USER_FIELDS", defaultUserFields), socialauth.FieldUsername),
+		emailAsUsername: r.Bool("USERNAME_IS_FULL_EMAIL", false),
+		uuidLength:      r.Int("UUID_LENGTH", 16),
+		clean:           identity,
+		slug:            identity,
+		maxLength:       o.maxLength,
+	}
+	if r.Bool("CLEAN_USERNAMES", true) {
+		g.clean = CleanUsername
+		if o.clean != nil {
+			g.clean = o.clean
+		}
+	}
+	if r.Bool("SLUGIFY_USERNAMES", false) {
+		g.slug = Slugify
+		if o.slugify != nil {
+			g.slug = o.slugify
+		}
+	}
+	if g.uuidLength < 1 {
+		// Upstream loops forever on a taken username with a UUID_LENGTH of 0.
+		r.Invalid("UUID_LENGTH", "must be at least 1")
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return g.run, nil
+}
+
+func (g *getUsername) run(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
 	if err := needs(st); err != nil {
 		return nil, err
 	}
-	s := confOf(st)
-	fields, err := s.list("USER_FIELDS", defaultUserFields)
-	if err != nil {
-		return nil, err
-	}
-	if !contains(fields, socialauth.FieldUsername) {
+	if !g.enabled {
 		return nil, nil
 	}
 	if st.User != nil {
 		st.Username = st.User.Username
 		return nil, nil
 	}
-	emailAsUsername, err := s.bool("USERNAME_IS_FULL_EMAIL", false)
-	if err != nil {
-		return nil, err
-	}
-	uuidLength, err := s.int("UUID_LENGTH", 16)
-	if err != nil {
-		return nil, err
-	}
-	doSlugify, err := s.bool("SLUGIFY_USERNAMES", false)
-	if err != nil {
-		return nil, err
-	}
-	doClean, err := s.bool("CLEAN_USERNAMES", true)
-	if err != nil {
-		return nil, err
-	}
-	maxLength := c.usernameMaxLength(st.Storage)
-	clean, slug := identity, identity
-	if doClean {
-		clean = CleanUsername
-		if c.clean != nil {
-			clean = c.clean
-		}
-	}
-	if doSlugify {
-		slug = Slugify
-		if c.slugify != nil {
-			slug = c.slugify
-		}
-	}
-
+	maxLength := g.usernameMaxLength(st.Storage)
 	var username string
 	switch {
-	case emailAsUsername && st.Details.String("email") != "":
+	case g.emailAsUsername && st.Details.String("email") != "":
 		username = st.Details.String("email")
 	case st.Details.String("username") != "":
 		username = st.Details.String("username")
 	default:
 		username = uuidHex()
 	}
-	short := truncate(username, maxLength-uuidLength)
-	final := slug(clean(truncate(username, maxLength)))
+	short := truncate(username, maxLength-g.uuidLength)
+	final := g.slug(g.clean(truncate(username, maxLength)))
 	for attempt := 0; ; attempt++ {
 		if final != "" {
 			taken, err := st.Storage.UserExists(ctx, final)
@@ -104,24 +106,24 @@ func (c *config) getUsername(ctx context.Context, st *socialauth.State) (*social
 			}
 		}
 		if attempt == maxUsernameAttempts {
-			return nil, socialauth.NewError(socialauth.CodeImproperlyConfigured, st.Backend.Name(),
-				"could not find a free username (check UUID_LENGTH and the clean/slug functions)", nil)
+			return nil, socialauth.NewError(socialauth.CodeAuthException, st.Backend.Name(),
+				"could not find a free username (check the clean and slug functions)", nil)
 		}
-		username = short + truncate(uuidHex(), uuidLength)
-		final = slug(clean(truncate(username, maxLength)))
+		username = short + truncate(uuidHex(), g.uuidLength)
+		final = g.slug(g.clean(truncate(username, maxLength)))
 	}
 	st.Username = final
 	return nil, nil
 }
 
-func (c *config) usernameMaxLength(s socialauth.Storage) int {
+func (g *getUsername) usernameMaxLength(s socialauth.Storage) int {
 	if m, ok := s.(UsernameMaxLengther); ok {
 		if n := m.UsernameMaxLength(); n > 0 {
 			return n
 		}
 	}
-	if c.maxLength > 0 {
-		return c.maxLength
+	if g.maxLength > 0 {
+		return g.maxLength
 	}
 	return DefaultUsernameMaxLength
 }
@@ -203,12 +205,30 @@ func isPySpace(r rune) bool {
 	return r == ' ' || ('\t' <= r && r <= '\r') || ('\x1c' <= r && r <= '\x1f')
 }
 
-// CreateUser is create_user: with a user it only clears IsNew; otherwise it
+// createUser is create_user: with a user it only clears IsNew; otherwise it
 // creates one from USER_FIELDS, each taken from the state (Username, or
-// Values[name]) else from details, leaving out nil values; FORCE_EMAIL_LOWERCASE
-// lower-cases the email. A collision is an AuthAlreadyAssociated error
-// wrapping ErrDuplicate (never the existing user).
-func CreateUser(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
+// Values[name]) else from details, leaving out nil values;
+// FORCE_EMAIL_LOWERCASE lower-cases the email. A collision is an
+// AuthAlreadyAssociated error wrapping ErrDuplicate (never the existing
+// user).
+type createUser struct {
+	fields     []string
+	lowerEmail bool
+}
+
+func newCreateUser(backend string, s *settings.Settings) (socialauth.StepFunc, error) {
+	r := s.Reader(backend)
+	c := &createUser{
+		fields:     r.StringList("USER_FIELDS", defaultUserFields),
+		lowerEmail: r.Bool("FORCE_EMAIL_LOWERCASE", false),
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return c.run, nil
+}
+
+func (c *createUser) run(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
 	if err := needs(st); err != nil {
 		return nil, err
 	}
@@ -216,13 +236,8 @@ func CreateUser(ctx context.Context, st *socialauth.State) (*socialauth.Response
 		st.IsNew = false
 		return nil, nil
 	}
-	s := confOf(st)
-	names, err := s.list("USER_FIELDS", defaultUserFields)
-	if err != nil {
-		return nil, err
-	}
 	fields := map[string]any{}
-	for _, name := range names {
+	for _, name := range c.fields {
 		var v any
 		var ok bool
 		if name == socialauth.FieldUsername && st.Username != "" {
@@ -237,11 +252,7 @@ func CreateUser(ctx context.Context, st *socialauth.State) (*socialauth.Response
 	if len(fields) == 0 {
 		return nil, nil
 	}
-	lower, err := s.bool("FORCE_EMAIL_LOWERCASE", false)
-	if err != nil {
-		return nil, err
-	}
-	if email, ok := fields[socialauth.FieldEmail].(string); ok && lower && email != "" {
+	if email, ok := fields[socialauth.FieldEmail].(string); ok && c.lowerEmail && email != "" {
 		fields[socialauth.FieldEmail] = strings.ToLower(email)
 	}
 	u, err := st.Storage.CreateUser(ctx, fields)
@@ -257,42 +268,45 @@ func CreateUser(ctx context.Context, st *socialauth.State) (*socialauth.Response
 	return nil, nil
 }
 
-// UserDetails is user_details: each detail (renamed by USER_FIELD_MAPPING)
-// is copied onto the user unless it is nil, the user has no such field, the
-// field is protected (the defaults unless NO_DEFAULT_PROTECTED_USER_FIELDS,
-// plus PROTECTED_USER_FIELDS), the value is unchanged, or the field is in
+// userDetails is user_details: each detail (renamed by USER_FIELD_MAPPING)
+// is copied onto the user unless it is nil, the user model does not map the
+// field (UserFieldMapper; CreateUser skips those too), the field is
+// protected (the defaults unless NO_DEFAULT_PROTECTED_USER_FIELDS, plus
+// PROTECTED_USER_FIELDS), the value is unchanged, or the field is in
 // IMMUTABLE_USER_FIELDS and already has a value. Only changed fields are
 // saved, with one UpdateUser call.
-func UserDetails(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
+type userDetails struct {
+	protected []string
+	mapping   map[string]string
+	immutable []string
+}
+
+func newUserDetails(backend string, s *settings.Settings) (socialauth.StepFunc, error) {
+	r := s.Reader(backend)
+	noDefaults := r.Bool("NO_DEFAULT_PROTECTED_USER_FIELDS", false)
+	extraProtected := r.StringList("PROTECTED_USER_FIELDS", nil)
+	u := &userDetails{
+		mapping:   r.StringMap("USER_FIELD_MAPPING", nil),
+		immutable: r.StringList("IMMUTABLE_USER_FIELDS", nil),
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	if !noDefaults {
+		u.protected = append(u.protected, defaultProtected...)
+	}
+	u.protected = append(u.protected, extraProtected...)
+	return u.run, nil
+}
+
+func (u *userDetails) run(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
 	if err := needs(st); err != nil {
 		return nil, err
 	}
 	if st.User == nil {
 		return nil, nil
 	}
-	s := confOf(st)
-	noDefaults, err := s.bool("NO_DEFAULT_PROTECTED_USER_FIELDS", false)
-	if err != nil {
-		return nil, err
-	}
-	extraProtected, err := s.list("PROTECTED_USER_FIELDS", nil)
-	if err != nil {
-		return nil, err
-	}
-	mapping, err := s.stringMap("USER_FIELD_MAPPING")
-	if err != nil {
-		return nil, err
-	}
-	immutable, err := s.list("IMMUTABLE_USER_FIELDS", nil)
-	if err != nil {
-		return nil, err
-	}
-	var protected []string
-	if !noDefaults {
-		protected = append(protected, defaultProtected...)
-	}
-	protected = append(protected, extraProtected...)
-
+	mapper, _ := st.Storage.(UserFieldMapper)
 	keys := make([]string, 0, len(st.Details))
 	for k := range st.Details {
 		keys = append(keys, k)
@@ -303,24 +317,27 @@ func UserDetails(ctx context.Context, st *socialauth.State) (*socialauth.Respons
 	for _, k := range keys {
 		value := st.Details[k]
 		name := k
-		if m, ok := mapping[k]; ok {
+		if m, ok := u.mapping[k]; ok {
 			name = m
 		}
-		if value == nil || contains(protected, name) {
+		if value == nil || slices.Contains(u.protected, name) {
+			continue
+		}
+		if mapper != nil && !mapper.MapsUserField(name) {
 			continue
 		}
 		current, ok := user.Get(name)
 		if !ok || reflect.DeepEqual(current, value) {
 			continue
 		}
-		if contains(immutable, name) && truthy(current) {
+		if slices.Contains(u.immutable, name) && truthy(current) {
 			continue
 		}
 		if err := user.Set(name, value); err != nil {
 			st.Log().Warn("socialauth: user detail of the wrong type skipped", "backend", st.Backend.Name(), "field", name)
 			continue
 		}
-		if !contains(changed, name) {
+		if !slices.Contains(changed, name) {
 			changed = append(changed, name)
 		}
 	}

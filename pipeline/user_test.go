@@ -88,9 +88,8 @@ func TestGetUsername(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithSettings(tc.settings),
-				testutil.WithDetails(tc.details), testutil.WithUser(tc.user))
-			if _, err := step(t, pipeline.StepGetUsername, st); err != nil {
+			st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithDetails(tc.details), testutil.WithUser(tc.user))
+			if _, err := step(t, pipeline.StepGetUsername, st, tc.settings); err != nil {
 				t.Fatal(err)
 			}
 			got := st.Username
@@ -119,16 +118,26 @@ func TestGetUsernameOptionsAndLimits(t *testing.T) {
 	store := testutil.NewStore()
 	store.SetUsernameMaxLength(8)
 	st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithDetails(socialauth.Details{"username": "ABCDEFGHIJK"}))
-	_, err := step(t, pipeline.StepGetUsername, st, pipeline.WithCleanUsername(strings.ToLower))
+	_, err := step(t, pipeline.StepGetUsername, st, nil, pipeline.WithCleanUsername(strings.ToLower))
 	if err != nil || st.Username != "abcdefgh" {
 		t.Errorf("custom clean + storage max length: %q, %v", st.Username, err)
 	}
-	// A UUID_LENGTH of 0 can never make a taken name free: bounded, typed.
-	_, _ = store.CreateUser(ctx, map[string]any{"username": "alice"})
-	st = testutil.NewState(t, testutil.WithStorage(store), testutil.WithSettings(settings.Map{"SOCIAL_AUTH_UUID_LENGTH": 0}),
-		testutil.WithDetails(socialauth.Details{"username": "alice"}))
-	if _, err := step(t, pipeline.StepGetUsername, st); !errors.Is(err, socialauth.ErrImproperlyConfigured) {
-		t.Errorf("UUID_LENGTH 0 with a taken name: %v", err)
+	// A UUID_LENGTH below 1 can never make a taken name free: refused at
+	// build, naming the key.
+	for _, n := range []int{0, -3} {
+		err = buildErr(pipeline.StepGetUsername, settings.Map{"SOCIAL_AUTH_UUID_LENGTH": n})
+		if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !errors.Is(err, settings.ErrInvalid) ||
+			!strings.Contains(err.Error(), "SOCIAL_AUTH_UUID_LENGTH") {
+			t.Errorf("UUID_LENGTH %d: %v; want an ImproperlyConfigured error naming SOCIAL_AUTH_UUID_LENGTH", n, err)
+		}
+	}
+	// A clean function that makes every name the same taken one: the search
+	// is bounded and the error typed.
+	_, _ = store.CreateUser(ctx, map[string]any{"username": "taken"})
+	st = testutil.NewState(t, testutil.WithStorage(store), testutil.WithDetails(socialauth.Details{"username": "alice"}))
+	_, err = step(t, pipeline.StepGetUsername, st, nil, pipeline.WithCleanUsername(func(string) string { return "taken" }))
+	if !errors.Is(err, socialauth.ErrAuthException) || errors.Is(err, socialauth.ErrImproperlyConfigured) {
+		t.Errorf("no free username: %v; want an AuthException", err)
 	}
 }
 
@@ -157,9 +166,9 @@ func TestCreateUser(t *testing.T) {
 			store := testutil.NewStore()
 			victim, _ := store.CreateUser(ctx, map[string]any{"username": "victim", "email": "victim@x"})
 			before := store.Snapshot()
-			st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithSettings(tc.settings), testutil.WithDetails(tc.details),
+			st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithDetails(tc.details),
 				testutil.WithState(func(st *socialauth.State) { st.Username = tc.username; st.Values = tc.values }))
-			_, err := step(t, pipeline.StepCreateUser, st)
+			_, err := step(t, pipeline.StepCreateUser, st, tc.settings)
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) || !errors.Is(err, socialauth.ErrAuthAlreadyAssociated) {
 					t.Fatalf("err = %v, want %v and AuthAlreadyAssociated", err, tc.wantErr)
@@ -194,7 +203,7 @@ func TestCreateUser(t *testing.T) {
 	store := testutil.NewStore()
 	st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithUser(&socialauth.User{ID: "5"}),
 		testutil.WithState(func(st *socialauth.State) { st.IsNew = true; st.Username = "x" }))
-	if _, err := step(t, pipeline.StepCreateUser, st); err != nil || st.IsNew || len(store.Users()) != 0 {
+	if _, err := step(t, pipeline.StepCreateUser, st, nil); err != nil || st.IsNew || len(store.Users()) != 0 {
 		t.Errorf("existing user: err %v is_new %v users %d", err, st.IsNew, len(store.Users()))
 	}
 }
@@ -245,8 +254,8 @@ func TestUserDetails(t *testing.T) {
 				t.Fatal(err)
 			}
 			store := &recordingStore{MemStore: mem}
-			st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithSettings(tc.settings), testutil.WithDetails(tc.details), testutil.WithUser(u))
-			if _, err := step(t, pipeline.StepUserDetails, st); err != nil {
+			st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithDetails(tc.details), testutil.WithUser(u))
+			if _, err := step(t, pipeline.StepUserDetails, st, tc.settings); err != nil {
 				t.Fatal(err)
 			}
 			var want [][]string
