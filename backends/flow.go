@@ -11,7 +11,7 @@ import (
 )
 
 // DefaultStateTTL bounds the time between Start and the callback
-// (setting STATE_TTL).
+// (OAuth2Config.StateTTL, setting STATE_TTL).
 const DefaultStateTTL = 10 * time.Minute
 
 // Flow is what Start keeps in the session for the callback to check: it binds
@@ -87,7 +87,8 @@ func flowFromSession(v any) (*Flow, bool) {
 // against it, in the upstream order: AuthMissingParameter (no state in the
 // callback), AuthStateMissing (none in the session, or expired),
 // AuthStateForbidden (mismatch, or a flow started by another backend).
-func (o *OAuth2) takeFlow(s socialauth.Strategy, requestState string, ttl time.Duration) (*Flow, error) {
+func (o *OAuth2) takeFlow(s socialauth.Strategy, requestState string) (*Flow, error) {
+	ttl := o.cfg.StateTTL
 	v, had := s.SessionPop(SessionKey(o.cfg.Name))
 	if requestState == "" {
 		return nil, socialauth.MissingParameter(o.cfg.Name, "state")

@@ -26,60 +26,19 @@ const (
 	DefaultUserAgent = "socialauth-go"
 )
 
-// httpClient returns the client for calls to the provider: the strategy's
-// client (or a default one) with the REQUESTS_TIMEOUT / URLOPEN_TIMEOUT
-// timeout, and never following redirects, so that credentials are never
-// re-sent to another URL.
-func (o *OAuth2) httpClient(s socialauth.Strategy) (*http.Client, error) {
-	timeout, err := o.timeout(s)
-	if err != nil {
-		return nil, err
-	}
-	var c http.Client
-	if base := s.HTTPClient(); base != nil {
-		c = *base
-	}
-	c.Timeout = timeout
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &c, nil
-}
-
-func (o *OAuth2) timeout(s socialauth.Strategy) (time.Duration, error) {
-	set := s.Settings()
-	name := "REQUESTS_TIMEOUT"
-	if !set.IsSet(o.cfg.Name, name) {
-		name = "URLOPEN_TIMEOUT"
-	}
-	d, err := set.Duration(o.cfg.Name, name, DefaultTimeout)
-	if err != nil {
-		return 0, o.configErr(name, err)
-	}
-	if d <= 0 {
-		d = DefaultTimeout
-	}
-	return d, nil
-}
-
-func (o *OAuth2) maxBody() int64 {
-	if o.cfg.MaxResponseBytes > 0 {
-		return o.cfg.MaxResponseBytes
-	}
-	return DefaultMaxResponseBytes
-}
-
 // GetJSON GETs url with "Authorization: Bearer accessToken" (when not empty)
 // and decodes the JSON object it answers, with the same timeout, redirect
-// policy, size limit and error mapping as the token request. Concrete
-// backends use it in their UserData.
-func (o *OAuth2) GetJSON(ctx context.Context, s socialauth.Strategy, url, accessToken string) (map[string]any, error) {
+// policy, size limit and error mapping as the token request. The base uses
+// it for Endpoints.UserInfoURL; concrete backends in their UserData hooks.
+func (o *OAuth2) GetJSON(ctx context.Context, url, accessToken string) (map[string]any, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, socialauth.NewError(socialauth.CodeImproperlyConfigured, o.cfg.Name, "invalid provider URL", nil)
+		return nil, socialauth.NewError(socialauth.CodeAuthUnknownError, o.cfg.Name, "invalid provider URL", nil)
 	}
 	if accessToken != "" {
 		req.Header.Set("Authorization", "Bearer "+accessToken)
 	}
-	return o.DoJSON(ctx, s, req)
+	return o.DoJSON(ctx, req)
 }
 
 // DoJSON sends req to the provider and decodes the JSON object it answers
@@ -96,8 +55,8 @@ func (o *OAuth2) GetJSON(ctx context.Context, s socialauth.Strategy, url, access
 //
 // An OAuth error code in a 4xx JSON body is kept in the error's Msg when it
 // is a plain token.
-func (o *OAuth2) DoJSON(ctx context.Context, s socialauth.Strategy, req *http.Request) (map[string]any, error) {
-	ct, body, err := o.send(ctx, s, req)
+func (o *OAuth2) DoJSON(ctx context.Context, req *http.Request) (map[string]any, error) {
+	ct, body, err := o.send(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -106,28 +65,20 @@ func (o *OAuth2) DoJSON(ctx context.Context, s socialauth.Strategy, req *http.Re
 
 // send does req and returns the Content-Type and body of a 2xx answer; every
 // other outcome is a mapped *socialauth.Error.
-func (o *OAuth2) send(ctx context.Context, s socialauth.Strategy, req *http.Request) (string, []byte, error) {
-	client, err := o.httpClient(s)
-	if err != nil {
-		return "", nil, err
-	}
+func (o *OAuth2) send(ctx context.Context, req *http.Request) (string, []byte, error) {
 	req = req.WithContext(ctx)
 	if req.Header.Get("Accept") == "" {
 		req.Header.Set("Accept", "application/json")
 	}
 	if req.Header.Get("User-Agent") == "" {
-		ua, _ := s.Settings().String(o.cfg.Name, "USER_AGENT", DefaultUserAgent)
-		if ua == "" {
-			ua = DefaultUserAgent
-		}
-		req.Header.Set("User-Agent", ua)
+		req.Header.Set("User-Agent", o.cfg.UserAgent)
 	}
-	resp, err := client.Do(req)
+	resp, err := o.client.Do(req)
 	if err != nil {
 		return "", nil, o.transportErr(err)
 	}
 	defer resp.Body.Close()
-	limit := o.maxBody()
+	limit := o.cfg.MaxResponseBytes
 	if resp.ContentLength > limit {
 		return "", nil, socialauth.NewError(socialauth.CodeAuthUnknownError, o.cfg.Name, "provider response too large", nil)
 	}

@@ -2,6 +2,8 @@ package backends
 
 import (
 	"context"
+	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,14 +14,18 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/settings"
 )
 
 // OAuth2 is the OAuth2 base backend (upstream's BaseOAuth2 with PKCE). Build
 // it with NewOAuth2; it implements socialauth.Backend, Refresher and Revoker.
-// It is safe for concurrent use and keeps no per-user state: the flow lives
-// in the session.
+// Its configuration is fixed at construction: it reads no setting
+// afterwards. It is safe for concurrent use and keeps no per-user state: the
+// flow lives in the session.
 type OAuth2 struct {
 	cfg     OAuth2Config
+	client  *http.Client // cfg.HTTPClient with the timeout, never following redirects
+	log     *slog.Logger
 	refresh singleflight.Group
 }
 
@@ -29,122 +35,114 @@ var (
 	_ socialauth.Revoker   = (*OAuth2)(nil)
 )
 
-// NewOAuth2 returns a backend for cfg. cfg is copied.
-func NewOAuth2(cfg OAuth2Config) *OAuth2 {
+// NewOAuth2 validates cfg and returns its backend; cfg is copied. A missing
+// Name or Key, a set endpoint URL that is not absolute http(s) (or a missing
+// authorization or token URL without EndpointsFunc), a bad token method or a
+// negative duration is a *socialauth.Error with CodeImproperlyConfigured
+// naming the setting (SOCIAL_AUTH_<NAME>_KEY, …). It does no I/O.
+func NewOAuth2(cfg OAuth2Config) (*OAuth2, error) {
+	if cfg.Name == "" {
+		return nil, errNoName
+	}
+	r := (*settings.Settings)(nil).Reader(cfg.Name)
+	validateOAuth2(r, &cfg, cfg.EndpointsFunc == nil)
+	if err := r.Err(); err != nil {
+		return nil, configError(cfg.Name, err)
+	}
+	return newOAuth2(cfg), nil
+}
+
+// newOAuth2 fills the defaults of a validated cfg.
+func newOAuth2(cfg OAuth2Config) *OAuth2 {
 	if cfg.ScopeSeparator == "" {
 		cfg.ScopeSeparator = " "
 	}
 	if cfg.IDKey == "" {
 		cfg.IDKey = "id"
 	}
-	if cfg.CompletePath == "" {
-		cfg.CompletePath = "/complete/" + cfg.Name + "/"
+	if cfg.StateTTL == 0 {
+		cfg.StateTTL = DefaultStateTTL
 	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent
+	}
+	if cfg.MaxResponseBytes <= 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.AccessTokenMethod == "" {
+		cfg.AccessTokenMethod = http.MethodPost
+	}
+	cfg.AccessTokenMethod = strings.ToUpper(cfg.AccessTokenMethod)
+	if cfg.RevokeTokenMethod == "" {
+		cfg.RevokeTokenMethod = http.MethodPost
+	}
+	cfg.RevokeTokenMethod = strings.ToUpper(cfg.RevokeTokenMethod)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.Scope = slices.Clone(cfg.Scope)
 	cfg.DefaultScope = slices.Clone(cfg.DefaultScope)
 	cfg.ExtraData = slices.Clone(cfg.ExtraData)
 	cfg.AllowedAuthExtraArgs = slices.Clone(cfg.AllowedAuthExtraArgs)
-	return &OAuth2{cfg: cfg}
+	cfg.AuthExtraArguments = maps.Clone(cfg.AuthExtraArguments)
+	cfg.ExtraTokenParams = cloneValues(cfg.ExtraTokenParams)
+	var c http.Client
+	if cfg.HTTPClient != nil {
+		c = *cfg.HTTPClient
+	}
+	c.Timeout = cfg.Timeout
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &OAuth2{cfg: cfg, client: &c, log: cfg.Logger}
 }
 
 // Name returns the backend name.
 func (o *OAuth2) Name() string { return o.cfg.Name }
 
-// Config returns a copy of the backend's configuration.
-func (o *OAuth2) Config() OAuth2Config { return o.cfg }
+// Config returns a copy of the backend's configuration, defaults filled.
+func (o *OAuth2) Config() OAuth2Config {
+	c := o.cfg
+	c.Scope = slices.Clone(c.Scope)
+	c.DefaultScope = slices.Clone(c.DefaultScope)
+	c.ExtraData = slices.Clone(c.ExtraData)
+	c.AllowedAuthExtraArgs = slices.Clone(c.AllowedAuthExtraArgs)
+	c.AuthExtraArguments = maps.Clone(c.AuthExtraArguments)
+	c.ExtraTokenParams = cloneValues(c.ExtraTokenParams)
+	return c
+}
+
+// Logger returns the backend's logger (never nil).
+func (o *OAuth2) Logger() *slog.Logger { return o.log }
+
+// HTTPClient returns the client the backend calls the provider with: the
+// configured one with the backend's timeout, never following redirects.
+// Concrete backends use it for their own provider calls (discovery).
+func (o *OAuth2) HTTPClient() *http.Client { return o.client }
 
 func (o *OAuth2) now() time.Time { return o.cfg.Now() }
 
-func (o *OAuth2) configErr(setting string, err error) error {
-	return socialauth.NewError(socialauth.CodeImproperlyConfigured, o.cfg.Name, "setting "+setting, err)
-}
-
-// Endpoints returns the provider URLs in force for this request.
-func (o *OAuth2) Endpoints(ctx context.Context, s socialauth.Strategy) (Endpoints, error) {
+// Endpoints returns the provider URLs: the configured ones, or
+// EndpointsFunc's answer.
+func (o *OAuth2) Endpoints(ctx context.Context) (Endpoints, error) {
 	if o.cfg.EndpointsFunc != nil {
-		return o.cfg.EndpointsFunc(ctx, s)
+		return o.cfg.EndpointsFunc(ctx)
 	}
-	ep := o.cfg.Endpoints
-	set := s.Settings()
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{
-		{"AUTHORIZATION_URL", &ep.AuthorizationURL},
-		{"ACCESS_TOKEN_URL", &ep.AccessTokenURL},
-		{"REFRESH_TOKEN_URL", &ep.RefreshURL},
-		{"REVOKE_TOKEN_URL", &ep.RevokeURL},
-		{"USERINFO_URL", &ep.UserInfoURL},
-	} {
-		if !set.IsSet(o.cfg.Name, f.name) {
-			continue
-		}
-		v, err := set.String(o.cfg.Name, f.name, *f.dst)
-		if err != nil {
-			return Endpoints{}, o.configErr(f.name, err)
-		}
-		*f.dst = v
-	}
-	return ep, nil
+	return o.cfg.Endpoints, nil
 }
 
-// KeyAndSecret returns the KEY and SECRET settings (the client credentials).
-// A missing KEY is ImproperlyConfigured.
-func (o *OAuth2) KeyAndSecret(s socialauth.Strategy) (key, secret string, err error) {
-	set := s.Settings()
-	if key, err = set.String(o.cfg.Name, "KEY", ""); err != nil {
-		return "", "", o.configErr("KEY", err)
-	}
-	if key == "" {
-		return "", "", socialauth.NewError(socialauth.CodeImproperlyConfigured, o.cfg.Name, "setting KEY is empty", nil)
-	}
-	if secret, err = set.String(o.cfg.Name, "SECRET", ""); err != nil {
-		return "", "", o.configErr("SECRET", err)
-	}
-	return key, secret, nil
-}
-
-// Scope returns the SCOPE setting followed by the default scope (unless
-// IGNORE_DEFAULT_SCOPE), as upstream's get_scope.
-func (o *OAuth2) Scope(s socialauth.Strategy) ([]string, error) {
-	set := s.Settings()
-	scope, err := set.StringList(o.cfg.Name, "SCOPE", nil)
-	if err != nil {
-		return nil, o.configErr("SCOPE", err)
-	}
-	ignore, err := set.Bool(o.cfg.Name, "IGNORE_DEFAULT_SCOPE", false)
-	if err != nil {
-		return nil, o.configErr("IGNORE_DEFAULT_SCOPE", err)
-	}
-	if !ignore {
+// Scope returns the configured scope followed by the default scope (unless
+// IgnoreDefaultScope), as upstream's get_scope.
+func (o *OAuth2) Scope() []string {
+	scope := slices.Clone(o.cfg.Scope)
+	if !o.cfg.IgnoreDefaultScope {
 		scope = append(scope, o.cfg.DefaultScope...)
 	}
-	return scope, nil
-}
-
-func (o *OAuth2) usePKCE(s socialauth.Strategy) (bool, error) {
-	v, err := s.Settings().Bool(o.cfg.Name, "USE_PKCE", !o.cfg.PKCEDisabled)
-	if err != nil {
-		return false, o.configErr("USE_PKCE", err)
-	}
-	return v, nil
-}
-
-func (o *OAuth2) stateTTL(s socialauth.Strategy) (time.Duration, error) {
-	def := o.cfg.StateTTL
-	if def <= 0 {
-		def = DefaultStateTTL
-	}
-	d, err := s.Settings().Duration(o.cfg.Name, "STATE_TTL", def)
-	if err != nil {
-		return 0, o.configErr("STATE_TTL", err)
-	}
-	if d <= 0 {
-		d = def
-	}
-	return d, nil
+	return scope
 }
 
 // protectedParams may never come from AUTH_EXTRA_ARGUMENTS or AuthParams
@@ -154,35 +152,24 @@ var protectedParams = []string{
 	"code_challenge", "code_challenge_method", "nonce",
 }
 
-// authExtraArguments is upstream's auth_extra_arguments: the
-// AUTH_EXTRA_ARGUMENTS setting, where the login request may override only
-// keys that are already present and allowed (by the backend or by
-// AUTH_EXTRA_ARGUMENTS_OVERRIDE_ALLOWLIST). Protocol parameters are dropped.
-func (o *OAuth2) authExtraArguments(s socialauth.Strategy) (url.Values, error) {
-	set := s.Settings()
-	args, err := set.StringMap(o.cfg.Name, "AUTH_EXTRA_ARGUMENTS", nil)
-	if err != nil {
-		return nil, o.configErr("AUTH_EXTRA_ARGUMENTS", err)
-	}
-	allow, err := set.StringList(o.cfg.Name, "AUTH_EXTRA_ARGUMENTS_OVERRIDE_ALLOWLIST", nil)
-	if err != nil {
-		return nil, o.configErr("AUTH_EXTRA_ARGUMENTS_OVERRIDE_ALLOWLIST", err)
-	}
-	allow = append(allow, o.cfg.AllowedAuthExtraArgs...)
+// authExtraArguments is upstream's auth_extra_arguments: AuthExtraArguments,
+// where the login request may override only keys that are already present
+// and allowed (AllowedAuthExtraArgs). Protocol parameters are dropped.
+func (o *OAuth2) authExtraArguments(s socialauth.Strategy) url.Values {
 	data := s.RequestData()
 	out := url.Values{}
-	for k, v := range args {
+	for k, v := range o.cfg.AuthExtraArguments {
 		if slices.Contains(protectedParams, k) {
 			continue
 		}
-		if slices.Contains(allow, k) {
+		if slices.Contains(o.cfg.AllowedAuthExtraArgs, k) {
 			if rv := data.Get(k); rv != "" && !strings.ContainsFunc(rv, isControl) && len(rv) <= 1024 {
 				v = rv
 			}
 		}
 		out.Set(k, v)
 	}
-	return out, nil
+	return out
 }
 
 // Start begins a login: a new single-use flow (state, PKCE verifier) is kept
@@ -196,54 +183,40 @@ func (o *OAuth2) Start(ctx context.Context, s socialauth.Strategy) (*socialauth.
 }
 
 // AuthURL builds the authorization URL and stores the new flow in the
-// session, replacing any earlier flow of this backend.
+// session, replacing any earlier flow of this backend. The redirect_uri is
+// the strategy's CallbackURL for this backend (where the app mounted the
+// complete route).
 func (o *OAuth2) AuthURL(ctx context.Context, s socialauth.Strategy) (string, error) {
-	ep, err := o.Endpoints(ctx, s)
+	ep, err := o.Endpoints(ctx)
 	if err != nil {
 		return "", err
 	}
 	if !absoluteHTTP(ep.AuthorizationURL) {
-		return "", socialauth.NewError(socialauth.CodeImproperlyConfigured, o.cfg.Name, "no valid authorization URL", nil)
-	}
-	key, _, err := o.KeyAndSecret(s)
-	if err != nil {
-		return "", err
-	}
-	pkce, err := o.usePKCE(s)
-	if err != nil {
-		return "", err
-	}
-	scope, err := o.Scope(s)
-	if err != nil {
-		return "", err
-	}
-	extra, err := o.authExtraArguments(s)
-	if err != nil {
-		return "", err
+		return "", socialauth.NewError(socialauth.CodeAuthUnknownError, o.cfg.Name, "no valid authorization URL", nil)
 	}
 	flow := &Flow{Backend: o.cfg.Name, State: randomToken(32), Created: o.now()}
-	flow.RedirectURI = s.AbsoluteURI(o.cfg.CompletePath)
+	flow.RedirectURI = s.CallbackURL(o.cfg.Name)
 	if o.cfg.RedirectState {
 		flow.RedirectURI = addQuery(flow.RedirectURI, "redirect_state", flow.State)
 	}
-	if pkce {
+	if !o.cfg.PKCEDisabled {
 		flow.Verifier = oauth2.GenerateVerifier()
 	}
 	params := url.Values{}
 	if o.cfg.AuthParams != nil {
-		if err := o.cfg.AuthParams(ctx, s, flow, params); err != nil {
+		if err := o.cfg.AuthParams(ctx, o, s, flow, params); err != nil {
 			return "", err
 		}
 	}
-	for k, vs := range extra {
+	for k, vs := range o.authExtraArguments(s) {
 		if _, set := params[k]; !set {
 			params[k] = vs
 		}
 	}
-	if len(scope) > 0 {
+	if scope := o.Scope(); len(scope) > 0 {
 		params.Set("scope", strings.Join(scope, o.cfg.ScopeSeparator))
 	}
-	conf := oauth2.Config{ClientID: key, RedirectURL: flow.RedirectURI, Endpoint: oauth2.Endpoint{AuthURL: ep.AuthorizationURL}}
+	conf := oauth2.Config{ClientID: o.cfg.Key, RedirectURL: flow.RedirectURI, Endpoint: oauth2.Endpoint{AuthURL: ep.AuthorizationURL}}
 	opts := make([]oauth2.AuthCodeOption, 0, len(params)+2)
 	for _, k := range sortedKeys(params) {
 		if k == "state" || k == "client_id" || k == "redirect_uri" || k == "response_type" {
@@ -251,7 +224,7 @@ func (o *OAuth2) AuthURL(ctx context.Context, s socialauth.Strategy) (string, er
 		}
 		opts = append(opts, oauth2.SetAuthURLParam(k, params.Get(k)))
 	}
-	if pkce {
+	if flow.Verifier != "" {
 		opts = append(opts, oauth2.S256ChallengeOption(flow.Verifier))
 	}
 	authURL := conf.AuthCodeURL(flow.State, opts...)
@@ -265,61 +238,72 @@ func (o *OAuth2) AuthURL(ctx context.Context, s socialauth.Strategy) (string, er
 // locally — and only then is the code exchanged. It returns the token
 // response merged with the user data.
 func (o *OAuth2) Complete(ctx context.Context, s socialauth.Strategy) (map[string]any, error) {
-	data := s.RequestData()
-	cb, perr := ParseCallback(o.cfg.Name, data, o.cfg.RedirectState)
-	ttl, err := o.stateTTL(s)
+	resp, _, err := o.complete(ctx, s)
+	return resp, err
+}
+
+// complete is Complete, also returning the flow it consumed.
+func (o *OAuth2) complete(ctx context.Context, s socialauth.Strategy) (map[string]any, *Flow, error) {
+	cb, err := ParseCallback(o.cfg.Name, s.RequestData(), o.cfg.RedirectState)
 	if err != nil {
 		s.SessionPop(SessionKey(o.cfg.Name))
-		return nil, err
-	}
-	if perr != nil {
-		s.SessionPop(SessionKey(o.cfg.Name))
-		return nil, perr
+		return nil, nil, err
 	}
 	if cb.Error != "" || cb.Denied {
 		s.SessionPop(SessionKey(o.cfg.Name))
-		return nil, providerError(o.cfg.Name, cb.Error, cb.Denied)
+		return nil, nil, providerError(o.cfg.Name, cb.Error, cb.Denied)
 	}
-	flow, err := o.takeFlow(s, cb.State, ttl)
+	flow, err := o.takeFlow(s, cb.State)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ep, err := o.Endpoints(ctx, s)
+	ep, err := o.Endpoints(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := o.checkIss(ep, cb); err != nil {
-		return nil, err
+	if err := o.checkIss(ctx, ep, cb); err != nil {
+		return nil, nil, err
 	}
 	if cb.Code == "" {
-		return nil, socialauth.MissingParameter(o.cfg.Name, "code")
+		return nil, nil, socialauth.MissingParameter(o.cfg.Name, "code")
 	}
-	resp, err := o.Exchange(ctx, s, ep, flow, cb.Code)
+	resp, err := o.Exchange(ctx, ep, flow, cb.Code)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if o.cfg.TokenResponse != nil {
-		if err := o.cfg.TokenResponse(ctx, s, flow, resp); err != nil {
-			return nil, err
+		if err := o.cfg.TokenResponse(ctx, o, flow, resp); err != nil {
+			return nil, nil, err
 		}
 	}
 	access, _ := resp["access_token"].(string)
-	return o.DoAuth(ctx, s, access, resp)
+	out, err := o.DoAuth(ctx, access, resp)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, flow, nil
 }
 
 // checkIss applies RFC 9207: when the provider declares the iss response
 // parameter it must be present, and whenever it is present it must equal the
-// expected issuer exactly. A sent iss that cannot be compared (no issuer
-// known) is refused as well: it means the backend is misconfigured or the
+// expected issuer exactly (Endpoints.Issuer, else IssuerFunc's). A sent iss
+// that cannot be compared (no issuer known) is refused as well: it means the
 // response comes from elsewhere.
-func (o *OAuth2) checkIss(ep Endpoints, cb Callback) error {
+func (o *OAuth2) checkIss(ctx context.Context, ep Endpoints, cb Callback) error {
 	if !cb.HasIss {
 		if ep.IssParameterSupported {
 			return socialauth.MissingParameter(o.cfg.Name, "iss")
 		}
 		return nil
 	}
-	if ep.Issuer == "" || cb.Iss != ep.Issuer {
+	issuer := ep.Issuer
+	if issuer == "" && o.cfg.IssuerFunc != nil {
+		var err error
+		if issuer, err = o.cfg.IssuerFunc(ctx); err != nil {
+			return err
+		}
+	}
+	if issuer == "" || cb.Iss != issuer {
 		return socialauth.NewError(socialauth.CodeAuthForbidden, o.cfg.Name, "iss response parameter does not match the issuer", nil)
 	}
 	return nil
@@ -328,7 +312,7 @@ func (o *OAuth2) checkIss(ep Endpoints, cb Callback) error {
 // Exchange trades the authorization code for tokens (RFC 6749 4.1.3), with
 // the flow's redirect_uri and PKCE verifier (never a value from the
 // callback), and checks the answer for an OAuth error and an access token.
-func (o *OAuth2) Exchange(ctx context.Context, s socialauth.Strategy, ep Endpoints, flow *Flow, code string) (map[string]any, error) {
+func (o *OAuth2) Exchange(ctx context.Context, ep Endpoints, flow *Flow, code string) (map[string]any, error) {
 	params := url.Values{
 		"grant_type":   {"authorization_code"},
 		"code":         {code},
@@ -337,7 +321,7 @@ func (o *OAuth2) Exchange(ctx context.Context, s socialauth.Strategy, ep Endpoin
 	if flow.Verifier != "" {
 		params.Set("code_verifier", flow.Verifier)
 	}
-	return o.tokenRequest(ctx, s, ep, ep.AccessTokenURL, params)
+	return o.tokenRequest(ctx, ep, ep.AccessTokenURL, params)
 }
 
 // clientAuth is the client authentication in force for ep.
@@ -353,13 +337,9 @@ func (o *OAuth2) clientAuth(ep Endpoints) ClientAuth {
 
 // tokenRequest sends a token-endpoint request with client authentication
 // and the backend's extra parameters, and checks the answer.
-func (o *OAuth2) tokenRequest(ctx context.Context, s socialauth.Strategy, ep Endpoints, endpoint string, params url.Values) (map[string]any, error) {
+func (o *OAuth2) tokenRequest(ctx context.Context, ep Endpoints, endpoint string, params url.Values) (map[string]any, error) {
 	if !absoluteHTTP(endpoint) {
-		return nil, socialauth.NewError(socialauth.CodeImproperlyConfigured, o.cfg.Name, "no valid token URL", nil)
-	}
-	key, secret, err := o.KeyAndSecret(s)
-	if err != nil {
-		return nil, err
+		return nil, socialauth.NewError(socialauth.CodeAuthUnknownError, o.cfg.Name, "no valid token URL", nil)
 	}
 	for k, vs := range o.cfg.ExtraTokenParams {
 		if _, set := params[k]; !set {
@@ -368,15 +348,14 @@ func (o *OAuth2) tokenRequest(ctx context.Context, s socialauth.Strategy, ep End
 	}
 	basic := o.clientAuth(ep) == ClientAuthBasic
 	if !basic {
-		params.Set("client_id", key)
-		params.Set("client_secret", secret)
+		params.Set("client_id", o.cfg.Key)
+		params.Set("client_secret", o.cfg.Secret)
 	}
-	method, err := s.Settings().String(o.cfg.Name, "ACCESS_TOKEN_METHOD", o.cfg.AccessTokenMethod)
-	if err != nil {
-		return nil, o.configErr("ACCESS_TOKEN_METHOD", err)
-	}
-	var req *http.Request
-	if strings.EqualFold(method, http.MethodGet) {
+	var (
+		req *http.Request
+		err error
+	)
+	if o.cfg.AccessTokenMethod == http.MethodGet {
 		req, err = http.NewRequestWithContext(ctx, http.MethodGet, addQueryValues(endpoint, params), nil)
 	} else {
 		req, err = http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(params.Encode()))
@@ -385,12 +364,12 @@ func (o *OAuth2) tokenRequest(ctx context.Context, s socialauth.Strategy, ep End
 		}
 	}
 	if err != nil {
-		return nil, socialauth.NewError(socialauth.CodeImproperlyConfigured, o.cfg.Name, "invalid token URL", nil)
+		return nil, socialauth.NewError(socialauth.CodeAuthUnknownError, o.cfg.Name, "invalid token URL", nil)
 	}
 	if basic {
-		req.SetBasicAuth(url.QueryEscape(key), url.QueryEscape(secret))
+		req.SetBasicAuth(url.QueryEscape(o.cfg.Key), url.QueryEscape(o.cfg.Secret))
 	}
-	resp, err := o.DoJSON(ctx, s, req)
+	resp, err := o.DoJSON(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -405,10 +384,11 @@ func (o *OAuth2) tokenRequest(ctx context.Context, s socialauth.Strategy, ep End
 }
 
 // DoAuth completes a login from an access token: the token is verified
-// (VerifyToken), the user data fetched (UserData) and merged over response.
-// It is also the entry point for an access token obtained elsewhere (the
+// (VerifyToken), the user data fetched (UserData, else a GET of
+// Endpoints.UserInfoURL with the bearer token) and merged over response. It
+// is also the entry point for an access token obtained elsewhere (the
 // mobile "I already have a token" login); response may then be nil.
-func (o *OAuth2) DoAuth(ctx context.Context, s socialauth.Strategy, accessToken string, response map[string]any) (map[string]any, error) {
+func (o *OAuth2) DoAuth(ctx context.Context, accessToken string, response map[string]any) (map[string]any, error) {
 	if accessToken == "" {
 		return nil, socialauth.MissingParameter(o.cfg.Name, "access_token")
 	}
@@ -417,7 +397,7 @@ func (o *OAuth2) DoAuth(ctx context.Context, s socialauth.Strategy, accessToken 
 		out[k] = v
 	}
 	if o.cfg.VerifyToken != nil {
-		claims, err := o.cfg.VerifyToken(ctx, s, accessToken, out)
+		claims, err := o.cfg.VerifyToken(ctx, o, accessToken, out)
 		if err != nil {
 			return nil, err
 		}
@@ -425,19 +405,29 @@ func (o *OAuth2) DoAuth(ctx context.Context, s socialauth.Strategy, accessToken 
 			out[k] = v
 		}
 	}
-	if o.cfg.UserData != nil {
-		data, err := o.cfg.UserData(ctx, s, accessToken, out)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range data {
-			out[k] = v
-		}
+	data, err := o.userData(ctx, accessToken, out)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range data {
+		out[k] = v
 	}
 	if _, ok := out["access_token"]; !ok {
 		out["access_token"] = accessToken
 	}
 	return out, nil
+}
+
+// userData is the UserData hook, else the UserInfo endpoint, else nothing.
+func (o *OAuth2) userData(ctx context.Context, accessToken string, response map[string]any) (map[string]any, error) {
+	if o.cfg.UserData != nil {
+		return o.cfg.UserData(ctx, o, accessToken, response)
+	}
+	ep, err := o.Endpoints(ctx)
+	if err != nil || ep.UserInfoURL == "" {
+		return nil, err
+	}
+	return o.GetJSON(ctx, ep.UserInfoURL, accessToken)
 }
 
 func absoluteHTTP(raw string) bool {
@@ -456,6 +446,17 @@ func addQueryValues(raw string, vals url.Values) string {
 		sep = "&"
 	}
 	return raw + sep + vals.Encode()
+}
+
+func cloneValues(v url.Values) url.Values {
+	if v == nil {
+		return nil
+	}
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = slices.Clone(vs)
+	}
+	return out
 }
 
 func sortedKeys(v url.Values) []string {

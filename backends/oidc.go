@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -37,172 +36,122 @@ const (
 	IDTokenContextKey = "_oidc_id_token_context"
 )
 
-// OIDCConfig describes an OpenID Connect backend. The zero value (with
-// Settings) is the generic "oidc" backend.
-type OIDCConfig struct {
-	// Name defaults to "oidc".
-	Name string
-	// Endpoint is the issuer base URL; discovery is
-	// {Endpoint}/.well-known/openid-configuration. The OIDC_ENDPOINT setting
-	// overrides it.
-	Endpoint string
-	// DefaultScope defaults to openid, profile, email.
-	DefaultScope []string
-	// IDKey defaults to "sub".
-	IDKey string
-	// ExtraData defaults to id_token, refresh_token, expires_in and sub (as id).
-	ExtraData []ExtraDataField
-	// Algorithms is the ID-token algorithm allow-list (default RS256; the
-	// JWT_ALGORITHMS setting overrides it). "none" and HMAC algorithms are
-	// refused.
-	Algorithms []string
-	// PKCEDisabled turns PKCE off (it is on by default; USE_PKCE overrides).
-	PKCEDisabled bool
-	// AllowedAuthExtraArgs: see OAuth2Config.
-	AllowedAuthExtraArgs []string
-	// UserData replaces the UserInfo request (the default GETs the UserInfo
-	// endpoint and requires its sub to match the ID token's).
-	UserData func(ctx context.Context, s socialauth.Strategy, accessToken string, response map[string]any) (map[string]any, error)
-	// Details replaces the default mapping (USERNAME_KEY, EMAIL_KEY, …).
-	Details func(response map[string]any) socialauth.Details
-	// OnRefresh: see OAuth2Config.
-	OnRefresh func(ctx context.Context, s socialauth.Strategy, social *socialauth.UserSocialAuth)
-	// Discovery tunes the discovery and JWKS cache (TTLs, refetch cooldown).
-	// Its HTTPClient defaults to the strategy's client of the first request.
-	Discovery discovery.Options
-	// Settings: see OAuth2Config.Settings.
-	Settings *settings.Settings
-	// Now is the clock (default time.Now).
-	Now func() time.Time
-}
-
 // OIDC is the OpenID Connect base backend: OAuth2 plus discovery, JWKS, ID
 // token validation, UserInfo and RP-initiated logout. It implements
-// socialauth.Backend, Refresher, Revoker and LogoutURLer.
+// socialauth.Backend, Refresher, Revoker and LogoutURLer. Its discovery
+// provider and ID-token verifier are built once, by NewOIDC (as go-oidc's
+// NewProvider and Provider.Verifier); the documents they need are fetched
+// on first use and cached.
 type OIDC struct {
 	*OAuth2
 	ocfg OIDCConfig
+	user OAuth2Config // the hooks of OIDCConfig.OAuth2, run after the OIDC ones
 
-	mu        sync.Mutex
-	providers map[string]*discovery.Provider
+	discovery *discovery.Provider // nil without Endpoint
+	verifier  *jwtverify.Verifier
 }
 
 var _ socialauth.LogoutURLer = (*OIDC)(nil)
 
-// NewOIDC returns an OpenID Connect backend; NewOIDC(OIDCConfig{Settings: s})
-// is the generic "oidc" backend configured by SOCIAL_AUTH_OIDC_OIDC_ENDPOINT,
-// SOCIAL_AUTH_OIDC_KEY and SOCIAL_AUTH_OIDC_SECRET.
-func NewOIDC(cfg OIDCConfig) *OIDC {
-	if cfg.Name == "" {
-		cfg.Name = "oidc"
+// NewOIDC validates cfg and returns its backend; cfg is copied. Errors are
+// as NewOAuth2's, plus OIDC_ENDPOINT (required unless every URL discovery
+// would give is set), JWT_ALGORITHMS, TOKEN_ENDPOINT_AUTH_METHOD, DISPLAY,
+// PROMPT, MAX_AGE. It does no I/O: discovery and keys are fetched when
+// first needed.
+func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
+	cfg = oidcDefaults(cfg)
+	name := cfg.OAuth2.Name
+	r := (*settings.Settings)(nil).Reader(name)
+	validateOAuth2(r, &cfg.OAuth2, false)
+	validateOIDC(r, &cfg)
+	if err := r.Err(); err != nil {
+		return nil, configError(name, err)
 	}
-	if cfg.DefaultScope == nil {
-		cfg.DefaultScope = []string{"openid", "profile", "email"}
-	}
-	if cfg.IDKey == "" {
-		cfg.IDKey = "sub"
-	}
-	if cfg.ExtraData == nil {
-		cfg.ExtraData = []ExtraDataField{
-			{Name: "id_token"}, {Name: "refresh_token"}, {Name: "expires_in"}, {Name: "sub", Alias: "id"},
-		}
-	}
-	if len(cfg.Algorithms) == 0 {
-		cfg.Algorithms = []string{"RS256"}
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	o := &OIDC{ocfg: cfg, providers: map[string]*discovery.Provider{}}
-	o.OAuth2 = NewOAuth2(OAuth2Config{
-		Name:                 cfg.Name,
-		EndpointsFunc:        o.endpoints,
-		DefaultScope:         cfg.DefaultScope,
-		IDKey:                cfg.IDKey,
-		ExtraData:            cfg.ExtraData,
-		AllowedAuthExtraArgs: cfg.AllowedAuthExtraArgs,
-		PKCEDisabled:         cfg.PKCEDisabled,
-		AuthParams:           o.authParams,
-		TokenResponse:        o.tokenResponse,
-		UserData:             o.userData,
-		Details:              o.details,
-		MoreExtraData:        o.moreExtraData,
-		ValidateRefresh:      o.validateRefresh,
-		OnRefresh:            cfg.OnRefresh,
-		Settings:             cfg.Settings,
-		Now:                  cfg.Now,
-	})
-	return o
-}
+	o := &OIDC{ocfg: cfg, user: cfg.OAuth2}
+	base := cfg.OAuth2
+	base.EndpointsFunc = o.endpoints
+	base.AuthParams = o.authParams
+	base.TokenResponse = o.tokenResponse
+	base.VerifyToken = o.verifyToken
+	base.UserData = o.userData
+	base.Details = o.details
+	base.MoreExtraData = o.moreExtraData
+	base.ValidateRefresh = o.validateRefresh
+	o.OAuth2 = newOAuth2(base)
 
-func (o *OIDC) setting(s socialauth.Strategy, name, def string) (string, error) {
-	v, err := s.Settings().String(o.cfg.Name, name, def)
-	if err != nil {
-		return "", o.configErr(name, err)
-	}
-	return v, nil
-}
-
-// cachedProvider returns the provider kept for (kind, u), making it on first use.
-func (o *OIDC) cachedProvider(s socialauth.Strategy, kind, u string) (*discovery.Provider, error) {
-	key := kind + " " + u
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if p, ok := o.providers[key]; ok {
-		return p, nil
-	}
-	opts := o.ocfg.Discovery
+	opts := cfg.Discovery
 	if opts.HTTPClient == nil {
-		c, err := o.httpClient(s)
-		if err != nil {
-			return nil, err
-		}
-		opts.HTTPClient = c
+		opts.HTTPClient = o.HTTPClient()
 	}
 	if opts.Logger == nil {
-		opts.Logger = s.Logger()
+		opts.Logger = o.Logger()
 	}
 	if opts.Now == nil {
-		opts.Now = o.ocfg.Now
+		opts.Now = o.cfg.Now
 	}
-	var p *discovery.Provider
-	if kind == "jwks" {
-		p = discovery.NewStatic(u, opts)
-	} else {
-		p = discovery.New(strings.TrimRight(u, "/")+"/.well-known/openid-configuration", opts)
+	if cfg.Endpoint != "" {
+		o.discovery = discovery.New(strings.TrimRight(cfg.Endpoint, "/")+"/.well-known/openid-configuration", opts)
 	}
-	o.providers[key] = p
-	return p, nil
+	var keys jwtverify.KeySource = o.discovery
+	if cfg.JWKSURI != "" {
+		keys = discovery.NewStatic(cfg.JWKSURI, opts)
+	}
+	algs := make([]jwa.SignatureAlgorithm, 0, len(cfg.Algorithms))
+	for _, n := range cfg.Algorithms {
+		algs = append(algs, jwa.SignatureAlgorithm(n))
+	}
+	v, err := jwtverify.New(jwtverify.Options{
+		Keys: keys, Algorithms: algs, Issuer: cfg.IDTokenIssuer, IssuerFunc: o.discoveredIssuer,
+		Audience: []string{o.cfg.Key}, Leeway: cfg.Leeway, Now: o.cfg.Now,
+	})
+	if err != nil {
+		r.Invalid("JWT_ALGORITHMS", "not a usable allow-list")
+		return nil, configError(name, r.Err())
+	}
+	o.verifier = v
+	return o, nil
 }
 
-// discoveryProvider is the provider of the OIDC_ENDPOINT setting (nil when
-// it is empty).
-func (o *OIDC) discoveryProvider(s socialauth.Strategy) (*discovery.Provider, error) {
-	endpoint, err := o.setting(s, "OIDC_ENDPOINT", o.ocfg.Endpoint)
-	if err != nil || endpoint == "" {
-		return nil, err
-	}
-	return o.cachedProvider(s, "config", endpoint)
+// Config returns a copy of the backend's OpenID configuration, defaults
+// filled.
+func (o *OIDC) Config() OIDCConfig {
+	c := o.ocfg
+	c.OAuth2 = o.user
+	return c
 }
 
-// KeySource returns the cached provider of the ID-token signing keys: the
-// JWKS_URI setting when set, else the jwks_uri of discovery.
-func (o *OIDC) KeySource(s socialauth.Strategy) (*discovery.Provider, error) {
-	jwksURI, err := o.setting(s, "JWKS_URI", "")
+// asymmetricAlg reports whether an ID token may be signed with alg.
+func asymmetricAlg(alg string) bool {
+	switch alg {
+	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA":
+		return true
+	}
+	return false
+}
+
+// discoveryConfig is the provider's discovery document (nil without
+// Endpoint), fetched once and cached.
+func (o *OIDC) discoveryConfig(ctx context.Context) (*discovery.Config, error) {
+	if o.discovery == nil {
+		return nil, nil
+	}
+	cfg, err := o.discovery.Config(ctx)
 	if err != nil {
-		return nil, err
+		return nil, o.discoveryErr(err)
 	}
-	if jwksURI != "" {
-		return o.cachedProvider(s, "jwks", jwksURI)
-	}
-	p, err := o.discoveryProvider(s)
+	return cfg, nil
+}
+
+// discoveredIssuer is the ID-token issuer when IDTokenIssuer is not set.
+func (o *OIDC) discoveredIssuer(ctx context.Context) (string, error) {
+	cfg, err := o.discoveryConfig(ctx)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if p == nil {
-		return nil, socialauth.NewError(socialauth.CodeImproperlyConfigured, o.cfg.Name, "setting OIDC_ENDPOINT is empty", nil)
+	if cfg == nil || cfg.Issuer == "" {
+		return "", socialauth.NewError(socialauth.CodeAuthUnknownError, o.cfg.Name, "OpenID discovery names no issuer", nil)
 	}
-	return p, nil
+	return cfg.Issuer, nil
 }
 
 func (o *OIDC) discoveryErr(err error) error {
@@ -212,45 +161,20 @@ func (o *OIDC) discoveryErr(err error) error {
 		return err
 	case errors.Is(err, discovery.ErrUnreachable):
 		return socialauth.NewError(socialauth.CodeAuthUnreachableProvider, o.cfg.Name, "OpenID discovery failed", err)
-	case errors.Is(err, discovery.ErrNoConfiguration):
-		return socialauth.NewError(socialauth.CodeImproperlyConfigured, o.cfg.Name, "no OpenID discovery endpoint", err)
 	}
 	return socialauth.NewError(socialauth.CodeAuthUnknownError, o.cfg.Name, "OpenID discovery failed", err)
 }
 
-// endpoints resolves the provider URLs: a setting wins, else discovery
-// (upstream's get_setting_config).
-func (o *OIDC) endpoints(ctx context.Context, s socialauth.Strategy) (Endpoints, error) {
-	var ep Endpoints
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{
-		{"AUTHORIZATION_URL", &ep.AuthorizationURL},
-		{"ACCESS_TOKEN_URL", &ep.AccessTokenURL},
-		{"REVOKE_TOKEN_URL", &ep.RevokeURL},
-		{"USERINFO_URL", &ep.UserInfoURL},
-		{"ID_TOKEN_ISSUER", &ep.Issuer},
-	} {
-		v, err := o.setting(s, f.name, "")
-		if err != nil {
-			return Endpoints{}, err
-		}
-		*f.dst = v
-	}
-	method, err := o.setting(s, "TOKEN_ENDPOINT_AUTH_METHOD", "")
+// endpoints resolves the provider URLs: a configured one wins, else
+// discovery (upstream's get_setting_config).
+func (o *OIDC) endpoints(ctx context.Context) (Endpoints, error) {
+	ep := o.user.Endpoints
+	ep.Issuer = o.ocfg.IDTokenIssuer
+	cfg, err := o.discoveryConfig(ctx)
 	if err != nil {
 		return Endpoints{}, err
 	}
-	p, err := o.discoveryProvider(s)
-	if err != nil {
-		return Endpoints{}, err
-	}
-	var cfg *discovery.Config
-	if p != nil {
-		if cfg, err = p.Config(ctx); err != nil {
-			return Endpoints{}, o.discoveryErr(err)
-		}
+	if cfg != nil {
 		fill := func(dst *string, v string) {
 			if *dst == "" {
 				*dst = v
@@ -263,12 +187,12 @@ func (o *OIDC) endpoints(ctx context.Context, s socialauth.Strategy) (Endpoints,
 		fill(&ep.Issuer, cfg.Issuer)
 		ep.IssParameterSupported = cfg.AuthorizationResponseIssParameterSupported
 	}
-	switch method {
+	switch o.ocfg.TokenEndpointAuthMethod {
 	case "client_secret_basic":
 		ep.ClientAuth = ClientAuthBasic
 	case "client_secret_post":
 		ep.ClientAuth = ClientAuthForm
-	case "":
+	default:
 		// Upstream: Basic unless discovery lists methods without it.
 		ep.ClientAuth = ClientAuthBasic
 		if cfg != nil {
@@ -277,97 +201,38 @@ func (o *OIDC) endpoints(ctx context.Context, s socialauth.Strategy) (Endpoints,
 				ep.ClientAuth = ClientAuthForm
 			}
 		}
-	default:
-		return Endpoints{}, socialauth.NewError(socialauth.CodeImproperlyConfigured, o.cfg.Name, "unsupported TOKEN_ENDPOINT_AUTH_METHOD", nil)
 	}
 	return ep, nil
 }
 
 // authParams adds the per-flow nonce and the optional OpenID request
-// parameters (DISPLAY, PROMPT, MAX_AGE, UI_LOCALES, ID_TOKEN_HINT,
-// LOGIN_HINT, ACR_VALUES), validated as upstream.
-func (o *OIDC) authParams(_ context.Context, s socialauth.Strategy, flow *Flow, params url.Values) error {
+// parameters (Display, Prompt, MaxAge, UILocales, IDTokenHint, LoginHint,
+// ACRValues; validated at construction), then runs the config's AuthParams.
+func (o *OIDC) authParams(ctx context.Context, b *OAuth2, s socialauth.Strategy, flow *Flow, params url.Values) error {
 	flow.Nonce = randomToken(32)
 	params.Set("nonce", flow.Nonce)
-	invalid := func(name string) error {
-		return &socialauth.Error{Code: socialauth.CodeAuthInvalidParameter, Backend: o.cfg.Name, Param: name}
+	c := &o.ocfg
+	if c.Display != "" {
+		params.Set("display", c.Display)
 	}
-	if v, err := o.setting(s, "DISPLAY", ""); err != nil {
-		return err
-	} else if v != "" {
-		if !slices.Contains([]string{"page", "popup", "touch", "wap"}, v) {
-			return socialauth.MissingParameter(o.cfg.Name, "display")
-		}
-		params.Set("display", v)
+	if p := strings.Fields(c.Prompt); len(p) > 0 {
+		params.Set("prompt", strings.Join(p, " "))
 	}
-	if v, err := o.setting(s, "PROMPT", ""); err != nil {
-		return err
-	} else if v != "" {
-		for _, p := range strings.Fields(v) {
-			if !slices.Contains([]string{"none", "login", "consent", "select_account"}, p) {
-				return invalid("prompt")
-			}
-		}
-		params.Set("prompt", strings.Join(strings.Fields(v), " "))
+	if c.MaxAge != nil {
+		params.Set("max_age", strconv.Itoa(*c.MaxAge))
 	}
-	if s.Settings().IsSet(o.cfg.Name, "MAX_AGE") {
-		n, err := s.Settings().Int(o.cfg.Name, "MAX_AGE", 0)
-		if err != nil || n < 0 {
-			return invalid("max_age")
-		}
-		params.Set("max_age", strconv.Itoa(n))
-	}
-	for _, p := range []struct{ setting, param string }{
-		{"UI_LOCALES", "ui_locales"}, {"ID_TOKEN_HINT", "id_token_hint"},
-		{"LOGIN_HINT", "login_hint"}, {"ACR_VALUES", "acr_values"},
+	for _, p := range []struct{ param, v string }{
+		{"ui_locales", c.UILocales}, {"id_token_hint", c.IDTokenHint},
+		{"login_hint", c.LoginHint}, {"acr_values", c.ACRValues},
 	} {
-		if !s.Settings().IsSet(o.cfg.Name, p.setting) {
-			continue
+		if p.v != "" {
+			params.Set(p.param, p.v)
 		}
-		v, err := o.setting(s, p.setting, "")
-		if err != nil || strings.TrimSpace(v) == "" {
-			return invalid(p.param)
-		}
-		params.Set(p.param, v)
+	}
+	if o.user.AuthParams != nil {
+		return o.user.AuthParams(ctx, b, s, flow, params)
 	}
 	return nil
-}
-
-// verifier builds the ID-token verifier for this request's settings.
-func (o *OIDC) verifier(ctx context.Context, s socialauth.Strategy, ep Endpoints) (*jwtverify.Verifier, error) {
-	key, _, err := o.KeyAndSecret(s)
-	if err != nil {
-		return nil, err
-	}
-	names, err := s.Settings().StringList(o.cfg.Name, "JWT_ALGORITHMS", o.ocfg.Algorithms)
-	if err != nil {
-		return nil, o.configErr("JWT_ALGORITHMS", err)
-	}
-	algs := make([]jwa.SignatureAlgorithm, 0, len(names))
-	for _, n := range names {
-		algs = append(algs, jwa.SignatureAlgorithm(n))
-	}
-	leeway, err := s.Settings().Duration(o.cfg.Name, "JWT_LEEWAY", DefaultJWTLeeway)
-	if err != nil {
-		return nil, o.configErr("JWT_LEEWAY", err)
-	}
-	if leeway <= 0 {
-		leeway = -1 // jwtverify: negative means none
-	}
-	p, err := o.KeySource(s)
-	if err != nil {
-		return nil, err
-	}
-	if ep.Issuer == "" {
-		return nil, socialauth.NewError(socialauth.CodeImproperlyConfigured, o.cfg.Name, "no ID-token issuer known", nil)
-	}
-	v, err := jwtverify.New(jwtverify.Options{
-		Keys: p, Algorithms: algs, Issuer: ep.Issuer, Audience: []string{key}, Leeway: leeway, Now: o.ocfg.Now,
-	})
-	if err != nil {
-		return nil, o.configErr("JWT_ALGORITHMS", err)
-	}
-	return v, nil
 }
 
 // VerifyIDToken checks an ID token's signature (algorithm allow-list, key
@@ -375,20 +240,8 @@ func (o *OIDC) verifier(ctx context.Context, s socialauth.Strategy, ep Endpoints
 // against accessToken. It does not check the nonce or the token's age: that
 // is the login's job (tokenResponse). Errors are AuthTokenError, or
 // AuthUnreachableProvider when the keys could not be fetched.
-func (o *OIDC) VerifyIDToken(ctx context.Context, s socialauth.Strategy, idToken, accessToken string) (map[string]any, error) {
-	ep, err := o.Endpoints(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	return o.verifyIDToken(ctx, s, ep, idToken, accessToken)
-}
-
-func (o *OIDC) verifyIDToken(ctx context.Context, s socialauth.Strategy, ep Endpoints, idToken, accessToken string) (map[string]any, error) {
-	v, err := o.verifier(ctx, s, ep)
-	if err != nil {
-		return nil, err
-	}
-	claims, err := v.Verify(ctx, idToken)
+func (o *OIDC) VerifyIDToken(ctx context.Context, idToken, accessToken string) (map[string]any, error) {
+	claims, err := o.verifier.Verify(ctx, idToken)
 	if err != nil {
 		var je *jwtverify.Error
 		if errors.As(err, &je) && je.Reason == jwtverify.KeyFetch {
@@ -399,7 +252,6 @@ func (o *OIDC) verifyIDToken(ctx context.Context, s socialauth.Strategy, ep Endp
 		}
 		return nil, socialauth.NewError(socialauth.CodeAuthTokenError, o.cfg.Name, "invalid id_token", err)
 	}
-	key, _, _ := o.KeyAndSecret(s)
 	bad := func(what string) error {
 		return socialauth.NewError(socialauth.CodeAuthTokenError, o.cfg.Name, "Incorrect id_token: "+what, nil)
 	}
@@ -418,7 +270,7 @@ func (o *OIDC) verifyIDToken(ctx context.Context, s socialauth.Strategy, ep Endp
 	default:
 		return nil, bad("aud")
 	}
-	if azp, ok := claims["azp"]; ok && azp != key {
+	if azp, ok := claims["azp"]; ok && azp != o.cfg.Key {
 		return nil, bad("azp")
 	}
 	if h, ok := claims["at_hash"]; ok {
@@ -432,10 +284,21 @@ func (o *OIDC) verifyIDToken(ctx context.Context, s socialauth.Strategy, ep Endp
 }
 
 // tokenResponse validates the token response: after the code exchange
-// (flow set) the ID token must be there, fresh (ID_TOKEN_MAX_AGE) and carry
+// (flow set) the ID token must be there, fresh (IDTokenMaxAge) and carry
 // this flow's nonce; on refresh (flow nil) an ID token, if any, is verified
-// the same way without the nonce and age checks.
-func (o *OIDC) tokenResponse(ctx context.Context, s socialauth.Strategy, flow *Flow, resp map[string]any) error {
+// the same way without the nonce and age checks. Then the config's
+// TokenResponse runs.
+func (o *OIDC) tokenResponse(ctx context.Context, b *OAuth2, flow *Flow, resp map[string]any) error {
+	if err := o.checkTokenResponse(ctx, flow, resp); err != nil {
+		return err
+	}
+	if o.user.TokenResponse != nil {
+		return o.user.TokenResponse(ctx, b, flow, resp)
+	}
+	return nil
+}
+
+func (o *OIDC) checkTokenResponse(ctx context.Context, flow *Flow, resp map[string]any) error {
 	idToken, _ := resp["id_token"].(string)
 	access, _ := resp["access_token"].(string)
 	if flow == nil && idToken == "" {
@@ -447,32 +310,42 @@ func (o *OIDC) tokenResponse(ctx context.Context, s socialauth.Strategy, flow *F
 	if access == "" {
 		return socialauth.NewError(socialauth.CodeAuthTokenError, o.cfg.Name, "Missing access_token in OpenID Connect token response", nil)
 	}
-	ep, err := o.Endpoints(ctx, s)
-	if err != nil {
-		return err
-	}
-	claims, err := o.verifyIDToken(ctx, s, ep, idToken, access)
+	claims, err := o.VerifyIDToken(ctx, idToken, access)
 	if err != nil {
 		return err
 	}
 	if flow != nil {
-		maxAge, err := s.Settings().Duration(o.cfg.Name, "ID_TOKEN_MAX_AGE", DefaultIDTokenMaxAge)
-		if err != nil {
-			return o.configErr("ID_TOKEN_MAX_AGE", err)
-		}
 		iat, ok := claims["iat"].(float64)
-		if !ok || float64(o.ocfg.Now().Unix()) > iat+maxAge.Seconds() {
+		if !ok || float64(o.now().Unix()) > iat+o.ocfg.IDTokenMaxAge.Seconds() {
 			return socialauth.NewError(socialauth.CodeAuthTokenError, o.cfg.Name, "Incorrect id_token: iat", nil)
 		}
 		nonce, _ := claims["nonce"].(string)
 		if flow.Nonce == "" || subtle.ConstantTimeCompare([]byte(nonce), []byte(flow.Nonce)) != 1 {
 			return socialauth.NewError(socialauth.CodeAuthTokenError, o.cfg.Name, "Incorrect id_token: nonce", nil)
 		}
-		// Kept for RP-initiated logout (id_token_hint).
-		s.SessionSet(o.cfg.Name+"_id_token", idToken)
 	}
 	resp[IDTokenClaimsKey] = claims
 	return nil
+}
+
+// Complete is OAuth2's, keeping the login's ID token in the session for
+// RP-initiated logout (id_token_hint).
+func (o *OIDC) Complete(ctx context.Context, s socialauth.Strategy) (map[string]any, error) {
+	resp, _, err := o.complete(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if idToken, _ := resp["id_token"].(string); idToken != "" {
+		s.SessionSet(o.cfg.Name+"_id_token", idToken)
+	}
+	return resp, nil
+}
+
+func (o *OIDC) verifyToken(ctx context.Context, b *OAuth2, accessToken string, response map[string]any) (map[string]any, error) {
+	if o.user.VerifyToken != nil {
+		return o.user.VerifyToken(ctx, b, accessToken, response)
+	}
+	return nil, nil
 }
 
 func claimsOf(response map[string]any) map[string]any {
@@ -481,19 +354,19 @@ func claimsOf(response map[string]any) map[string]any {
 }
 
 // userData GETs the UserInfo endpoint (when there is one); its sub, when
-// present, must equal the ID token's.
-func (o *OIDC) userData(ctx context.Context, s socialauth.Strategy, accessToken string, response map[string]any) (map[string]any, error) {
-	if o.ocfg.UserData != nil {
-		return o.ocfg.UserData(ctx, s, accessToken, response)
+// present, must equal the ID token's. The config's UserData replaces it.
+func (o *OIDC) userData(ctx context.Context, b *OAuth2, accessToken string, response map[string]any) (map[string]any, error) {
+	if o.user.UserData != nil {
+		return o.user.UserData(ctx, b, accessToken, response)
 	}
-	ep, err := o.Endpoints(ctx, s)
+	ep, err := o.Endpoints(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if ep.UserInfoURL == "" {
 		return nil, nil
 	}
-	info, err := o.GetJSON(ctx, s, ep.UserInfoURL, accessToken)
+	info, err := o.GetJSON(ctx, ep.UserInfoURL, accessToken)
 	if err != nil {
 		return nil, err
 	}
@@ -506,64 +379,79 @@ func (o *OIDC) userData(ctx context.Context, s socialauth.Strategy, accessToken 
 	return info, nil
 }
 
-// details reads USERNAME_KEY, EMAIL_KEY, FIRST_NAME_KEY, LAST_NAME_KEY and
-// FULLNAME_KEY from the response, falling back to the ID-token claims.
+// details reads the UsernameKey, EmailKey, FirstNameKey, LastNameKey and
+// FullNameKey keys of the response, falling back to the ID-token claims.
+// The config's Details replaces it.
 func (o *OIDC) details(response map[string]any) socialauth.Details {
-	if o.ocfg.Details != nil {
-		return o.ocfg.Details(response)
+	if o.user.Details != nil {
+		return o.user.Details(response)
 	}
 	claims := claimsOf(response)
-	get := func(setting, def string) string {
-		k, err := o.ocfg.Settings.String(o.cfg.Name, setting, def)
-		if err != nil || k == "" {
-			k = def
-		}
+	get := func(k string) string {
 		if v := StringOf(response[k]); v != "" {
 			return v
 		}
 		return StringOf(claims[k])
 	}
-	full, first, last := UserNames(get("FULLNAME_KEY", "name"), get("FIRST_NAME_KEY", "given_name"), get("LAST_NAME_KEY", "family_name"))
+	c := &o.ocfg
+	full, first, last := UserNames(get(c.FullNameKey), get(c.FirstNameKey), get(c.LastNameKey))
 	return socialauth.Details{
-		"username":   get("USERNAME_KEY", "preferred_username"),
-		"email":      get("EMAIL_KEY", "email"),
+		"username":   get(c.UsernameKey),
+		"email":      get(c.EmailKey),
 		"fullname":   full,
 		"first_name": first,
 		"last_name":  last,
 	}
 }
 
-// UserID returns the ID token's sub when ID_KEY is "sub"; else as OAuth2.
-func (o *OIDC) UserID(s socialauth.Strategy, details socialauth.Details, response map[string]any) (string, error) {
-	if o.idKey(s) == "sub" {
+// UserID returns the ID token's sub when the ID key is "sub"; else as OAuth2.
+func (o *OIDC) UserID(details socialauth.Details, response map[string]any) (string, error) {
+	if o.IDKey() == "sub" {
 		if sub, _ := claimsOf(response)["sub"].(string); sub != "" {
 			return sub, nil
 		}
 	}
-	return o.OAuth2.UserID(s, details, response)
+	return o.OAuth2.UserID(details, response)
 }
 
 // moreExtraData stores the identity context that later refreshes must match,
 // and keeps the claims themselves out of the extra data.
-func (o *OIDC) moreExtraData(_ string, response map[string]any, _ socialauth.Details, extra map[string]any) {
+func (o *OIDC) moreExtraData(uid string, response map[string]any, details socialauth.Details, extra map[string]any) {
 	delete(extra, IDTokenClaimsKey)
-	claims := claimsOf(response)
-	if claims == nil {
-		return
+	if claims := claimsOf(response); claims != nil {
+		extra[IDTokenContextKey] = identityContext(claims)
 	}
+	if o.user.MoreExtraData != nil {
+		o.user.MoreExtraData(uid, response, details, extra)
+	}
+}
+
+// identityContext is what a refreshed ID token must match.
+func identityContext(claims map[string]any) map[string]any {
 	ctx := map[string]any{"iss": claims["iss"], "sub": claims["sub"], "aud": claims["aud"]}
 	for _, k := range []string{"azp", "auth_time", "nonce"} {
 		if v, ok := claims[k]; ok {
 			ctx[k] = v
 		}
 	}
-	extra[IDTokenContextKey] = ctx
+	return ctx
 }
 
 // validateRefresh: an ID token returned on refresh must be about the same
 // identity as the login's (iss, sub, aud, azp; auth_time and nonce when
-// present). Without a stored context the uid must be the sub.
-func (o *OIDC) validateRefresh(_ context.Context, _ socialauth.Strategy, social *socialauth.UserSocialAuth, resp map[string]any) error {
+// present). Without a stored context the uid must be the sub. Then the
+// config's ValidateRefresh runs.
+func (o *OIDC) validateRefresh(ctx context.Context, b *OAuth2, social *socialauth.UserSocialAuth, resp map[string]any) error {
+	if err := o.sameIdentity(social, resp); err != nil {
+		return err
+	}
+	if o.user.ValidateRefresh != nil {
+		return o.user.ValidateRefresh(ctx, b, social, resp)
+	}
+	return nil
+}
+
+func (o *OIDC) sameIdentity(social *socialauth.UserSocialAuth, resp map[string]any) error {
 	claims := claimsOf(resp)
 	if claims == nil {
 		return nil
@@ -633,23 +521,16 @@ func sameAudience(a, b any) bool {
 
 // LogoutURL is the provider's end_session URL for RP-initiated logout, with
 // the id_token_hint kept at login, the client_id, a fresh state and a
-// post_logout_redirect_uri (the request's "next", else the
-// LOGOUT_REDIRECT_URL setting) that passes the same checks as "next":
-// relative paths, or hosts in ALLOWED_REDIRECT_HOSTS / the app's own host.
-// It returns "" when the provider has no end_session endpoint.
+// post_logout_redirect_uri (the request's "next", else LogoutRedirectURL)
+// that passes the same checks as "next": relative paths, or hosts in
+// AllowedRedirectHosts / the app's own host. It returns "" when the
+// provider has no end_session endpoint.
 func (o *OIDC) LogoutURL(ctx context.Context, s socialauth.Strategy) (string, error) {
-	end, err := o.setting(s, "END_SESSION_URL", "")
-	if err != nil {
-		return "", err
-	}
+	end := o.ocfg.EndSessionURL
 	if end == "" {
-		p, err := o.discoveryProvider(s)
-		if err != nil || p == nil {
+		cfg, err := o.discoveryConfig(ctx)
+		if err != nil || cfg == nil {
 			return "", err
-		}
-		cfg, err := p.Config(ctx)
-		if err != nil {
-			return "", o.discoveryErr(err)
 		}
 		end = cfg.EndSessionEndpoint
 	}
@@ -657,13 +538,9 @@ func (o *OIDC) LogoutURL(ctx context.Context, s socialauth.Strategy) (string, er
 		return "", nil
 	}
 	if !absoluteHTTP(end) {
-		return "", socialauth.NewError(socialauth.CodeImproperlyConfigured, o.cfg.Name, "invalid end_session endpoint", nil)
+		return "", socialauth.NewError(socialauth.CodeAuthUnknownError, o.cfg.Name, "invalid end_session endpoint", nil)
 	}
-	key, _, err := o.KeyAndSecret(s)
-	if err != nil {
-		return "", err
-	}
-	params := url.Values{"client_id": {key}}
+	params := url.Values{"client_id": {o.cfg.Key}}
 	if v, ok := s.SessionPop(o.cfg.Name + "_id_token"); ok {
 		if hint, _ := v.(string); hint != "" {
 			params.Set("id_token_hint", hint)
@@ -671,9 +548,7 @@ func (o *OIDC) LogoutURL(ctx context.Context, s socialauth.Strategy) (string, er
 	}
 	target := s.RequestData().Get("next")
 	if target == "" {
-		if target, err = o.setting(s, "LOGOUT_REDIRECT_URL", ""); err != nil {
-			return "", err
-		}
+		target = o.ocfg.LogoutRedirectURL
 	}
 	if target != "" {
 		clean, err := o.sanitizeLogoutRedirect(s, target)
@@ -690,10 +565,7 @@ func (o *OIDC) LogoutURL(ctx context.Context, s socialauth.Strategy) (string, er
 
 // sanitizeLogoutRedirect checks target like "next" and makes it absolute.
 func (o *OIDC) sanitizeLogoutRedirect(s socialauth.Strategy, target string) (string, error) {
-	hosts, err := s.Settings().StringList(o.cfg.Name, "ALLOWED_REDIRECT_HOSTS", nil)
-	if err != nil {
-		return "", o.configErr("ALLOWED_REDIRECT_HOSTS", err)
-	}
+	hosts := slices.Clone(o.ocfg.AllowedRedirectHosts)
 	if u, err := url.Parse(s.AbsoluteURI("/")); err == nil && u.Host != "" {
 		hosts = append(hosts, u.Host)
 	}

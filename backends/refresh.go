@@ -16,13 +16,13 @@ import (
 // refresh_token). Concurrent refreshes of the same token collapse into one
 // request. When the provider does not rotate the refresh token, the old one is
 // kept in the result. TokenResponse runs on the answer (flow nil).
-func (o *OAuth2) Refresh(ctx context.Context, s socialauth.Strategy, refreshToken string) (map[string]any, error) {
+func (o *OAuth2) Refresh(ctx context.Context, refreshToken string) (map[string]any, error) {
 	if refreshToken == "" {
 		return nil, socialauth.MissingParameter(o.cfg.Name, "refresh_token")
 	}
 	sum := sha256.Sum256([]byte(refreshToken))
 	v, err, _ := o.refresh.Do("rt:"+hex.EncodeToString(sum[:]), func() (any, error) {
-		return o.refreshOnce(ctx, s, refreshToken)
+		return o.refreshOnce(ctx, refreshToken)
 	})
 	if err != nil {
 		return nil, err
@@ -30,8 +30,8 @@ func (o *OAuth2) Refresh(ctx context.Context, s socialauth.Strategy, refreshToke
 	return cloneMap(v.(map[string]any)), nil
 }
 
-func (o *OAuth2) refreshOnce(ctx context.Context, s socialauth.Strategy, refreshToken string) (map[string]any, error) {
-	ep, err := o.Endpoints(ctx, s)
+func (o *OAuth2) refreshOnce(ctx context.Context, refreshToken string) (map[string]any, error) {
+	ep, err := o.Endpoints(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func (o *OAuth2) refreshOnce(ctx context.Context, s socialauth.Strategy, refresh
 	if u == "" {
 		u = ep.AccessTokenURL
 	}
-	resp, err := o.tokenRequest(ctx, s, ep, u, url.Values{
+	resp, err := o.tokenRequest(ctx, ep, u, url.Values{
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {refreshToken},
 	})
@@ -50,7 +50,7 @@ func (o *OAuth2) refreshOnce(ctx context.Context, s socialauth.Strategy, refresh
 		resp["refresh_token"] = refreshToken
 	}
 	if o.cfg.TokenResponse != nil {
-		if err := o.cfg.TokenResponse(ctx, s, nil, resp); err != nil {
+		if err := o.cfg.TokenResponse(ctx, o, nil, resp); err != nil {
 			return nil, err
 		}
 	}
@@ -63,7 +63,7 @@ func (o *OAuth2) refreshOnce(ctx context.Context, s socialauth.Strategy, refresh
 // stored one (old values kept where the answer has none, the refresh token
 // kept when not rotated, auth_time reset) through Storage.UpdateExtraData, and
 // OnRefresh is told. Concurrent calls for one association make one request.
-func (o *OAuth2) RefreshSocial(ctx context.Context, s socialauth.Strategy, store socialauth.SocialStorage, social *socialauth.UserSocialAuth) (*socialauth.UserSocialAuth, error) {
+func (o *OAuth2) RefreshSocial(ctx context.Context, store socialauth.SocialStorage, social *socialauth.UserSocialAuth) (*socialauth.UserSocialAuth, error) {
 	if social == nil || social.ID == 0 {
 		return nil, socialauth.NewError(socialauth.CodeAuthMissingParameter, o.cfg.Name, "no association", nil)
 	}
@@ -75,17 +75,17 @@ func (o *OAuth2) RefreshSocial(ctx context.Context, s socialauth.Strategy, store
 		if cur.Provider != o.cfg.Name {
 			return nil, socialauth.NewError(socialauth.CodeWrongBackend, o.cfg.Name, "association belongs to another backend", nil)
 		}
-		resp, err := o.Refresh(ctx, s, cur.RefreshToken())
+		resp, err := o.Refresh(ctx, cur.RefreshToken())
 		if err != nil {
 			return nil, err
 		}
 		if o.cfg.ValidateRefresh != nil {
-			if err := o.cfg.ValidateRefresh(ctx, s, cur, resp); err != nil {
+			if err := o.cfg.ValidateRefresh(ctx, o, cur, resp); err != nil {
 				return nil, err
 			}
 		}
 		details := socialauth.Details(cloneMap(cur.ExtraData))
-		fresh := o.ExtraData(s, nil, cur.UID, resp, details)
+		fresh := o.ExtraData(nil, cur.UID, resp, details)
 		updated, err := store.UpdateExtraData(ctx, cur.ID, func(old map[string]any) (map[string]any, bool) {
 			out := cloneMap(old)
 			for k, v := range fresh {
@@ -102,7 +102,7 @@ func (o *OAuth2) RefreshSocial(ctx context.Context, s socialauth.Strategy, store
 			return nil, err
 		}
 		if o.cfg.OnRefresh != nil {
-			o.cfg.OnRefresh(ctx, s, updated)
+			o.cfg.OnRefresh(ctx, o, updated)
 		}
 		return updated, nil
 	})
@@ -115,14 +115,14 @@ func (o *OAuth2) RefreshSocial(ctx context.Context, s socialauth.Strategy, store
 // AccessToken returns the association's access token, refreshing it first
 // when it expires within socialauth.AccessTokenExpiredThreshold (upstream's get_access_token, with
 // concurrent refreshes collapsed into one).
-func (o *OAuth2) AccessToken(ctx context.Context, s socialauth.Strategy, store socialauth.SocialStorage, social *socialauth.UserSocialAuth) (string, error) {
+func (o *OAuth2) AccessToken(ctx context.Context, store socialauth.SocialStorage, social *socialauth.UserSocialAuth) (string, error) {
 	if _, _, err := socialauth.Expiration(social.ExtraData, o.now()); err != nil {
 		return "", socialauth.NewError(socialauth.CodeAuthTokenError, o.cfg.Name, "invalid expiry in extra data", err)
 	}
 	if !social.AccessTokenExpired(o.now()) {
 		return social.AccessToken(), nil
 	}
-	updated, err := o.RefreshSocial(ctx, s, store, social)
+	updated, err := o.RefreshSocial(ctx, store, social)
 	if err != nil {
 		return "", err
 	}
@@ -132,8 +132,8 @@ func (o *OAuth2) AccessToken(ctx context.Context, s socialauth.Strategy, store s
 // Revoke revokes token at the provider (RFC 7009), with the same client
 // authentication as the token endpoint. Without a revocation endpoint it does
 // nothing. Any 2xx answer is success.
-func (o *OAuth2) Revoke(ctx context.Context, s socialauth.Strategy, token, _ string) error {
-	ep, err := o.Endpoints(ctx, s)
+func (o *OAuth2) Revoke(ctx context.Context, token, _ string) error {
+	ep, err := o.Endpoints(ctx)
 	if err != nil {
 		return err
 	}
@@ -143,20 +143,14 @@ func (o *OAuth2) Revoke(ctx context.Context, s socialauth.Strategy, token, _ str
 	if token == "" {
 		return socialauth.MissingParameter(o.cfg.Name, "token")
 	}
-	key, secret, err := o.KeyAndSecret(s)
-	if err != nil {
-		return err
-	}
+	key, secret := o.cfg.Key, o.cfg.Secret
 	params := url.Values{"token": {token}}
 	basic := o.clientAuth(ep) == ClientAuthBasic
 	if !basic {
 		params.Set("client_id", key)
 		params.Set("client_secret", secret)
 	}
-	method := strings.ToUpper(o.cfg.RevokeTokenMethod)
-	if method == "" {
-		method = http.MethodPost
-	}
+	method := o.cfg.RevokeTokenMethod
 	var req *http.Request
 	if method == http.MethodGet {
 		req, err = http.NewRequestWithContext(ctx, method, addQueryValues(ep.RevokeURL, params), nil)
@@ -167,13 +161,13 @@ func (o *OAuth2) Revoke(ctx context.Context, s socialauth.Strategy, token, _ str
 		}
 	}
 	if err != nil || !absoluteHTTP(ep.RevokeURL) {
-		return socialauth.NewError(socialauth.CodeImproperlyConfigured, o.cfg.Name, "invalid revoke URL", nil)
+		return socialauth.NewError(socialauth.CodeAuthUnknownError, o.cfg.Name, "invalid revoke URL", nil)
 	}
 	if basic {
 		req.SetBasicAuth(url.QueryEscape(key), url.QueryEscape(secret))
 	}
 	// RFC 7009 2.2: the body of a 200 answer is irrelevant (often empty).
-	_, _, err = o.send(ctx, s, req)
+	_, _, err = o.send(ctx, req)
 	return err
 }
 

@@ -8,12 +8,11 @@ import (
 	"strings"
 
 	"github.com/socialauth-go/socialauth"
-	"github.com/socialauth-go/socialauth/settings"
 )
 
 // UserDetails maps the provider response with the backend's Details hook, or
 // by default reads username, email, fullname/name, first_name and last_name.
-func (o *OAuth2) UserDetails(_ socialauth.Strategy, response map[string]any) socialauth.Details {
+func (o *OAuth2) UserDetails(response map[string]any) socialauth.Details {
 	if o.cfg.Details != nil {
 		return o.cfg.Details(response)
 	}
@@ -48,34 +47,14 @@ func UserNames(fullname, first, last string) (string, string, string) {
 	return fullname, first, last
 }
 
-// IDKey returns the key of the uid: the ID_KEY setting of the backend's
-// configured Settings, else the backend's own.
-func (o *OAuth2) IDKey() string { return o.idKey(nil) }
-
-// idKey reads ID_KEY from the request's settings (s may be nil).
-func (o *OAuth2) idKey(s socialauth.Strategy) string {
-	if k, err := o.settingsOf(s).String(o.cfg.Name, "ID_KEY", ""); err == nil && k != "" {
-		return k
-	}
-	return o.cfg.IDKey
-}
-
-// settingsOf returns the settings in force: the strategy's, else the ones
-// the backend was configured with (calls outside a request).
-func (o *OAuth2) settingsOf(s socialauth.Strategy) *settings.Settings {
-	if s != nil {
-		if set := s.Settings(); set != nil {
-			return set
-		}
-	}
-	return o.cfg.Settings
-}
+// IDKey returns the key of the uid (IDKey, the ID_KEY setting).
+func (o *OAuth2) IDKey() string { return o.cfg.IDKey }
 
 // UserID returns details[ID_KEY] when set, else response[ID_KEY], as text.
 // A missing or empty uid is an error: no association is ever looked up or
 // created with an empty uid.
-func (o *OAuth2) UserID(s socialauth.Strategy, details socialauth.Details, response map[string]any) (string, error) {
-	key := o.idKey(s)
+func (o *OAuth2) UserID(details socialauth.Details, response map[string]any) (string, error) {
+	key := o.cfg.IDKey
 	uid := StringOf(details[key])
 	if uid == "" {
 		uid = StringOf(response[key])
@@ -110,18 +89,22 @@ func StringOf(v any) string {
 	return ""
 }
 
+// defaultExtraData are kept whenever the response has a non-empty value
+// for them, so that a stored value survives an answer without one.
+var defaultExtraData = []string{"refresh_token", "expires_in", "token_type"}
+
 // ExtraData returns what to store in UserSocialAuth.ExtraData: auth_time, the
-// EXTRA_DATA entries (or every response key with GET_ALL_EXTRA_DATA), the
-// access_token and token_type, and what MoreExtraData adds.
-func (o *OAuth2) ExtraData(s socialauth.Strategy, _ *socialauth.User, uid string, response map[string]any, details socialauth.Details) map[string]any {
+// ExtraData entries (or every response key with GetAllExtraData), the
+// access_token, the non-empty refresh_token, expires_in and token_type, and
+// what MoreExtraData adds.
+func (o *OAuth2) ExtraData(_ *socialauth.User, uid string, response map[string]any, details socialauth.Details) map[string]any {
 	out := map[string]any{"auth_time": o.now().Unix()}
-	all, _ := o.settingsOf(s).Bool(o.cfg.Name, "GET_ALL_EXTRA_DATA", false)
-	if all {
+	if o.cfg.GetAllExtraData {
 		for k, v := range response {
 			out[k] = v
 		}
 	} else {
-		for _, f := range append(slices2(o.cfg.ExtraData), o.extraDataSetting(s)...) {
+		for _, f := range o.cfg.ExtraData {
 			alias := f.Alias
 			if alias == "" {
 				alias = f.Name
@@ -141,72 +124,16 @@ func (o *OAuth2) ExtraData(s socialauth.Strategy, _ *socialauth.User, uid string
 	if at, ok := response["access_token"]; ok {
 		out["access_token"] = at
 	}
-	if tt, ok := response["token_type"]; ok {
-		out["token_type"] = tt
+	for _, k := range defaultExtraData {
+		if _, kept := out[k]; kept {
+			continue
+		}
+		if v, ok := response[k]; ok && !isEmpty(v) {
+			out[k] = v
+		}
 	}
 	if o.cfg.MoreExtraData != nil {
 		o.cfg.MoreExtraData(uid, response, details, out)
-	}
-	return out
-}
-
-func slices2(f []ExtraDataField) []ExtraDataField { return append([]ExtraDataField(nil), f...) }
-
-// extraDataSetting reads the EXTRA_DATA setting: a list whose entries are
-// "name", ["name"], ["name", "alias"] or ["name", "alias", true]; a string
-// "name:alias" is accepted too. Malformed entries are skipped.
-func (o *OAuth2) extraDataSetting(s socialauth.Strategy) []ExtraDataField {
-	v, _, ok := o.settingsOf(s).Lookup(o.cfg.Name, "EXTRA_DATA")
-	if !ok {
-		return nil
-	}
-	var out []ExtraDataField
-	add := func(e any) {
-		switch t := e.(type) {
-		case string:
-			name, alias, _ := strings.Cut(t, ":")
-			if name != "" {
-				out = append(out, ExtraDataField{Name: name, Alias: alias})
-			}
-		case []string:
-			if len(t) >= 1 && len(t) <= 2 && t[0] != "" {
-				f := ExtraDataField{Name: t[0]}
-				if len(t) == 2 {
-					f.Alias = t[1]
-				}
-				out = append(out, f)
-			}
-		case []any:
-			if len(t) < 1 || len(t) > 3 {
-				return
-			}
-			name, _ := t[0].(string)
-			if name == "" {
-				return
-			}
-			f := ExtraDataField{Name: name}
-			if len(t) >= 2 {
-				f.Alias, _ = t[1].(string)
-			}
-			if len(t) == 3 {
-				f.DiscardIfEmpty, _ = t[2].(bool)
-			}
-			out = append(out, f)
-		}
-	}
-	switch t := v.(type) {
-	case []string:
-		for _, e := range t {
-			add(e)
-		}
-	case []any:
-		for _, e := range t {
-			add(e)
-		}
-	case string:
-		for _, e := range strings.Split(t, ",") {
-			add(strings.TrimSpace(e))
-		}
 	}
 	return out
 }

@@ -65,6 +65,12 @@ type Options struct {
 	Algorithms []jwa.SignatureAlgorithm
 	// Issuer, when non-empty, must equal the iss claim exactly.
 	Issuer string
+	// IssuerFunc, when Issuer is empty, gives the issuer the iss claim must
+	// equal, at each verification: for an issuer learnt lazily (from a
+	// cached discovery document), so that the Verifier can be built once,
+	// before any I/O. Its error is reported as KeyFetch; an empty issuer
+	// fails every token (BadIssuer).
+	IssuerFunc func(ctx context.Context) (string, error)
 	// Audience, when non-empty, must share at least one value with aud.
 	Audience []string
 	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means
@@ -92,6 +98,7 @@ type Verifier struct {
 	keys       KeySource
 	verifiers  map[jwa.SignatureAlgorithm]jws.Verifier // the allow-list; read-only after New
 	issuer     string
+	issuerFunc func(ctx context.Context) (string, error)
 	audience   []string
 	leeway     float64 // seconds
 	allowNoExp bool
@@ -103,6 +110,7 @@ type Verifier struct {
 func New(opts Options) (*Verifier, error) {
 	v := &Verifier{
 		issuer:     opts.Issuer,
+		issuerFunc: opts.IssuerFunc,
 		audience:   append([]string(nil), opts.Audience...),
 		allowNoExp: opts.InsecureAllowMissingExp,
 		maxSize:    opts.MaxTokenSize,
@@ -235,7 +243,16 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 	if err := json.Unmarshal(payload, &claims); err != nil || claims == nil {
 		return nil, fail(Malformed, "payload is not a JSON object")
 	}
-	if err := v.checkClaims(claims); err != nil {
+	issuer := v.issuer
+	if issuer == "" && v.issuerFunc != nil {
+		if issuer, err = v.issuerFunc(ctx); err != nil {
+			return nil, &Error{Reason: KeyFetch, Err: err}
+		}
+		if issuer == "" {
+			return nil, fail(BadIssuer, "no issuer known")
+		}
+	}
+	if err := v.checkClaims(claims, issuer); err != nil {
 		return nil, err
 	}
 	return claims, nil
@@ -322,8 +339,9 @@ func curveBits(alg jwa.SignatureAlgorithm) int {
 	return 0
 }
 
-// checkClaims enforces exp, nbf, iat (with leeway), iss and aud.
-func (v *Verifier) checkClaims(c Claims) error {
+// checkClaims enforces exp, nbf, iat (with leeway), iss (when issuer is not
+// empty) and aud.
+func (v *Verifier) checkClaims(c Claims, issuer string) error {
 	now := float64(v.now().UnixNano()) / 1e9
 	exp, ok, err := numericDate(c, "exp")
 	switch {
@@ -344,8 +362,8 @@ func (v *Verifier) checkClaims(c Claims) error {
 	} else if ok && iat > now+v.leeway {
 		return fail(IssuedInFuture, "")
 	}
-	if v.issuer != "" {
-		if iss, _ := c["iss"].(string); iss != v.issuer {
+	if issuer != "" {
+		if iss, _ := c["iss"].(string); iss != issuer {
 			return fail(BadIssuer, "")
 		}
 	}
