@@ -1,6 +1,7 @@
-// Package strategies holds the Strategy implementations: the net/http
-// strategy (sessions through github.com/alexedwards/scs/v2) and the edX
-// strategy defaults.
+// Package strategies holds the net/http Strategy: the request, its scs
+// session (github.com/alexedwards/scs/v2) and the public URLs of the
+// service. It carries no configuration beyond what it needs to answer
+// those: settings are read once, by HTTPConfigFrom.
 package strategies
 
 import (
@@ -20,7 +21,6 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/socialauth-go/socialauth"
-	"github.com/socialauth-go/socialauth/internal/sessionrotate"
 	"github.com/socialauth-go/socialauth/settings"
 )
 
@@ -35,9 +35,6 @@ const (
 	DefaultSessionIdleTimeout = 2 * time.Hour
 	// MaxFormBytes bounds a request body parsed for RequestData.
 	MaxFormBytes = 64 << 10
-	// DefaultHTTPTimeout is the timeout of the HTTP client used when
-	// HTTPConfig.HTTPClient is nil (backends apply their own timeout too).
-	DefaultHTTPTimeout = 10 * time.Second
 )
 
 // ErrNoSession is returned by SessionRotate and SessionFlush when the
@@ -48,65 +45,117 @@ var ErrNoSession = &socialauth.Error{Code: socialauth.CodeImproperlyConfigured,
 
 // HTTPConfig configures the net/http strategy.
 type HTTPConfig struct {
-	// Sessions is the session manager (required). NewSessionManager builds
-	// one with the right cookie settings and codec.
+	// Sessions is the session manager. When nil, NewHTTP builds one over
+	// SessionStore with NewSessionManager, its cookie Secure exactly when
+	// BaseURL is https. A manager given here must use SessionCodec and its
+	// Cookie.Secure must match BaseURL's scheme.
 	Sessions *scs.SessionManager
-	// Settings are the app's settings (nil: none).
-	Settings *settings.Settings
-	// BaseURL is the public base URL of the service, such as
-	// http://127.0.0.1:8000 (required). Absolute URIs (the OAuth redirect_uri,
-	// the host of the redirect allow-list) come from it, never from the
-	// request's Host header.
+	// SessionStore is the store of the manager NewHTTP builds when Sessions
+	// is nil, such as the GORM store's SessionStore().
+	SessionStore scs.Store
+	// BaseURL is the public base URL of the service (required): such as
+	// http://127.0.0.1:8000, or https://example.com/app for a service a
+	// reverse proxy serves under /app (the proxy strips /app). Absolute URIs
+	// (the OAuth redirect_uri, the host of the redirect allow-list) come
+	// from it, scheme included, never from the request's Host header.
 	BaseURL string
+	// Prefix is where the app mounts the sign-in routes ("" or a path such
+	// as /auth): CallbackURL(b) is BaseURL + Prefix + "/complete/<b>/".
+	// views.New sets it.
+	Prefix string
+	// RedirectIsHTTPS asks for https redirect URIs (the REDIRECT_IS_HTTPS
+	// setting). The scheme always comes from BaseURL; true with an http
+	// BaseURL is a configuration error, not a silent switch to https.
+	RedirectIsHTTPS bool
 	// Logger receives the strategy's logs (nil: discarded).
 	Logger *slog.Logger
-	// HTTPClient is the client for calls to providers (nil: a client with
-	// DefaultHTTPTimeout).
-	HTTPClient *http.Client
 }
 
-// HTTP is the net/http strategy factory: one per app instance, safe for
-// concurrent use. Strategy(r) gives the per-request socialauth.Strategy.
+// HTTPConfigFrom returns cfg with the strategy's settings read from s, once:
+// REDIRECT_IS_HTTPS (SOCIAL_AUTH_REDIRECT_IS_HTTPS, then REDIRECT_IS_HTTPS),
+// when set, replaces cfg.RedirectIsHTTPS. A malformed value, or true with an
+// http cfg.BaseURL, is an ImproperlyConfigured error naming the key.
+func HTTPConfigFrom(s *settings.Settings, cfg HTTPConfig) (HTTPConfig, error) {
+	r := s.Reader("")
+	if r.IsSet(settingRedirectIsHTTPS) {
+		cfg.RedirectIsHTTPS = r.Bool(settingRedirectIsHTTPS, cfg.RedirectIsHTTPS)
+		if cfg.RedirectIsHTTPS && schemeOf(cfg.BaseURL) == "http" {
+			r.Invalid(settingRedirectIsHTTPS, "is true but the base URL is http: use an https base URL, or set it to false")
+		}
+	}
+	if err := r.Err(); err != nil {
+		return HTTPConfig{}, &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Err: err}
+	}
+	return cfg, nil
+}
+
+const settingRedirectIsHTTPS = "REDIRECT_IS_HTTPS"
+
+func schemeOf(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return ""
+	}
+	return u.Scheme
+}
+
+// HTTP is the net/http strategy factory: one per app instance (or per
+// mount), safe for concurrent use. Strategy(r) gives the per-request
+// socialauth.Strategy.
 type HTTP struct {
 	sessions *scs.SessionManager
-	settings *settings.Settings
-	baseURL  string // scheme://host[:port], no trailing slash
+	baseURL  string // scheme://host[:port][/path], no trailing slash
+	prefix   string // "" or /path, no trailing slash
 	logger   *slog.Logger
-	client   *http.Client
 }
 
 // NewHTTP validates cfg and returns the strategy factory.
 //
-// BaseURL must be an absolute http or https URL with a host and no path (a
-// lone "/" is allowed), query, fragment or userinfo. Sessions must not use
-// scs's default gob codec, which cannot store the map[string]string values
-// the OAuth2 backends keep in the session: use NewSessionManager, or set
-// Codec to SessionCodec{}.
+// BaseURL must be an absolute http or https URL with a host and no query,
+// fragment or userinfo; it may have a clean path (no empty, "." or ".."
+// segment). Prefix must be "" or such a path. RedirectIsHTTPS with an http
+// BaseURL is refused. A Sessions manager must not use scs's default gob
+// codec, which cannot store the map[string]string values the OAuth2
+// backends keep in the session (use NewSessionManager, or set Codec to
+// SessionCodec{}), and its Cookie.Secure must be true exactly when BaseURL
+// is https.
 func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
-	if cfg.Sessions == nil {
-		return nil, configErr("HTTPConfig.Sessions is required")
+	base, err := parseBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
 	}
-	switch cfg.Sessions.Codec.(type) {
+	https := strings.HasPrefix(base, "https://")
+	if cfg.RedirectIsHTTPS && !https {
+		return nil, configErr("HTTPConfig.RedirectIsHTTPS (REDIRECT_IS_HTTPS) is true but BaseURL is http: use an https base URL, or set REDIRECT_IS_HTTPS to false")
+	}
+	prefix, err := cleanPrefix(cfg.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	sessions := cfg.Sessions
+	switch {
+	case sessions == nil && cfg.SessionStore == nil:
+		return nil, configErr("HTTPConfig.Sessions or HTTPConfig.SessionStore is required")
+	case sessions == nil:
+		sessions = NewSessionManager(cfg.SessionStore, https)
+	}
+	switch sessions.Codec.(type) {
 	case scs.GobCodec, *scs.GobCodec:
 		return nil, configErr("HTTPConfig.Sessions uses scs.GobCodec, which cannot store map[string]string values: use strategies.NewSessionManager or Codec: strategies.SessionCodec{}")
 	case nil:
 		return nil, configErr("HTTPConfig.Sessions has no Codec: use strategies.NewSessionManager")
 	}
-	base, err := parseBaseURL(cfg.BaseURL)
-	if err != nil {
-		return nil, err
+	if sessions.Cookie.Secure != https {
+		if https {
+			return nil, configErr("HTTPConfig.Sessions.Cookie.Secure is false but BaseURL is https: the session cookie would travel in clear")
+		}
+		return nil, configErr("HTTPConfig.Sessions.Cookie.Secure is true but BaseURL is http: the browser would not send the session cookie back")
 	}
-	h := &HTTP{sessions: cfg.Sessions, settings: cfg.Settings, baseURL: base, logger: cfg.Logger, client: cfg.HTTPClient}
-	if h.settings == nil {
-		h.settings = settings.New()
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
-	if h.logger == nil {
-		h.logger = slog.New(slog.DiscardHandler)
-	}
-	if h.client == nil {
-		h.client = &http.Client{Timeout: DefaultHTTPTimeout}
-	}
-	return h, nil
+	return &HTTP{sessions: sessions, baseURL: base, prefix: prefix, logger: logger}, nil
 }
 
 func configErr(msg string) error {
@@ -134,8 +183,6 @@ func parseBaseURL(raw string) (string, error) {
 		return "", bad("must have a host")
 	case u.User != nil:
 		return "", bad("must not have userinfo")
-	case u.Path != "" && u.Path != "/", u.RawPath != "":
-		return "", bad("must not have a path (mount routes with a prefix instead)")
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):
 		return "", bad("must not have a query or fragment")
 	}
@@ -144,16 +191,59 @@ func parseBaseURL(raw string) (string, error) {
 			return "", bad("has a malformed port")
 		}
 	}
-	return u.Scheme + "://" + u.Host, nil
+	path, ok := cleanPath(u.EscapedPath())
+	if !ok {
+		return "", bad("must have a clean path (no empty, \".\" or \"..\" segment, no {, } or %2F)")
+	}
+	return u.Scheme + "://" + u.Host + path, nil
+}
+
+// cleanPrefix checks and normalises a mount prefix: "" or an absolute path
+// such as /auth with no empty, "." or ".." segment and none of {}?#\,
+// spaces or control characters; a trailing slash is dropped.
+func cleanPrefix(prefix string) (string, error) {
+	if prefix != "" && !strings.HasPrefix(prefix, "/") {
+		return "", configErr("the route prefix must be a clean absolute path such as /auth")
+	}
+	if strings.ContainsAny(prefix, "?#%") {
+		return "", configErr("the route prefix must be a clean absolute path such as /auth")
+	}
+	p, ok := cleanPath(prefix)
+	if !ok {
+		return "", configErr("the route prefix must be a clean absolute path such as /auth")
+	}
+	return p, nil
+}
+
+// cleanPath returns p without its trailing slash when it is "" or an
+// absolute, escaped path without empty, "." or ".." segments, wildcard
+// braces, escaped slashes, backslashes, spaces or control characters.
+func cleanPath(p string) (string, bool) {
+	p = strings.TrimSuffix(p, "/")
+	if p == "" {
+		return "", true
+	}
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "{}\\ ") ||
+		strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) ||
+		strings.Contains(strings.ToLower(p), "%2f") {
+		return "", false
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return "", false
+		}
+	}
+	return p, true
 }
 
 // NewSessionManager returns an scs session manager configured for sign-in:
 // cookie "sessionid", HttpOnly, SameSite=Lax (the provider's callback is a
 // top-level GET navigation, which Lax lets through), Secure when secure is
-// true (pass the REDIRECT_IS_HTTPS setting), path "/", a
-// DefaultSessionLifetime absolute lifetime, a DefaultSessionIdleTimeout idle
-// timeout, and the SessionCodec. store is the session store, such as the
-// GORM store's SessionStore() or scs's memstore in tests.
+// true (pass true exactly when the service's base URL is https; NewHTTP
+// checks it), path "/", a DefaultSessionLifetime absolute lifetime, a
+// DefaultSessionIdleTimeout idle timeout, and the SessionCodec. store is
+// the session store, such as the GORM store's SessionStore() or scs's
+// memstore in tests. NewHTTP builds one itself from HTTPConfig.SessionStore.
 func NewSessionManager(store scs.Store, secure bool) *scs.SessionManager {
 	m := scs.New()
 	m.Store = store
@@ -172,19 +262,33 @@ func NewSessionManager(store scs.Store, secure bool) *scs.SessionManager {
 // Sessions returns the session manager.
 func (h *HTTP) Sessions() *scs.SessionManager { return h.sessions }
 
-// Settings returns the app's settings.
-func (h *HTTP) Settings() *settings.Settings { return h.settings }
-
-// BaseURL returns the normalised public base URL (scheme://host[:port]).
+// BaseURL returns the normalised public base URL
+// (scheme://host[:port][/path], no trailing slash).
 func (h *HTTP) BaseURL() string { return h.baseURL }
+
+// Prefix returns the normalised mount prefix ("" or a path without a
+// trailing slash).
+func (h *HTTP) Prefix() string { return h.prefix }
+
+// CallbackURL returns the absolute URL of backend's complete route:
+// BaseURL + Prefix + "/complete/<backend>/" (backend path-escaped).
+func (h *HTTP) CallbackURL(backend string) string {
+	return h.baseURL + h.prefix + "/complete/" + url.PathEscape(backend) + "/"
+}
 
 // Strategy returns the strategy of one request. Its session is the scs
 // session loaded into r's context, so the handler serving r must be wrapped
-// by Sessions().LoadAndSave (package views does it when given the manager).
+// by Sessions().LoadAndSave (package views does it).
 // Without one, session reads find nothing, writes are dropped with an error
 // log, and SessionRotate and SessionFlush return ErrNoSession.
 func (h *HTTP) Strategy(r *http.Request) socialauth.Strategy {
-	return &httpStrategy{h: h, req: r, loaded: sessionLoaded(h.sessions, r.Context())}
+	return &httpStrategy{h: h, req: r, loaded: SessionLoaded(h.sessions, r.Context())}
+}
+
+// SessionLoaded reports whether ctx carries m's session, that is whether
+// the request runs inside m.LoadAndSave.
+func SessionLoaded(m *scs.SessionManager, ctx context.Context) bool {
+	return sessionLoaded(m, ctx)
 }
 
 // sessionLoaded reports whether ctx carries the manager's session data (scs
@@ -211,17 +315,8 @@ type httpStrategy struct {
 
 var _ socialauth.Strategy = (*httpStrategy)(nil)
 
-// Settings returns the app's settings.
-func (s *httpStrategy) Settings() *settings.Settings { return s.h.settings }
-
-// Logger returns the logger (never nil).
-func (s *httpStrategy) Logger() *slog.Logger { return s.h.logger }
-
 // Request returns the request being served.
 func (s *httpStrategy) Request() *http.Request { return s.req }
-
-// HTTPClient returns the client for provider calls.
-func (s *httpStrategy) HTTPClient() *http.Client { return s.h.client }
 
 // RequestData merges the POST form and the query (form values first for
 // each key), as upstream's request_data(merge=True). The body is read at
@@ -301,10 +396,9 @@ func (s *httpStrategy) SessionPop(key string) (any, bool) {
 	return s.h.sessions.Pop(s.ctx(), key), true
 }
 
-// SessionRotate gives the session a new token, keeping its data; the old
-// token is deleted from the store. Under the views, a store that supports it
-// (storage.SessionStore) deletes the old token in the same write that
-// commits the new one, at the end of the request.
+// SessionRotate gives the session a new token, keeping its data (scs's
+// RenewToken): the old token is deleted from the store now, the session is
+// stored under the new one when the request commits.
 func (s *httpStrategy) SessionRotate(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -312,9 +406,6 @@ func (s *httpStrategy) SessionRotate(ctx context.Context) error {
 	if !s.loaded {
 		return ErrNoSession
 	}
-	rot := sessionrotate.From(s.ctx())
-	rot.Arm()
-	defer rot.Disarm()
 	return s.h.sessions.RenewToken(s.ctx())
 }
 
@@ -330,32 +421,23 @@ func (s *httpStrategy) SessionFlush(ctx context.Context) error {
 	return s.h.sessions.Destroy(s.ctx())
 }
 
-// AbsoluteURI joins path to the configured base URL (an absolute http(s)
-// URL is returned as is); with REDIRECT_IS_HTTPS on, an http:// scheme
-// becomes https://.
+// AbsoluteURI joins path to the base URL, its path included
+// (https://example.com/app + /x is https://example.com/app/x); an absolute
+// http(s) URL is returned as is.
 func (s *httpStrategy) AbsoluteURI(path string) string {
-	var uri string
 	lower := strings.ToLower(path)
 	switch {
 	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"):
-		uri = path
+		return path
 	case strings.HasPrefix(path, "/"):
-		uri = s.h.baseURL + path
-	default:
-		uri = s.h.baseURL + "/" + path
+		return s.h.baseURL + path
 	}
-	on, err := s.h.settings.Bool("", "REDIRECT_IS_HTTPS", false)
-	if err != nil {
-		s.h.logger.Warn("socialauth: malformed setting", "setting", "REDIRECT_IS_HTTPS", "error", err)
-	}
-	if on && strings.HasPrefix(strings.ToLower(uri), "http://") {
-		uri = "https://" + uri[len("http://"):]
-	}
-	return uri
+	return s.h.baseURL + "/" + path
 }
 
-// RandomString returns n characters of [A-Za-z0-9] from crypto/rand.
-func (s *httpStrategy) RandomString(n int) string { return socialauth.RandomString(n) }
+// CallbackURL is the absolute URL of backend's complete route (see
+// HTTP.CallbackURL).
+func (s *httpStrategy) CallbackURL(backend string) string { return s.h.CallbackURL(backend) }
 
 // normalizeValue converts value to one of the types SessionCodec stores.
 func normalizeValue(value any) (any, bool) {

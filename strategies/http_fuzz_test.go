@@ -20,7 +20,7 @@ func FuzzRequestData(f *testing.F) {
 	f.Add("state=%zz&code=%", "state=x&&=&%3D=%26")
 	f.Add("", strings.Repeat("k=v&", 100))
 	f.Add(";a=1", "a;b=2")
-	h, err := strategies.NewHTTP(strategies.HTTPConfig{Sessions: strategies.NewSessionManager(memstore.New(), false), BaseURL: "http://x"})
+	h, err := strategies.NewHTTP(strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: "http://x"})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -60,20 +60,23 @@ func FuzzSessionCodecDecode(f *testing.F) {
 	})
 }
 
-// FuzzNewHTTPBaseURL: any accepted base URL yields absolute URIs on its own
-// origin.
+// FuzzNewHTTPBaseURL: any accepted base URL yields absolute URIs and a
+// callback URL under itself.
 func FuzzNewHTTPBaseURL(f *testing.F) {
 	for _, s := range []string{"http://127.0.0.1:8000", "https://x/", "http://u@x", "http://x/a", "http://[::1]", "http://x:"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		h, err := strategies.NewHTTP(strategies.HTTPConfig{Sessions: strategies.NewSessionManager(memstore.New(), false), BaseURL: raw})
+		h, err := strategies.NewHTTP(strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: raw})
 		if err != nil {
 			return
 		}
 		got := h.Strategy(httptest.NewRequest(http.MethodGet, "/", nil)).AbsoluteURI("/complete/x/")
 		if got != h.BaseURL()+"/complete/x/" {
 			t.Errorf("AbsoluteURI = %q for base %q", got, h.BaseURL())
+		}
+		if got := h.CallbackURL("x"); got != h.BaseURL()+"/complete/x/" {
+			t.Errorf("CallbackURL = %q for base %q", got, h.BaseURL())
 		}
 		if !strings.HasPrefix(h.BaseURL(), "http://") && !strings.HasPrefix(h.BaseURL(), "https://") {
 			t.Errorf("base %q", h.BaseURL())

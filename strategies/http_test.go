@@ -21,12 +21,11 @@ import (
 	"github.com/socialauth-go/socialauth/strategies"
 )
 
-func newHTTP(t *testing.T, m settings.Map, base string) *strategies.HTTP {
+func newHTTP(t *testing.T, base string) *strategies.HTTP {
 	t.Helper()
 	h, err := strategies.NewHTTP(strategies.HTTPConfig{
-		Sessions: strategies.NewSessionManager(memstore.New(), false),
-		Settings: settings.New(m),
-		BaseURL:  base,
+		SessionStore: memstore.New(),
+		BaseURL:      base,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -36,14 +35,20 @@ func newHTTP(t *testing.T, m settings.Map, base string) *strategies.HTTP {
 
 func TestNewHTTPValidatesBaseURL(t *testing.T) {
 	good := map[string]string{
-		"http://127.0.0.1:8000":   "http://127.0.0.1:8000",
-		"http://127.0.0.1:8000/":  "http://127.0.0.1:8000",
-		"HTTPS://Example.com":     "https://Example.com",
-		"http://[::1]:8000":       "http://[::1]:8000",
-		"https://sso.example.com": "https://sso.example.com",
+		"http://127.0.0.1:8000":       "http://127.0.0.1:8000",
+		"http://127.0.0.1:8000/":      "http://127.0.0.1:8000",
+		"HTTPS://Example.com":         "https://Example.com",
+		"http://[::1]:8000":           "http://[::1]:8000",
+		"https://sso.example.com":     "https://sso.example.com",
+		"http://x/app":                "http://x/app",
+		"https://x/app/":              "https://x/app",
+		"https://x/a/b":               "https://x/a/b",
+		"https://x/my%20app":          "https://x/my%20app",
+		"https://x:8443/service/auth": "https://x:8443/service/auth",
+		"http://x/{a}":                "http://x/%7Ba%7D",
 	}
 	for raw, want := range good {
-		h, err := strategies.NewHTTP(strategies.HTTPConfig{Sessions: strategies.NewSessionManager(memstore.New(), false), BaseURL: raw})
+		h, err := strategies.NewHTTP(strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: raw})
 		if err != nil {
 			t.Errorf("%q: %v", raw, err)
 			continue
@@ -52,10 +57,31 @@ func TestNewHTTPValidatesBaseURL(t *testing.T) {
 			t.Errorf("%q: BaseURL %q, want %q", raw, h.BaseURL(), want)
 		}
 	}
-	bad := []string{"", "127.0.0.1:8000", "ftp://x", "http://", "http://u:p@x", "http://x/app", "http://x/?a=1",
-		"http://x/#f", "http://x:80a", "http://x\n", "http://x y", "javascript:alert(1)", "//x", `http://x\y`}
+	bad := []string{"", "127.0.0.1:8000", "ftp://x", "http://", "http://u:p@x", "http://x/?a=1",
+		"http://x/#f", "http://x:80a", "http://x\n", "http://x y", "javascript:alert(1)", "//x", `http://x\y`,
+		"http://x/a/../b", "http://x//a", "http://x/./a", "http://x/a%2Fb"}
 	for _, raw := range bad {
-		_, err := strategies.NewHTTP(strategies.HTTPConfig{Sessions: strategies.NewSessionManager(memstore.New(), false), BaseURL: raw})
+		_, err := strategies.NewHTTP(strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: raw})
+		if !errors.Is(err, socialauth.ErrImproperlyConfigured) {
+			t.Errorf("%q: err %v, want ImproperlyConfigured", raw, err)
+		}
+	}
+}
+
+func TestNewHTTPValidatesPrefix(t *testing.T) {
+	good := map[string]string{"": "", "/": "", "/auth": "/auth", "/auth/": "/auth", "/a/b": "/a/b"}
+	for raw, want := range good {
+		h, err := strategies.NewHTTP(strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: "http://x", Prefix: raw})
+		if err != nil {
+			t.Errorf("%q: %v", raw, err)
+			continue
+		}
+		if h.Prefix() != want {
+			t.Errorf("%q: Prefix %q, want %q", raw, h.Prefix(), want)
+		}
+	}
+	for _, raw := range []string{"auth", "/a/../b", "/a b", "/{x}", "//evil", "/a?b", "/a#b", "/a%2F"} {
+		_, err := strategies.NewHTTP(strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: "http://x", Prefix: raw})
 		if !errors.Is(err, socialauth.ErrImproperlyConfigured) {
 			t.Errorf("%q: err %v, want ImproperlyConfigured", raw, err)
 		}
@@ -71,43 +97,128 @@ func TestNewHTTPRejectsGobAndMissingSessions(t *testing.T) {
 	}
 }
 
-func TestNewSessionManagerCookie(t *testing.T) {
-	for _, secure := range []bool{false, true} {
-		m := strategies.NewSessionManager(memstore.New(), secure)
-		want := scs.SessionCookie{Name: "sessionid", HttpOnly: true, Path: "/", SameSite: http.SameSiteLaxMode, Secure: secure, Persist: true}
-		if diff := cmp.Diff(want, m.Cookie); diff != "" {
-			t.Errorf("secure=%v cookie (-want +got):\n%s", secure, diff)
+// The session cookie's Secure flag follows the base URL's scheme: derived
+// when NewHTTP builds the manager, checked when the app gives one.
+func TestSessionCookieSecureFollowsBaseURL(t *testing.T) {
+	for base, secure := range map[string]bool{"http://x": false, "https://x": true, "https://x/app": true} {
+		h, err := strategies.NewHTTP(strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: base})
+		if err != nil {
+			t.Fatalf("%s: %v", base, err)
 		}
-		if m.Lifetime <= 0 || m.Lifetime > 14*24*time.Hour || m.IdleTimeout <= 0 {
-			t.Errorf("lifetime %v idle %v", m.Lifetime, m.IdleTimeout)
+		if got := h.Sessions().Cookie.Secure; got != secure {
+			t.Errorf("%s: Secure %v, want %v", base, got, secure)
 		}
+		if _, err := strategies.NewHTTP(strategies.HTTPConfig{Sessions: strategies.NewSessionManager(memstore.New(), secure), BaseURL: base}); err != nil {
+			t.Errorf("%s with a matching manager: %v", base, err)
+		}
+		_, err = strategies.NewHTTP(strategies.HTTPConfig{Sessions: strategies.NewSessionManager(memstore.New(), !secure), BaseURL: base})
+		if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), "Secure") {
+			t.Errorf("%s with Secure=%v: err %v, want ImproperlyConfigured naming Secure", base, !secure, err)
+		}
+	}
+}
+
+// REDIRECT_IS_HTTPS asks for https redirect URIs: with an http base URL it
+// is a start-up error naming the setting, never a silent switch to https.
+func TestRedirectIsHTTPS(t *testing.T) {
+	t.Run("option", func(t *testing.T) {
+		_, err := strategies.NewHTTP(strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: "http://x", RedirectIsHTTPS: true})
+		if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), "REDIRECT_IS_HTTPS") {
+			t.Errorf("http base, RedirectIsHTTPS: err %v, want ImproperlyConfigured naming REDIRECT_IS_HTTPS", err)
+		}
+		h, err := strategies.NewHTTP(strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: "https://x", RedirectIsHTTPS: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := h.CallbackURL("b"); got != "https://x/complete/b/" {
+			t.Errorf("CallbackURL %q", got)
+		}
+	})
+	tests := []struct {
+		name    string
+		m       settings.Map
+		base    string
+		want    bool
+		wantErr string // the key the error names
+	}{
+		{"unset keeps the option", nil, "http://x", false, ""},
+		{"true over https", settings.Map{"SOCIAL_AUTH_REDIRECT_IS_HTTPS": true}, "https://x", true, ""},
+		{"false over http", settings.Map{"REDIRECT_IS_HTTPS": "false"}, "http://x", false, ""},
+		{"true over http", settings.Map{"SOCIAL_AUTH_REDIRECT_IS_HTTPS": true}, "http://x", false, "SOCIAL_AUTH_REDIRECT_IS_HTTPS"},
+		{"true over http, short name", settings.Map{"REDIRECT_IS_HTTPS": "true"}, "http://127.0.0.1:8000", false, "REDIRECT_IS_HTTPS"},
+		{"malformed", settings.Map{"SOCIAL_AUTH_REDIRECT_IS_HTTPS": "maybe"}, "https://x", false, "SOCIAL_AUTH_REDIRECT_IS_HTTPS"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := strategies.HTTPConfigFrom(settings.New(tc.m), strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: tc.base})
+			if tc.wantErr != "" {
+				if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("err %v, want ImproperlyConfigured naming %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.RedirectIsHTTPS != tc.want {
+				t.Errorf("RedirectIsHTTPS %v, want %v", cfg.RedirectIsHTTPS, tc.want)
+			}
+			if _, err := strategies.NewHTTP(cfg); err != nil {
+				t.Errorf("NewHTTP: %v", err)
+			}
+		})
+	}
+	if _, err := strategies.HTTPConfigFrom(nil, strategies.HTTPConfig{BaseURL: "http://x"}); err != nil {
+		t.Errorf("nil settings: %v", err)
 	}
 }
 
 func TestAbsoluteURI(t *testing.T) {
 	tests := []struct {
-		https      any
-		path, want string
+		base, path, want string
 	}{
-		{nil, "/complete/edx-oauth2/", "http://127.0.0.1:8000/complete/edx-oauth2/"},
-		{nil, "complete/", "http://127.0.0.1:8000/complete/"},
-		{nil, "", "http://127.0.0.1:8000/"},
-		{true, "/complete/x/", "https://127.0.0.1:8000/complete/x/"},
-		{"true", "/", "https://127.0.0.1:8000/"},
-		{false, "/", "http://127.0.0.1:8000/"},
-		{nil, "https://other.example/x", "https://other.example/x"},
-		{true, "http://other.example/x", "https://other.example/x"},
+		{"http://127.0.0.1:8000", "/complete/edx-oauth2/", "http://127.0.0.1:8000/complete/edx-oauth2/"},
+		{"http://127.0.0.1:8000", "complete/", "http://127.0.0.1:8000/complete/"},
+		{"http://127.0.0.1:8000", "", "http://127.0.0.1:8000/"},
+		{"https://127.0.0.1:8000", "/complete/x/", "https://127.0.0.1:8000/complete/x/"},
+		{"https://127.0.0.1:8000/", "/", "https://127.0.0.1:8000/"},
+		{"https://example.com/app", "/", "https://example.com/app/"},
+		{"https://example.com/app/", "/x?y=1", "https://example.com/app/x?y=1"},
+		{"http://127.0.0.1:8000", "https://other.example/x", "https://other.example/x"},
+		{"https://127.0.0.1:8000", "http://other.example/x", "http://other.example/x"},
 	}
 	for _, tc := range tests {
-		m := settings.Map{}
-		if tc.https != nil {
-			m["SOCIAL_AUTH_REDIRECT_IS_HTTPS"] = tc.https
-		}
-		h := newHTTP(t, m, "http://127.0.0.1:8000")
+		h := newHTTP(t, tc.base)
 		r := httptest.NewRequest(http.MethodGet, "http://evil.example/", nil)
 		r.Host = "evil.example"
 		if got := h.Strategy(r).AbsoluteURI(tc.path); got != tc.want {
-			t.Errorf("https=%v AbsoluteURI(%q) = %q, want %q", tc.https, tc.path, got, tc.want)
+			t.Errorf("base %s: AbsoluteURI(%q) = %q, want %q", tc.base, tc.path, got, tc.want)
+		}
+	}
+}
+
+// The mount prefix and the base URL's path reach the redirect_uri.
+func TestCallbackURL(t *testing.T) {
+	tests := []struct {
+		base, prefix, backend, want string
+	}{
+		{"http://127.0.0.1:8000", "", "edx-oauth2", "http://127.0.0.1:8000/complete/edx-oauth2/"},
+		{"http://127.0.0.1:8000/", "/auth", "edx-oauth2", "http://127.0.0.1:8000/auth/complete/edx-oauth2/"},
+		{"https://host/app", "/auth/", "edx-oauth2", "https://host/app/auth/complete/edx-oauth2/"},
+		{"https://host/app/", "", "edx-oauth2", "https://host/app/complete/edx-oauth2/"},
+		{"https://host", "/auth", "a b/c?", "https://host/auth/complete/a%20b%2Fc%3F/"},
+	}
+	for _, tc := range tests {
+		h, err := strategies.NewHTTP(strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: tc.base, Prefix: tc.prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := h.CallbackURL(tc.backend); got != tc.want {
+			t.Errorf("%s + %s: CallbackURL(%q) = %q, want %q", tc.base, tc.prefix, tc.backend, got, tc.want)
+		}
+		st := h.Strategy(httptest.NewRequest(http.MethodGet, "http://evil.example/x/", nil))
+		if got := st.CallbackURL(tc.backend); got != tc.want {
+			t.Errorf("strategy CallbackURL(%q) = %q, want %q", tc.backend, got, tc.want)
 		}
 	}
 }
@@ -136,7 +247,7 @@ func cookieOf(resp *http.Response) *http.Cookie {
 }
 
 func TestSessionValuesRoundTrip(t *testing.T) {
-	h := newHTTP(t, nil, "http://x")
+	h := newHTTP(t, "http://x")
 	values := map[string]any{
 		"s":  "text",
 		"b":  true,
@@ -190,7 +301,7 @@ func TestSessionValuesRoundTrip(t *testing.T) {
 }
 
 func TestSessionRotateAndFlush(t *testing.T) {
-	h := newHTTP(t, nil, "http://x")
+	h := newHTTP(t, "http://x")
 	resp := serve(t, h, httptest.NewRequest(http.MethodGet, "/", nil), nil, func(st socialauth.Strategy) {
 		st.SessionSet("k", "v")
 	})
@@ -245,7 +356,7 @@ func TestSessionRotateAndFlush(t *testing.T) {
 }
 
 func TestStrategyWithoutLoadedSession(t *testing.T) {
-	h := newHTTP(t, nil, "http://x")
+	h := newHTTP(t, "http://x")
 	st := h.Strategy(httptest.NewRequest(http.MethodGet, "/", nil))
 	st.SessionSet("k", "v") // dropped, no panic
 	if _, ok := st.SessionGet("k"); ok {
@@ -260,7 +371,7 @@ func TestStrategyWithoutLoadedSession(t *testing.T) {
 }
 
 func TestRequestData(t *testing.T) {
-	h := newHTTP(t, nil, "http://x")
+	h := newHTTP(t, "http://x")
 	tests := []struct {
 		name  string
 		query string
@@ -295,7 +406,7 @@ func TestRequestData(t *testing.T) {
 }
 
 func TestRequestDataBodyReadIsBounded(t *testing.T) {
-	h := newHTTP(t, nil, "http://x")
+	h := newHTTP(t, "http://x")
 	body := &countingReader{r: strings.NewReader(strings.Repeat("a", 10<<20))}
 	r := httptest.NewRequest(http.MethodPost, "/", body)
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -317,23 +428,26 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func TestStrategyAccessors(t *testing.T) {
-	logger := slog.New(slog.DiscardHandler)
-	client := &http.Client{}
-	set := settings.New(settings.Map{"X": "1"})
-	h, err := strategies.NewHTTP(strategies.HTTPConfig{Sessions: strategies.NewSessionManager(memstore.New(), true),
-		Settings: set, BaseURL: "http://x", Logger: logger, HTTPClient: client})
+	sessions := strategies.NewSessionManager(memstore.New(), true)
+	h, err := strategies.NewHTTP(strategies.HTTPConfig{Sessions: sessions, BaseURL: "https://x", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
-	st := h.Strategy(r)
-	if st.Settings() != set || st.Logger() != logger || st.HTTPClient() != client || st.Request() != r {
-		t.Error("accessors do not return the configured values")
+	if st := h.Strategy(r); st.Request() != r {
+		t.Error("Request does not return the request")
 	}
-	d := newHTTP(t, nil, "http://x").Strategy(r)
-	if d.Logger() == nil || d.HTTPClient() == nil || d.HTTPClient().Timeout == 0 || d.Settings() == nil {
-		t.Error("defaults missing")
+	if h.Sessions() != sessions {
+		t.Error("Sessions does not return the configured manager")
 	}
+	if strategies.SessionLoaded(sessions, r.Context()) {
+		t.Error("SessionLoaded outside LoadAndSave")
+	}
+	serve(t, h, httptest.NewRequest(http.MethodGet, "/", nil), nil, func(st socialauth.Strategy) {
+		if !strategies.SessionLoaded(sessions, st.Request().Context()) {
+			t.Error("SessionLoaded inside LoadAndSave is false")
+		}
+	})
 }
 
 func TestSessionCodec(t *testing.T) {
