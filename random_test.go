@@ -9,7 +9,7 @@ import (
 
 func TestRandomString(t *testing.T) {
 	seen := map[string]bool{}
-	for _, n := range []int{0, 1, 32, 100} {
+	for _, n := range []int{0, 1, 12, 32, 100} {
 		s := socialauth.RandomString(n)
 		if len(s) != n {
 			t.Errorf("len %d, want %d", len(s), n)
@@ -19,7 +19,7 @@ func TestRandomString(t *testing.T) {
 				t.Errorf("bad rune %q", c)
 			}
 		}
-		if n >= 32 {
+		if n >= 12 {
 			if seen[s] {
 				t.Error("repeated random string")
 			}

@@ -275,3 +275,39 @@ func TestUserDetails(t *testing.T) {
 		})
 	}
 }
+
+// TestUserDetailsSkipsUnmappedFields: on a custom user table without
+// first_name and last_name (the store says so through UserFieldMapper),
+// user_details leaves those details alone, as create_user does, instead of
+// asking the store to write columns it does not have.
+func TestUserDetailsSkipsUnmappedFields(t *testing.T) {
+	ctx := context.Background()
+	mem := testutil.NewStore()
+	mem.OmitUserFields(socialauth.FieldFirstName, socialauth.FieldLastName)
+	u, err := mem.CreateUser(ctx, map[string]any{"username": "ana", "email": "ana@example.com", "locale": "pt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &recordingStore{MemStore: mem}
+	var _ pipeline.UserFieldMapper = store
+	st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithUser(u),
+		testutil.WithDetails(socialauth.Details{"first_name": "Ana", "last_name": "Lima", "fullname": "Ana Lima"}))
+	if _, err := step(t, pipeline.StepUserDetails, st, nil); err != nil {
+		t.Fatalf("user_details on a table without first_name/last_name: %v", err)
+	}
+	if len(store.updates) != 0 {
+		t.Errorf("UpdateUser calls %v; want none", store.updates)
+	}
+	if st.User.FirstName != "" || st.User.LastName != "" {
+		t.Errorf("state user claims unmapped fields: %+v", st.User)
+	}
+	// A mapped field next to them is still saved, alone.
+	st = testutil.NewState(t, testutil.WithStorage(store), testutil.WithUser(u),
+		testutil.WithDetails(socialauth.Details{"first_name": "Ana", "locale": "en"}))
+	if _, err := step(t, pipeline.StepUserDetails, st, nil); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]string{{"locale"}}, store.updates); diff != "" {
+		t.Errorf("UpdateUser calls (-want +got):\n%s", diff)
+	}
+}

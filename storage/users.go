@@ -491,8 +491,22 @@ func (s *Store) CreateUser(ctx context.Context, fields map[string]any) (*sociala
 	return u, nil
 }
 
+// MapsUserField reports whether the user table has a column for field (a
+// socialauth.User field name such as "first_name" or "last_login", or one of
+// the adapter's ExtraColumns). The user_details step skips the fields it
+// does not map, as CreateUser and UpdateUser do.
+func (s *Store) MapsUserField(field string) bool { return s.users.column(field) != "" }
+
+// userFields are the fields of socialauth.User a UserAdapter may map.
+var userFields = []string{socialauth.FieldUsername, socialauth.FieldEmail, socialauth.FieldFirstName,
+	socialauth.FieldLastName, socialauth.FieldIsActive, socialauth.FieldIsStaff, socialauth.FieldIsSuperuser,
+	"date_joined", "last_login"}
+
 // UpdateUser saves the named fields of u (standard names, date_joined,
-// last_login, or ExtraColumns). Unknown fields are an error.
+// last_login, or ExtraColumns). A field of socialauth.User that the user
+// table has no column for is skipped, as CreateUser skips it: so
+// UpdateUser(u, []string{"last_login"}) at every sign-in is a no-op on a
+// table without last_login. An unknown name, or id/pk, is an error.
 func (s *Store) UpdateUser(ctx context.Context, u *socialauth.User, fields []string) error {
 	if u == nil {
 		return notFound("update user")
@@ -506,6 +520,9 @@ func (s *Store) UpdateUser(ctx context.Context, u *socialauth.User, fields []str
 	seen := map[string]bool{}
 	for _, f := range fields {
 		col := s.users.column(f)
+		if col == "" && slices.Contains(userFields, f) {
+			continue
+		}
 		if col == "" || f == "id" || f == "pk" {
 			return fmt.Errorf("storage: update user: unknown or read-only field %q", f)
 		}

@@ -68,6 +68,7 @@ type memData struct {
 	assocs    map[int64]*socialauth.Association
 	codes     map[int64]*socialauth.EmailCode
 	maxUser   int
+	unmapped  map[string]bool // user fields the simulated user model lacks
 }
 
 var _ socialauth.Storage = (*MemStore)(nil)
@@ -144,6 +145,61 @@ func (s *MemStore) UsernameMaxLength() int {
 // SetUsernameMaxLength changes the longest username CreateUser accepts.
 func (s *MemStore) SetUsernameMaxLength(n int) {
 	_, _ = run(context.Background(), s, func(d *memData) (struct{}, error) { d.maxUser = n; return struct{}{}, nil })
+}
+
+// OmitUserFields makes the store behave like one over a custom user table
+// without columns for fields (say "first_name", "last_name", "last_login"):
+// CreateUser and UpdateUser skip them, as the GORM store does, and
+// MapsUserField reports false for them.
+func (s *MemStore) OmitUserFields(fields ...string) {
+	_, _ = run(context.Background(), s, func(d *memData) (struct{}, error) {
+		if d.unmapped == nil {
+			d.unmapped = map[string]bool{}
+		}
+		for _, f := range fields {
+			d.unmapped[f] = true
+		}
+		return struct{}{}, nil
+	})
+}
+
+// MapsUserField reports whether the store keeps field: every field but those
+// given to OmitUserFields. The user_details step reads it
+// (pipeline.UserFieldMapper).
+func (s *MemStore) MapsUserField(field string) bool {
+	ok, _ := run(context.Background(), s, func(d *memData) (bool, error) { return !d.unmapped[field], nil })
+	return ok
+}
+
+// setUserField assigns field of u as CreateUser and UpdateUser store it:
+// date_joined and last_login take a time.Time, the rest as User.Set.
+func setUserField(u *socialauth.User, field string, v any) error {
+	var dst *time.Time
+	switch field {
+	case "date_joined":
+		dst = &u.DateJoined
+	case "last_login":
+		dst = &u.LastLogin
+	default:
+		return u.Set(field, v)
+	}
+	t, ok := v.(time.Time)
+	if !ok {
+		return fmt.Errorf("user field %q wants a time.Time, got %T", field, v)
+	}
+	*dst = t
+	return nil
+}
+
+// getUserField is User.Get, with date_joined and last_login.
+func getUserField(u *socialauth.User, field string) (any, bool) {
+	switch field {
+	case "date_joined":
+		return u.DateJoined, true
+	case "last_login":
+		return u.LastLogin, true
+	}
+	return u.Get(field)
 }
 
 // SetUsablePassword records whether the user has a usable password (Django's
@@ -245,12 +301,15 @@ func (s *MemStore) CreateUser(ctx context.Context, fields map[string]any) (*soci
 				password = p != ""
 				continue
 			}
-			if v == nil {
+			if v == nil || d.unmapped[k] {
 				continue
 			}
-			if err := u.Set(k, v); err != nil {
+			if err := setUserField(u, k, v); err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 			}
+		}
+		if d.unmapped["date_joined"] {
+			u.DateJoined = time.Time{}
 		}
 		if u.Username == "" {
 			// Django's UserManager.create_user: "The given username must be set".
@@ -286,6 +345,7 @@ func (s *MemStore) GetUsersByEmail(ctx context.Context, email string) ([]*social
 }
 
 // UpdateUser saves the named fields of u (ErrNotFound for an unknown user).
+// Fields given to OmitUserFields are skipped.
 func (s *MemStore) UpdateUser(ctx context.Context, u *socialauth.User, fields []string) error {
 	_, err := run(ctx, s, func(d *memData) (struct{}, error) {
 		cur, ok := d.users[u.ID]
@@ -294,11 +354,14 @@ func (s *MemStore) UpdateUser(ctx context.Context, u *socialauth.User, fields []
 		}
 		next := cur.Clone()
 		for _, f := range fields {
-			v, ok := u.Get(f)
+			if d.unmapped[f] {
+				continue
+			}
+			v, ok := getUserField(u, f)
 			if !ok {
 				return struct{}{}, fmt.Errorf("%w: user has no field %q", ErrInvalidInput, f)
 			}
-			if err := next.Set(f, v); err != nil {
+			if err := setUserField(next, f, v); err != nil {
 				return struct{}{}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -420,5 +421,56 @@ func TestMemStoreCanceledContext(t *testing.T) {
 	}
 	if len(s.Users()) != 0 {
 		t.Error("write happened on a canceled context")
+	}
+}
+
+// TestMemStoreOmitUserFields: a MemStore can stand for a custom user table
+// without some columns: it says so (MapsUserField), and CreateUser and
+// UpdateUser skip them as the GORM store does.
+func TestMemStoreOmitUserFields(t *testing.T) {
+	ctx := context.Background()
+	s := testutil.NewStore()
+	for _, f := range []string{"first_name", "last_login", "locale"} {
+		if !s.MapsUserField(f) {
+			t.Errorf("MapsUserField(%q) = false before OmitUserFields", f)
+		}
+	}
+	s.OmitUserFields("first_name", "last_login")
+	if s.MapsUserField("first_name") || s.MapsUserField("last_login") || !s.MapsUserField("last_name") {
+		t.Errorf("MapsUserField after OmitUserFields(first_name, last_login) is wrong")
+	}
+	u := mustUser(t, s, map[string]any{"username": "ana", "first_name": "Ana", "last_name": "Lima"})
+	if u.FirstName != "" || u.LastName != "Lima" {
+		t.Errorf("CreateUser kept an omitted field: %+v", u)
+	}
+	u.FirstName, u.LastName, u.LastLogin = "X", "Y", time.Now()
+	if err := s.UpdateUser(ctx, u, []string{"first_name", "last_name", "last_login"}); err != nil {
+		t.Fatalf("UpdateUser with omitted fields: %v", err)
+	}
+	got, _ := s.GetUser(ctx, u.ID)
+	if got.FirstName != "" || got.LastName != "Y" || !got.LastLogin.IsZero() {
+		t.Errorf("after UpdateUser: %+v; want last_name saved, the omitted fields not", got)
+	}
+}
+
+// TestMemStoreLastLogin: last_login and date_joined are time fields, not
+// Extra.
+func TestMemStoreLastLogin(t *testing.T) {
+	ctx := context.Background()
+	s := testutil.NewStore()
+	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	u := mustUser(t, s, map[string]any{"username": "ana", "last_login": at})
+	if !u.LastLogin.Equal(at) || u.Extra["last_login"] != nil {
+		t.Errorf("CreateUser(last_login) = %+v", u)
+	}
+	u.LastLogin = at.Add(time.Hour)
+	if err := s.UpdateUser(ctx, u, []string{"last_login"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetUser(ctx, u.ID); !got.LastLogin.Equal(at.Add(time.Hour)) || got.Extra["last_login"] != nil {
+		t.Errorf("after UpdateUser(last_login): %+v", got)
+	}
+	if _, err := s.CreateUser(ctx, map[string]any{"username": "bo", "last_login": "yesterday"}); !errors.Is(err, testutil.ErrInvalidInput) {
+		t.Errorf("CreateUser(last_login: string) = %v; want ErrInvalidInput", err)
 	}
 }

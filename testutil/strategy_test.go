@@ -2,6 +2,7 @@ package testutil_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -43,50 +44,35 @@ func TestStrategyRequestData(t *testing.T) {
 	}
 }
 
+// TestStrategyAbsoluteURI: URLs are made against the configured base URL
+// (its scheme included: there is no REDIRECT_IS_HTTPS switch in the
+// strategy), and the callback URL carries the mount prefix.
 func TestStrategyAbsoluteURI(t *testing.T) {
 	tests := []struct {
-		base  string
-		https any // REDIRECT_IS_HTTPS; nil = unset
-		path  string
-		want  string
+		base, prefix string
+		path         string
+		want         string
+		wantCallback string // CallbackURL("fake")
 	}{
-		{"", nil, "/complete/fake/", "http://testserver/complete/fake/"},
-		{"http://app.test/", nil, "complete/", "http://app.test/complete/"},
-		{"", true, "/complete/fake/?next=http://x", "https://testserver/complete/fake/?next=http://x"},
-		{"", "1", "/a", "https://testserver/a"},
-		{"", false, "/a", "http://testserver/a"},
-		{"", nil, "https://other.test/x", "https://other.test/x"},
-		{"https://app.test", true, "/a", "https://app.test/a"},
+		{"", "", "/complete/fake/", "http://testserver/complete/fake/", "http://testserver/complete/fake/"},
+		{"http://app.test/", "", "complete/", "http://app.test/complete/", "http://app.test/complete/fake/"},
+		{"https://app.test", "", "/a?next=http://x", "https://app.test/a?next=http://x", "https://app.test/complete/fake/"},
+		{"", "", "https://other.test/x", "https://other.test/x", "http://testserver/complete/fake/"},
+		{"https://app.test/base", "/auth/", "/a", "https://app.test/base/a", "https://app.test/base/auth/complete/fake/"},
+		{"", "/auth", "/a", "http://testserver/a", "http://testserver/auth/complete/fake/"},
 	}
 	for _, tc := range tests {
-		m := settings.Map{}
-		if tc.https != nil {
-			m["SOCIAL_AUTH_REDIRECT_IS_HTTPS"] = tc.https
-		}
-		s := testutil.NewStrategy(testutil.StrategyOptions{BaseURL: tc.base, Settings: settings.New(m)})
+		s := testutil.NewStrategy(testutil.StrategyOptions{BaseURL: tc.base, Prefix: tc.prefix})
 		if got := s.AbsoluteURI(tc.path); got != tc.want {
-			t.Errorf("AbsoluteURI(%q) base %q https %v = %q, want %q", tc.path, tc.base, tc.https, got, tc.want)
+			t.Errorf("AbsoluteURI(%q) base %q = %q, want %q", tc.path, tc.base, got, tc.want)
 		}
-	}
-}
-
-func TestStrategyRandomString(t *testing.T) {
-	s := testutil.NewStrategy(testutil.StrategyOptions{})
-	seen := map[string]bool{}
-	for _, n := range []int{0, 1, 12, 32, 100} {
-		got := s.RandomString(n)
-		if len(got) != n {
-			t.Errorf("RandomString(%d) has length %d", n, len(got))
+		if got := s.CallbackURL("fake"); got != tc.wantCallback {
+			t.Errorf("CallbackURL(fake) base %q prefix %q = %q, want %q", tc.base, tc.prefix, got, tc.wantCallback)
 		}
-		for _, r := range got {
-			if !strings.ContainsRune("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", r) {
-				t.Errorf("RandomString produced %q", r)
-			}
+		r := httptest.NewRequest("GET", "/x", nil)
+		if got := s.WithRequest(r).CallbackURL("fake"); got != tc.wantCallback {
+			t.Errorf("WithRequest lost the base URL or prefix: %q", got)
 		}
-		if n >= 12 && seen[got] {
-			t.Errorf("RandomString(%d) repeated %q", n, got)
-		}
-		seen[got] = true
 	}
 }
 
@@ -142,7 +128,7 @@ func TestFakeBackend(t *testing.T) {
 	}
 	resp["id"] = "mutated"
 	resp, _ = b.Complete(ctx, nil)
-	d := b.UserDetails(nil, resp)
+	d := b.UserDetails(resp)
 	if diff := cmp.Diff(socialauth.Details{"username": "alice", "email": "a@example.com"}, d); diff != "" {
 		t.Errorf("UserDetails (-want +got):\n%s", diff)
 	}
@@ -160,12 +146,12 @@ func TestFakeBackend(t *testing.T) {
 		{socialauth.Details{"id": "d"}, map[string]any{"id": "r"}, "d"},
 		{socialauth.Details{"id": ""}, map[string]any{"id": "r"}, "r"},
 	} {
-		if got, _ := b.UserID(nil, tc.details, tc.resp); got != tc.want {
+		if got, _ := b.UserID(tc.details, tc.resp); got != tc.want {
 			t.Errorf("UserID(%v, %v) = %q, want %q", tc.details, tc.resp, got, tc.want)
 		}
 	}
 	want := map[string]any{"access_token": "tok", "fixed": "x"}
-	if diff := cmp.Diff(want, b.ExtraData(nil, nil, "42", resp, d)); diff != "" {
+	if diff := cmp.Diff(want, b.ExtraData(nil, "42", resp, d)); diff != "" {
 		t.Errorf("ExtraData (-want +got):\n%s", diff)
 	}
 	s := testutil.NewStrategy(testutil.StrategyOptions{})
@@ -176,7 +162,7 @@ func TestFakeBackend(t *testing.T) {
 	if v, ok := s.SessionGet("fake_state"); !ok || !strings.HasSuffix(r.Location, v.(string)) {
 		t.Errorf("state in session %v does not match %q", v, r.Location)
 	}
-	_ = b.Revoke(ctx, s, "tok", "42")
+	_ = b.Revoke(ctx, "tok", "42")
 	c := b.Calls()
 	if c.Start != 1 || c.Complete != 2 || len(c.Revoked) != 1 || c.Revoked[0] != (testutil.RevokeCall{Token: "tok", UID: "42"}) {
 		t.Errorf("Calls = %+v", c)
@@ -185,9 +171,10 @@ func TestFakeBackend(t *testing.T) {
 
 func TestNewState(t *testing.T) {
 	store := testutil.NewStore()
+	logs := &testutil.LogBuffer{}
 	st := testutil.NewState(t,
 		testutil.WithStorage(store),
-		testutil.WithSettings(settings.Map{"SOCIAL_AUTH_USER_FIELDS": []string{"email"}}),
+		testutil.WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
 		testutil.WithRequestData(url.Values{"a": {"1"}}),
 		testutil.WithUID("u1"),
 		testutil.WithDetails(socialauth.Details{"email": "e"}),
@@ -198,10 +185,36 @@ func TestNewState(t *testing.T) {
 	if st.Request.Get("a") != "1" || st.Strategy.RequestData().Get("a") != "1" {
 		t.Errorf("request data not set: %v", st.Request)
 	}
-	if l, _ := st.Strategy.Settings().StringList("fake", "USER_FIELDS", nil); len(l) != 1 || l[0] != "email" {
-		t.Errorf("settings not applied: %v", l)
+	st.Log().Info("hello from a step")
+	if !strings.Contains(logs.String(), "hello from a step") {
+		t.Errorf("WithLogger not applied: %q", logs.String())
 	}
-	if st.Logger == nil || st.Response == nil {
-		t.Error("Logger or Response nil")
+	if st := testutil.NewState(t); st.Log() == nil || st.Response == nil || st.Details == nil {
+		t.Error("Log, Response or Details nil")
+	}
+}
+
+// TestBuildStep: BuildStep builds a step from settings as the Service does,
+// and returns a step without New as it is.
+func TestBuildStep(t *testing.T) {
+	var seen []string
+	step := socialauth.Step{Name: "app.step", New: func(backend string, s *settings.Settings) (socialauth.StepFunc, error) {
+		r := s.Reader(backend)
+		fields := r.StringList("USER_FIELDS", nil)
+		if err := r.Err(); err != nil {
+			return nil, err
+		}
+		return func(context.Context, *socialauth.State) (*socialauth.Response, error) {
+			seen = append(seen, fields...)
+			return nil, nil
+		}, nil
+	}}
+	f := testutil.BuildStep(t, step, "fake", settings.Map{"SOCIAL_AUTH_FAKE_USER_FIELDS": []string{"email"}})
+	if _, err := f(context.Background(), testutil.NewState(t)); err != nil || len(seen) != 1 || seen[0] != "email" {
+		t.Errorf("built step saw %v, %v; want the backend's USER_FIELDS", seen, err)
+	}
+	plain := socialauth.Step{Name: "app.plain", Func: func(context.Context, *socialauth.State) (*socialauth.Response, error) { return nil, nil }}
+	if testutil.BuildStep(t, plain, "fake", nil) == nil {
+		t.Error("BuildStep dropped the Func of a step without New")
 	}
 }

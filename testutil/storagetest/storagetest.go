@@ -15,6 +15,12 @@
 //     login is one association may not disconnect it;
 //   - Transaction returns fn's error unchanged, rolls everything back on it,
 //     and nested calls join the outer transaction;
+//   - UpdateUser(u, []string{"last_login"}), which the Service calls at
+//     every sign-in, stores u.LastLogin, or does nothing on a user model
+//     without that field; a store may say which fields its user model maps
+//     with MapsUserField(field) bool (pipeline.UserFieldMapper): CreateUser
+//     and UpdateUser skip the others without an error, and an unknown field
+//     name is an error;
 //   - a store implementing socialauth.SocialUserGetter answers exactly what
 //     GetSocialAuth followed by GetUser would (the same association, the
 //     same active owner, nil for an inactive one, the same errors), and so
@@ -47,6 +53,8 @@ func Run(t *testing.T, newStore func(t *testing.T) socialauth.Storage) {
 		{"CreateUserCollisionNeverAdopts", testCreateUserCollision},
 		{"UsersByEmail", testUsersByEmail},
 		{"UpdateUser", testUpdateUser},
+		{"LastLogin", testLastLogin},
+		{"UnmappedUserFields", testUnmappedUserFields},
 		{"SocialAuthCRUD", testSocialCRUD},
 		{"ExactUID", testExactUID},
 		{"EmptyKeysRejected", testEmptyKeys},
@@ -241,6 +249,96 @@ func testUpdateUser(t *testing.T, s socialauth.Storage) {
 	}
 	_, err = s.GetUser(ctx(t), u.ID)
 	wantNotFound(t, "GetUser after deactivation", err)
+}
+
+// userFieldMapper is pipeline.UserFieldMapper.
+type userFieldMapper interface{ MapsUserField(field string) bool }
+
+// maps reports whether s stores field (every field when s does not say).
+func maps(s socialauth.Storage, field string) bool {
+	m, ok := s.(userFieldMapper)
+	return !ok || m.MapsUserField(field)
+}
+
+// testLastLogin: the Service stamps last_login at every sign-in with
+// UpdateUser(u, ["last_login"]): only that field is written, and a user
+// model without it is left alone without an error.
+func testLastLogin(t *testing.T, s socialauth.Storage) {
+	u := mustUser(t, s, "jsmith", "email", "j@example.com")
+	if !u.LastLogin.IsZero() {
+		t.Errorf("new user has last_login %v; want none", u.LastLogin)
+	}
+	mapped := maps(s, "last_login")
+	for _, at := range []time.Time{
+		time.Date(2025, 3, 4, 5, 6, 7, 123456000, time.UTC),
+		time.Date(2025, 3, 5, 1, 2, 3, 0, time.FixedZone("CET", 3600)),
+	} {
+		u.LastLogin = at
+		u.Email = "not-saved@example.com"
+		if err := s.UpdateUser(ctx(t), u, []string{"last_login"}); err != nil {
+			t.Fatalf("UpdateUser(last_login) (mapped %v): %v", mapped, err)
+		}
+		got, err := s.GetUser(ctx(t), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := at
+		if !mapped {
+			want = time.Time{}
+		}
+		if !got.LastLogin.Equal(want) {
+			t.Errorf("last_login after UpdateUser = %v; want %v (mapped %v)", got.LastLogin, want, mapped)
+		}
+		if got.Email != "j@example.com" {
+			t.Errorf("UpdateUser(last_login) also wrote email: %q", got.Email)
+		}
+	}
+}
+
+// testUnmappedUserFields: CreateUser and UpdateUser skip the fields the
+// store says its user model does not map, and keep the ones it maps; an
+// unknown field name is an error.
+func testUnmappedUserFields(t *testing.T, s socialauth.Storage) {
+	u := mustUser(t, s, "jsmith", "email", "old@example.com", "first_name", "First", "last_name", "Last", "is_staff", true)
+	got, err := s.GetUser(ctx(t), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]any{"first_name": "First", "last_name": "Last", "is_staff": true}
+	for field, v := range stored {
+		if !maps(s, field) {
+			var zero any = ""
+			if field == "is_staff" {
+				zero = false
+			}
+			v = zero
+		}
+		if have, _ := got.Get(field); have != v {
+			t.Errorf("after CreateUser, %s = %v; want %v (mapped %v)", field, have, v, maps(s, field))
+		}
+	}
+	got.Email, got.FirstName, got.LastName, got.IsStaff = "new@example.com", "F2", "L2", false
+	if err := s.UpdateUser(ctx(t), got, []string{"email", "first_name", "last_name", "is_staff"}); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	after, err := s.GetUser(ctx(t), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if maps(s, "email") && after.Email != "new@example.com" {
+		t.Errorf("email = %q; want the new one saved next to unmapped fields", after.Email)
+	}
+	for field, want := range map[string]any{"first_name": "F2", "last_name": "L2", "is_staff": false} {
+		if !maps(s, field) {
+			continue
+		}
+		if have, _ := after.Get(field); have != want {
+			t.Errorf("after UpdateUser, %s = %v; want %v", field, have, want)
+		}
+	}
+	if err := s.UpdateUser(ctx(t), after, []string{"no_such_field"}); err == nil {
+		t.Error("UpdateUser(no_such_field): want an error")
+	}
 }
 
 func testSocialCRUD(t *testing.T, s socialauth.Storage) {
