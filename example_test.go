@@ -26,22 +26,30 @@ func Example() {
 			return nil, nil
 		},
 	})
-	svc, _ := socialauth.New(socialauth.Options{
+	// Settings are read once, here: the pipeline is configured by name, as
+	// in Django settings, and an unknown name or malformed setting is an
+	// error now rather than at the first sign-in.
+	cfg := settings.New(settings.Map{
+		"SOCIAL_AUTH_PIPELINE": append(socialauth.DefaultAuthPipeline(), "myapp.pipeline.greet"),
+		"LOGIN_REDIRECT_URL":   "/dashboard",
+	})
+	svc, err := socialauth.New(socialauth.Options{
 		Storage:  testutil.NewStore(),
 		Backends: socialauth.NewRegistry(backend),
 		Steps:    steps,
+		Settings: cfg,
 	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	svc.AuthComplete().Connect(func(ctx context.Context, sender string, p socialauth.AuthCompleted) error {
 		fmt.Printf("auth_complete from %s: %s\n", sender, p.User.Email)
 		return nil
 	})
 
-	cfg := settings.New(settings.Map{
-		// The pipeline is configured by name, as in Django settings.
-		"SOCIAL_AUTH_PIPELINE": append(socialauth.DefaultAuthPipeline(), "myapp.pipeline.greet"),
-		"LOGIN_REDIRECT_URL":   "/dashboard",
-	})
-	st := testutil.NewStrategy(testutil.StrategyOptions{Settings: cfg})
+	// One strategy per request: the request and its session.
+	st := testutil.NewStrategy(testutil.StrategyOptions{})
 	st.SetRequestData(url.Values{"state": {"…"}, "code": {"…"}})
 	resp, err := svc.Complete(ctx, st, "fake")
 	if err != nil {

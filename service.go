@@ -297,6 +297,12 @@ func (s *Service) login(ctx context.Context, st Strategy, sv *served, loggedIn *
 		}
 		return nil, &Error{Code: CodeAuthForbidden, Backend: name, Msg: "inactive user"}
 	}
+	// As Django's login(): last_login at every sign-in (a no-op on a user
+	// table without that column).
+	user.LastLogin = s.now()
+	if err := s.storage.UpdateUser(ctx, user, []string{"last_login"}); err != nil {
+		return nil, err
+	}
 	if err := st.SessionRotate(ctx); err != nil {
 		return nil, err
 	}

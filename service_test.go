@@ -19,18 +19,37 @@ import (
 )
 
 // harness is one app instance: a service over an in-memory store with a
-// fake backend answering for uid "jsmith".
+// fake backend answering for uid "jsmith", built from the settings cfg and
+// the default steps plus any registered before build.
 type harness struct {
 	svc     *socialauth.Service
 	store   *testutil.MemStore
 	backend *testutil.FakeBackend
 	steps   *socialauth.Steps
 	cfg     settings.Map
+	clock   *clock
 }
 
-func newHarness(t *testing.T, cfg settings.Map) *harness {
-	t.Helper()
-	b := &testutil.FakeBackend{
+// clock is a settable Options.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newBackend() *testutil.FakeBackend {
+	return &testutil.FakeBackend{
 		BackendName: "fake",
 		IDKey:       "username",
 		Response: map[string]any{
@@ -39,20 +58,36 @@ func newHarness(t *testing.T, cfg settings.Map) *harness {
 		},
 		ExtraDataKeys: []string{"access_token"},
 	}
-	steps := pipeline.NewSteps()
-	store := testutil.NewStore()
-	svc, err := socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(b), Steps: steps})
-	if err != nil {
-		t.Fatal(err)
-	}
+}
+
+// newHarness builds a harness from cfg; steps are registered next to the
+// defaults before the service is built.
+func newHarness(t *testing.T, cfg settings.Map, steps ...socialauth.Step) *harness {
+	t.Helper()
 	if cfg == nil {
 		cfg = settings.Map{}
 	}
-	return &harness{svc: svc, store: store, backend: b, steps: steps, cfg: cfg}
+	h := &harness{store: testutil.NewStore(), backend: newBackend(), steps: pipeline.NewSteps(), cfg: cfg,
+		clock: &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}}
+	h.steps.Register(steps...)
+	h.build(t)
+	return h
+}
+
+// build (re)builds the service from h.cfg and h.steps, over the same store
+// and backend: settings are read once, here.
+func (h *harness) build(t *testing.T) {
+	t.Helper()
+	svc, err := socialauth.New(socialauth.Options{Storage: h.store, Backends: socialauth.NewRegistry(h.backend),
+		Steps: h.steps, Settings: settings.New(h.cfg), Now: h.clock.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.svc = svc
 }
 
 func (h *harness) strategy(session *testutil.Session, data url.Values) *testutil.Strategy {
-	st := testutil.NewStrategy(testutil.StrategyOptions{Settings: settings.New(h.cfg), BaseURL: "https://app.example.com", Session: session})
+	st := testutil.NewStrategy(testutil.StrategyOptions{BaseURL: "https://app.example.com", Session: session})
 	st.SetRequestData(data)
 	return st
 }
@@ -94,7 +129,13 @@ func TestCompleteLogsInNewUser(t *testing.T) {
 	if len(got) != 1 || got[0].User.Username != "jsmith" || !got[0].State.IsNew || got[0].Backend != "fake" {
 		t.Errorf("auth_complete payloads = %+v", got)
 	}
-	// A returning login reuses the user and association.
+	first := h.clock.now()
+	if !users[0].LastLogin.Equal(first) || !got[0].User.LastLogin.Equal(first) {
+		t.Errorf("last_login = %v (signal: %v), want the sign-in time %v", users[0].LastLogin, got[0].User.LastLogin, first)
+	}
+	// A returning login reuses the user and association, and stamps
+	// last_login again, as Django's login() does.
+	h.clock.advance(time.Hour)
 	sess2 := testutil.NewSession()
 	resp, err = h.svc.Complete(ctx, h.strategy(sess2, url.Values{"code": {"c"}, "state": {"s"}}), "fake")
 	if err != nil {
@@ -105,6 +146,9 @@ func TestCompleteLogsInNewUser(t *testing.T) {
 	}
 	if n, m := len(h.store.Users()), len(h.store.SocialAuths()); n != 1 || m != 1 {
 		t.Errorf("after second login: %d users, %d associations; want 1, 1", n, m)
+	}
+	if got := h.store.Users()[0].LastLogin; !got.Equal(first.Add(time.Hour)) {
+		t.Errorf("last_login after the second sign-in = %v, want %v", got, first.Add(time.Hour))
 	}
 }
 
@@ -165,10 +209,10 @@ func TestCompleteFailureWritesNothing(t *testing.T) {
 
 func TestPipelineStepErrorRollsBack(t *testing.T) {
 	ctx := context.Background()
-	h := newHarness(t, settings.Map{"SOCIAL_AUTH_PIPELINE": append(socialauth.DefaultAuthPipeline(), "test.fail")})
-	h.steps.Register(socialauth.Step{Name: "test.fail", Func: func(context.Context, *socialauth.State) (*socialauth.Response, error) {
-		return nil, socialauth.NewError(socialauth.CodeAuthForbidden, "fake", "no", nil)
-	}})
+	h := newHarness(t, settings.Map{"SOCIAL_AUTH_PIPELINE": append(socialauth.DefaultAuthPipeline(), "test.fail")},
+		socialauth.Step{Name: "test.fail", Func: func(context.Context, *socialauth.State) (*socialauth.Response, error) {
+			return nil, socialauth.NewError(socialauth.CodeAuthForbidden, "fake", "no", nil)
+		}})
 	sess := testutil.NewSession()
 	_, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"state": {"s"}}), "fake")
 	if !errors.Is(err, socialauth.ErrAuthForbidden) {
@@ -182,14 +226,183 @@ func TestPipelineStepErrorRollsBack(t *testing.T) {
 	}
 }
 
+// TestUnknownStepIsConfigurationError: a pipeline naming a step that is
+// not registered fails socialauth.New, naming the step and the backend;
+// no login ever reaches the provider with it.
 func TestUnknownStepIsConfigurationError(t *testing.T) {
-	h := newHarness(t, settings.Map{"SOCIAL_AUTH_PIPELINE": []string{"no.such.step"}})
-	_, err := h.svc.Complete(context.Background(), h.strategy(testutil.NewSession(), nil), "fake")
-	if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), "no.such.step") {
-		t.Fatalf("err = %v", err)
+	for _, key := range []string{"SOCIAL_AUTH_PIPELINE", "SOCIAL_AUTH_FAKE_PIPELINE", "SOCIAL_AUTH_DISCONNECT_PIPELINE"} {
+		b := newBackend()
+		_, err := socialauth.New(socialauth.Options{Storage: testutil.NewStore(), Backends: socialauth.NewRegistry(b),
+			Steps: pipeline.NewSteps(), Settings: settings.New(settings.Map{key: []string{"no.such.step"}})})
+		if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), "no.such.step") {
+			t.Fatalf("%s: New: %v; want ImproperlyConfigured naming no.such.step", key, err)
+		}
+		var e *socialauth.Error
+		if !errors.As(err, &e) || e.Backend != "fake" {
+			t.Errorf("%s: error %v does not name the backend", key, err)
+		}
+		if b.Calls().Complete != 0 {
+			t.Error("backend completed although the pipeline is misconfigured")
+		}
 	}
-	if h.backend.Calls().Complete != 0 {
-		t.Error("backend completed although the pipeline is misconfigured")
+}
+
+// TestMalformedSettingFailsNew: a malformed setting of the service or of a
+// pipeline step stops socialauth.New with an ImproperlyConfigured error
+// naming the key (never quoting the value), instead of failing the first
+// sign-in.
+func TestMalformedSettingFailsNew(t *testing.T) {
+	const value = "not-a-valid-value-xyz"
+	for _, tc := range []struct {
+		key   string
+		value any
+		want  error
+	}{
+		{"SOCIAL_AUTH_PIPELINE", 42, settings.ErrWrongType},
+		{"SOCIAL_AUTH_FAKE_PIPELINE", map[string]any{"a": value}, settings.ErrWrongType},
+		{"SOCIAL_AUTH_DISCONNECT_PIPELINE", true, settings.ErrWrongType},
+		{"SOCIAL_AUTH_PARTIAL_PIPELINE_TTL", value, settings.ErrWrongType},
+		{"SOCIAL_AUTH_FAKE_PARTIAL_PIPELINE_TTL", "-5m", settings.ErrInvalid},
+		{"SOCIAL_AUTH_ALLOW_INACTIVE_USERS_LOGIN", value, settings.ErrWrongType},
+		{"ALLOW_INACTIVE_USERS_LOGIN", 7, settings.ErrWrongType},
+		{"SOCIAL_AUTH_SANITIZE_REDIRECTS", value, settings.ErrWrongType},
+		// Settings of the default steps are read by New too.
+		{"SOCIAL_AUTH_WHITELISTED_DOMAINS", 3, settings.ErrWrongType},
+		{"SOCIAL_AUTH_FAKE_USER_FIELDS", 3, settings.ErrWrongType},
+		{"SOCIAL_AUTH_UUID_LENGTH", 0, settings.ErrInvalid},
+		{"SOCIAL_AUTH_PROTECTED_USER_FIELDS", value, nil}, // a string is a one-item list: fine
+		{"REVOKE_TOKENS_ON_DISCONNECT", value, settings.ErrWrongType},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			_, err := socialauth.New(socialauth.Options{Storage: testutil.NewStore(), Backends: socialauth.NewRegistry(newBackend()),
+				Steps: pipeline.NewSteps(), Settings: settings.New(settings.Map{tc.key: tc.value})})
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.key) {
+				t.Fatalf("New: %v; want ImproperlyConfigured (%v) naming %s", err, tc.want, tc.key)
+			}
+			if strings.Contains(err.Error(), value) {
+				t.Errorf("error %q quotes the value", err)
+			}
+		})
+	}
+}
+
+// TestOptionsConfigs: a backend's Config given in code is used as is (its
+// settings are not read); steps still read theirs.
+func TestOptionsConfigs(t *testing.T) {
+	ctx := context.Background()
+	cfg := socialauth.DefaultConfig()
+	cfg.LoginRedirectURL = "/from-code"
+	cfg.Pipeline = append(socialauth.DefaultAuthPipeline(), "test.mark")
+	marked := 0
+	steps := pipeline.NewSteps()
+	steps.Register(socialauth.Step{Name: "test.mark", Func: func(context.Context, *socialauth.State) (*socialauth.Response, error) {
+		marked++
+		return nil, nil
+	}})
+	store := testutil.NewStore()
+	svc, err := socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(newBackend()), Steps: steps,
+		// Malformed service settings are not read for a backend configured in code.
+		Settings: settings.New(settings.Map{"LOGIN_REDIRECT_URL": "/from-settings", "SOCIAL_AUTH_PARTIAL_PIPELINE_TTL": "abc"}),
+		Configs:  map[string]socialauth.Config{"fake": cfg}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := svc.Config("fake")
+	if !ok || got.LoginRedirectURL != "/from-code" || got.PartialPipelineTTL != socialauth.DefaultPartialTTL {
+		t.Errorf("Config(fake) = %+v, %v", got, ok)
+	}
+	st := testutil.NewStrategy(testutil.StrategyOptions{})
+	resp, err := svc.Complete(ctx, st, "fake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Location != "/from-code" || marked != 1 {
+		t.Errorf("redirect %q, custom step ran %d times; want /from-code and 1", resp.Location, marked)
+	}
+	// The steps still read their settings: a malformed one fails New.
+	_, err = socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(newBackend()), Steps: steps,
+		Settings: settings.New(settings.Map{"SOCIAL_AUTH_USER_FIELDS": 1}),
+		Configs:  map[string]socialauth.Config{"fake": cfg}})
+	if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), "SOCIAL_AUTH_USER_FIELDS") {
+		t.Errorf("step setting with Configs: %v", err)
+	}
+	// An unknown step in a Config from code fails New too.
+	bad := socialauth.DefaultConfig()
+	bad.DisconnectPipeline = []string{"no.such.step"}
+	_, err = socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(newBackend()), Steps: steps,
+		Configs: map[string]socialauth.Config{"fake": bad}})
+	if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), "no.such.step") {
+		t.Errorf("unknown step in Configs: %v", err)
+	}
+}
+
+// TestMultiTenant: one Service per tenant, built from each tenant's
+// settings, over one store, picked per request (by host, as ecommerce picks
+// its site): each behaves per its own settings.
+func TestMultiTenant(t *testing.T) {
+	ctx := context.Background()
+	store := testutil.NewStore()
+	var audited []string
+	steps := pipeline.NewSteps()
+	steps.Register(socialauth.Step{Name: "tenant.audit", Func: func(_ context.Context, st *socialauth.State) (*socialauth.Response, error) {
+		audited = append(audited, st.User.Username)
+		return nil, nil
+	}})
+	tenants := map[string]settings.Map{
+		"a.example.com": {"LOGIN_REDIRECT_URL": "/a-home", "SOCIAL_AUTH_USERNAME_IS_FULL_EMAIL": true},
+		"b.example.com": {"LOGIN_REDIRECT_URL": "/b-home", "SOCIAL_AUTH_NEW_USER_REDIRECT_URL": "/b-welcome",
+			"SOCIAL_AUTH_PIPELINE": append(socialauth.DefaultAuthPipeline(), "tenant.audit")},
+	}
+	services := map[string]*socialauth.Service{}
+	for host, m := range tenants {
+		b := newBackend()
+		b.IDKey, b.Response = "id", map[string]any{"id": host, "username": "jsmith", "email": "js@" + host}
+		svc, err := socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(b), Steps: steps, Settings: settings.New(m)})
+		if err != nil {
+			t.Fatalf("tenant %s: %v", host, err)
+		}
+		services[host] = svc
+	}
+	// pick is the app's per-request choice.
+	pick := func(host string) (*socialauth.Service, *testutil.Strategy) {
+		return services[host], testutil.NewStrategy(testutil.StrategyOptions{BaseURL: "https://" + host})
+	}
+	for _, tc := range []struct {
+		host, wantFirst, wantAgain, wantUsername string
+		wantAudit                                []string
+	}{
+		{"a.example.com", "/a-home", "/a-home", "js@a.example.com", nil},
+		{"b.example.com", "/b-welcome", "/b-home", "jsmith", []string{"jsmith", "jsmith"}},
+	} {
+		audited = nil
+		for i, want := range []string{tc.wantFirst, tc.wantAgain} {
+			svc, st := pick(tc.host)
+			resp, err := svc.Complete(ctx, st, "fake")
+			if err != nil {
+				t.Fatalf("%s login %d: %v", tc.host, i, err)
+			}
+			if resp.Location != want {
+				t.Errorf("%s login %d: redirect %q, want %q", tc.host, i, resp.Location, want)
+			}
+		}
+		if c, _ := services[tc.host].Config("fake"); c.LoginRedirectURL != tc.wantAgain {
+			t.Errorf("%s: Config.LoginRedirectURL = %q", tc.host, c.LoginRedirectURL)
+		}
+		if diff := cmp.Diff(tc.wantAudit, audited); diff != "" {
+			t.Errorf("%s: tenant pipeline steps (-want +got):\n%s", tc.host, diff)
+		}
+		if _, err := store.GetUserByUsername(ctx, tc.wantUsername); err != nil {
+			t.Errorf("%s: user %q not created with the tenant's USERNAME_IS_FULL_EMAIL: %v", tc.host, tc.wantUsername, err)
+		}
+	}
+	if n := len(store.Users()); n != 2 {
+		t.Errorf("%d users in the shared store, want one per tenant", n)
 	}
 }
 
@@ -239,6 +452,7 @@ func TestInactiveUserCannotLogIn(t *testing.T) {
 				st.User = u.Clone()
 				return nil, nil
 			}})
+			h.build(t)
 			sess := testutil.NewSession()
 			resp, err := h.svc.Complete(ctx, h.strategy(sess, nil), "fake")
 			if tc.wantErr {
@@ -251,6 +465,9 @@ func TestInactiveUserCannotLogIn(t *testing.T) {
 			_, ok := sess.Get(socialauth.SessionUserID)
 			if ok != tc.loggedIn {
 				t.Errorf("logged in = %v, want %v", ok, tc.loggedIn)
+			}
+			if got, _ := h.store.GetUserByUsername(ctx, "jsmith"); got.LastLogin.IsZero() == tc.loggedIn {
+				t.Errorf("last_login = %v after a sign-in that logged in = %v", got.LastLogin, tc.loggedIn)
 			}
 		})
 	}
@@ -334,17 +551,16 @@ func askStep(field string) socialauth.Step {
 func partialHarness(t *testing.T) *harness {
 	t.Helper()
 	pipe := append(socialauth.DefaultAuthPipeline(), "test.ask_password", "test.ask_slug", "test.record")
-	h := newHarness(t, settings.Map{"SOCIAL_AUTH_PIPELINE": pipe})
-	h.steps.Register(askStep("password"), askStep("slug"), socialauth.Step{Name: "test.record", Func: func(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
-		if st.User == nil {
-			return nil, socialauth.NewError(socialauth.CodeAuthForbidden, "fake", "no user", nil)
-		}
-		p, _ := st.Get("password")
-		s, _ := st.Get("slug")
-		st.User.Extra = map[string]any{"password": p, "slug": s}
-		return nil, nil
-	}})
-	return h
+	return newHarness(t, settings.Map{"SOCIAL_AUTH_PIPELINE": pipe}, askStep("password"), askStep("slug"),
+		socialauth.Step{Name: "test.record", Func: func(ctx context.Context, st *socialauth.State) (*socialauth.Response, error) {
+			if st.User == nil {
+				return nil, socialauth.NewError(socialauth.CodeAuthForbidden, "fake", "no user", nil)
+			}
+			p, _ := st.Get("password")
+			s, _ := st.Get("slug")
+			st.User.Extra = map[string]any{"password": p, "slug": s}
+			return nil, nil
+		}})
 }
 
 func tokenOf(t *testing.T, resp *socialauth.Response) string {
@@ -472,8 +688,9 @@ func TestPartialRefusals(t *testing.T) {
 	t.Run("expired", func(t *testing.T) {
 		h := partialHarness(t)
 		h.cfg["SOCIAL_AUTH_PARTIAL_PIPELINE_TTL"] = "1ns"
+		h.build(t)
 		sess, tok := pause(t, h)
-		time.Sleep(2 * time.Millisecond)
+		h.clock.advance(2 * time.Millisecond)
 		_, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"partial_token": {tok}, "password": {"x"}}), "fake")
 		if !errors.Is(err, socialauth.ErrAuthForbidden) || !strings.Contains(err.Error(), "expired") {
 			t.Fatalf("err = %v, want an expired-partial AuthForbidden", err)
