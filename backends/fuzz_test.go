@@ -49,9 +49,7 @@ func FuzzParseCallback(f *testing.F) {
 // must reject everything but a genuine token with a typed error.
 func FuzzVerifyIDToken(f *testing.F) {
 	l := newLMS(f, fakelms.Options{})
-	set := oidcSettings(l, nil)
-	b := NewOIDC(OIDCConfig{Settings: set})
-	st := newStrategy(l, set)
+	b := newOIDC(f, l, nil)
 	good, _ := l.SignJWT("RS256", map[string]any{"iss": l.Issuer(), "aud": testClientID, "sub": "s", "exp": 4102444800, "iat": 1}, map[string]any{"kid": l.KeyID() + "-rs256"})
 	f.Add(good)
 	f.Add(good[:len(good)-3])
@@ -59,7 +57,7 @@ func FuzzVerifyIDToken(f *testing.F) {
 	f.Add("a.b.c")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, tok string) {
-		claims, err := b.VerifyIDToken(context.Background(), st, tok, "")
+		claims, err := b.VerifyIDToken(context.Background(), tok, "")
 		if err != nil {
 			var e *socialauth.Error
 			if !errors.As(err, &e) {

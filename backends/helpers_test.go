@@ -51,10 +51,10 @@ func newLMS(t testing.TB, opts fakelms.Options) *fakelms.LMS {
 	return l
 }
 
-// lmsOAuth2 is a plain OAuth2 backend for the fake LMS (no OpenID).
-func lmsOAuth2(l *fakelms.LMS, mod func(*OAuth2Config)) *OAuth2 {
-	var b *OAuth2
-	cfg := OAuth2Config{
+// lmsConfig is the code configuration of a plain OAuth2 backend for the
+// fake LMS (no OpenID). Its UserInfoURL is fetched by the base.
+func lmsConfig(l *fakelms.LMS) OAuth2Config {
+	return OAuth2Config{
 		Name: "lms",
 		Endpoints: Endpoints{
 			AuthorizationURL: l.URL() + "/oauth2/authorize",
@@ -65,14 +65,26 @@ func lmsOAuth2(l *fakelms.LMS, mod func(*OAuth2Config)) *OAuth2 {
 		DefaultScope: []string{"profile", "email"},
 		IDKey:        "preferred_username",
 		ExtraData:    []ExtraDataField{{Name: "refresh_token"}, {Name: "expires_in"}},
-		UserData: func(ctx context.Context, s socialauth.Strategy, token string, _ map[string]any) (map[string]any, error) {
-			return b.GetJSON(ctx, s, l.URL()+"/oauth2/user_info", token)
-		},
+		HTTPClient:   l.Client(),
 	}
+}
+
+// lmsOAuth2 builds lmsConfig changed by mod, with the test settings and set
+// laid over it, as an application would at start-up.
+func lmsOAuth2(t testing.TB, l *fakelms.LMS, set settings.Map, mod func(*OAuth2Config)) *OAuth2 {
+	t.Helper()
+	cfg := lmsConfig(l)
 	if mod != nil {
 		mod(&cfg)
 	}
-	b = NewOAuth2(cfg)
+	cfg, err := OAuth2ConfigFrom(testSettings(set), cfg)
+	if err != nil {
+		t.Fatalf("OAuth2ConfigFrom: %v", err)
+	}
+	b, err := NewOAuth2(cfg)
+	if err != nil {
+		t.Fatalf("NewOAuth2: %v", err)
+	}
 	return b
 }
 
@@ -88,12 +100,22 @@ func testSettings(m settings.Map) *settings.Settings {
 	return settings.New(base, m)
 }
 
-func newStrategy(l *fakelms.LMS, set *settings.Settings) *testutil.Strategy {
-	var c *http.Client
-	if l != nil {
-		c = l.Client()
+// newStrategy is a request-only strategy on the default base URL.
+func newStrategy() *testutil.Strategy {
+	return testutil.NewStrategy(testutil.StrategyOptions{})
+}
+
+// wantConfigErr fails unless err is an ImproperlyConfigured *socialauth.Error
+// naming key.
+func wantConfigErr(t testing.TB, err error, key string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want ImproperlyConfigured naming %s", key)
 	}
-	return testutil.NewStrategy(testutil.StrategyOptions{Settings: set, HTTPClient: c})
+	wantCode(t, err, socialauth.CodeImproperlyConfigured)
+	if !strings.Contains(err.Error(), key) {
+		t.Fatalf("error %q does not name %s", err, key)
+	}
 }
 
 // authorize follows the authorization URL at the fake LMS (auto-approve) and

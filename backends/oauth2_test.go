@@ -20,8 +20,8 @@ import (
 
 func TestOAuth2Login(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
-	b := lmsOAuth2(l, nil)
-	st := newStrategy(l, testSettings(nil))
+	b := lmsOAuth2(t, l, nil, nil)
+	st := newStrategy()
 
 	authURL := start(t, b, st)
 	q := authURL.Query()
@@ -54,12 +54,15 @@ func TestOAuth2Login(t *testing.T) {
 	if resp["access_token"] == "" || resp["preferred_username"] != "jsmith" || resp["email"] != "jsmith@example.com" {
 		t.Errorf("response = %v", resp)
 	}
-	details := b.UserDetails(nil, resp)
-	uid, err := b.UserID(nil, details, resp)
+	if l.Calls().UserInfo != 1 {
+		t.Errorf("UserInfo calls = %d, want 1 (the base fetches UserInfoURL)", l.Calls().UserInfo)
+	}
+	details := b.UserDetails(resp)
+	uid, err := b.UserID(details, resp)
 	if err != nil || uid != "jsmith" {
 		t.Errorf("UserID = %q, %v", uid, err)
 	}
-	extra := b.ExtraData(nil, nil, uid, resp, details)
+	extra := b.ExtraData(nil, uid, resp, details)
 	for _, k := range []string{"auth_time", "access_token", "token_type", "refresh_token", "expires_in"} {
 		if _, ok := extra[k]; !ok {
 			t.Errorf("extra data lacks %s: %v", k, extra)
@@ -87,6 +90,7 @@ func TestAuthURLSettings(t *testing.T) {
 		name    string
 		set     settings.Map
 		mod     func(*OAuth2Config)
+		opts    testutil.StrategyOptions
 		request url.Values
 		want    map[string]string // "" means absent
 	}{
@@ -118,8 +122,13 @@ func TestAuthURLSettings(t *testing.T) {
 			set: settings.Map{"SOCIAL_AUTH_LMS_AUTH_EXTRA_ARGUMENTS": map[string]string{
 				"redirect_uri": "https://evil.example/", "state": "fixed", "client_id": "x"}},
 			want: map[string]string{"redirect_uri": testutil.DefaultBaseURL + "/complete/lms/", "client_id": testClientID}},
-		{name: "redirect is https", set: settings.Map{"SOCIAL_AUTH_REDIRECT_IS_HTTPS": true},
+		{name: "redirect_uri is the strategy's callback URL (https base)", opts: testutil.StrategyOptions{BaseURL: "https://testserver"},
 			want: map[string]string{"redirect_uri": "https://testserver/complete/lms/"}},
+		{name: "redirect_uri follows the mount prefix", opts: testutil.StrategyOptions{Prefix: "/auth"},
+			want: map[string]string{"redirect_uri": testutil.DefaultBaseURL + "/auth/complete/lms/"}},
+		{name: "settings before code: USE_PKCE over PKCEDisabled", set: settings.Map{"SOCIAL_AUTH_LMS_USE_PKCE": true},
+			mod:  func(c *OAuth2Config) { c.PKCEDisabled = true },
+			want: map[string]string{"code_challenge_method": "S256"}},
 		{name: "redirect_state option", mod: func(c *OAuth2Config) { c.RedirectState = true },
 			want: map[string]string{}},
 		{name: "authorization URL setting keeps its query",
@@ -128,8 +137,8 @@ func TestAuthURLSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := lmsOAuth2(l, tt.mod)
-			st := newStrategy(l, testSettings(tt.set))
+			b := lmsOAuth2(t, l, tt.set, tt.mod)
+			st := testutil.NewStrategy(tt.opts)
 			if tt.request != nil {
 				st.SetRequestData(tt.request)
 			}
@@ -157,14 +166,155 @@ func TestAuthURLSettings(t *testing.T) {
 	}
 }
 
-func TestStartMisconfigured(t *testing.T) {
-	b := NewOAuth2(OAuth2Config{Name: "lms", Endpoints: Endpoints{AuthorizationURL: "https://idp.example/auth"}})
-	st := newStrategy(nil, settings.New())
-	_, err := b.Start(context.Background(), st)
+// TestNewOAuth2Misconfigured: a backend configured in code fails at
+// construction, naming the setting that would fix it; nothing is left for
+// the first request to discover.
+func TestNewOAuth2Misconfigured(t *testing.T) {
+	ok := OAuth2Config{Name: "lms", Key: testClientID, Endpoints: Endpoints{
+		AuthorizationURL: "https://idp.example/auth", AccessTokenURL: "https://idp.example/token"}}
+	if _, err := NewOAuth2(ok); err != nil {
+		t.Fatalf("NewOAuth2(valid) = %v", err)
+	}
+	tests := []struct {
+		name string
+		mod  func(*OAuth2Config)
+		key  string
+	}{
+		{"no key", func(c *OAuth2Config) { c.Key = "" }, "SOCIAL_AUTH_LMS_KEY"},
+		{"javascript authorization URL", func(c *OAuth2Config) { c.Endpoints.AuthorizationURL = "javascript:alert(1)" }, "SOCIAL_AUTH_LMS_AUTHORIZATION_URL"},
+		{"relative token URL", func(c *OAuth2Config) { c.Endpoints.AccessTokenURL = "/token" }, "SOCIAL_AUTH_LMS_ACCESS_TOKEN_URL"},
+		{"no token URL", func(c *OAuth2Config) { c.Endpoints.AccessTokenURL = "" }, "SOCIAL_AUTH_LMS_ACCESS_TOKEN_URL"},
+		{"userinfo URL with userinfo", func(c *OAuth2Config) { c.Endpoints.UserInfoURL = "https://u:p@idp.example/me" }, "SOCIAL_AUTH_LMS_USERINFO_URL"},
+		{"revoke URL not http", func(c *OAuth2Config) { c.Endpoints.RevokeURL = "ftp://idp.example/revoke" }, "SOCIAL_AUTH_LMS_REVOKE_TOKEN_URL"},
+		{"token method", func(c *OAuth2Config) { c.AccessTokenMethod = "PUT" }, "SOCIAL_AUTH_LMS_ACCESS_TOKEN_METHOD"},
+		{"negative state TTL", func(c *OAuth2Config) { c.StateTTL = -time.Second }, "SOCIAL_AUTH_LMS_STATE_TTL"},
+		{"extra data without name", func(c *OAuth2Config) { c.ExtraData = []ExtraDataField{{Alias: "x"}} }, "SOCIAL_AUTH_LMS_EXTRA_DATA"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := ok
+			tt.mod(&cfg)
+			b, err := NewOAuth2(cfg)
+			if b != nil {
+				t.Error("a backend returned with the error")
+			}
+			wantConfigErr(t, err, tt.key)
+		})
+	}
+	_, err := NewOAuth2(OAuth2Config{Key: "k"})
 	wantCode(t, err, socialauth.CodeImproperlyConfigured)
-	b = NewOAuth2(OAuth2Config{Name: "lms", Endpoints: Endpoints{AuthorizationURL: "javascript:alert(1)"}})
-	_, err = b.Start(context.Background(), newStrategy(nil, testSettings(nil)))
-	wantCode(t, err, socialauth.CodeImproperlyConfigured)
+}
+
+// TestOAuth2ConfigFromErrors: every missing or malformed setting fails
+// OAuth2ConfigFrom with an error naming the key that answered (never its
+// value), and all of them are reported together.
+func TestOAuth2ConfigFromErrors(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	tests := []struct {
+		name string
+		set  settings.Map
+		key  string
+	}{
+		{"STATE_TTL", settings.Map{"SOCIAL_AUTH_LMS_STATE_TTL": "abc"}, "SOCIAL_AUTH_LMS_STATE_TTL"},
+		{"global STATE_TTL", settings.Map{"SOCIAL_AUTH_STATE_TTL": "-5s"}, "SOCIAL_AUTH_STATE_TTL"},
+		{"USE_PKCE", settings.Map{"SOCIAL_AUTH_LMS_USE_PKCE": "maybe"}, "SOCIAL_AUTH_LMS_USE_PKCE"},
+		{"IGNORE_DEFAULT_SCOPE", settings.Map{"SOCIAL_AUTH_LMS_IGNORE_DEFAULT_SCOPE": "perhaps"}, "SOCIAL_AUTH_LMS_IGNORE_DEFAULT_SCOPE"},
+		{"GET_ALL_EXTRA_DATA", settings.Map{"SOCIAL_AUTH_GET_ALL_EXTRA_DATA": 3.5}, "SOCIAL_AUTH_GET_ALL_EXTRA_DATA"},
+		{"SCOPE", settings.Map{"SOCIAL_AUTH_LMS_SCOPE": 42}, "SOCIAL_AUTH_LMS_SCOPE"},
+		{"AUTH_EXTRA_ARGUMENTS", settings.Map{"SOCIAL_AUTH_LMS_AUTH_EXTRA_ARGUMENTS": []string{"prompt"}}, "SOCIAL_AUTH_LMS_AUTH_EXTRA_ARGUMENTS"},
+		{"AUTH_EXTRA_ARGUMENTS_OVERRIDE_ALLOWLIST", settings.Map{"SOCIAL_AUTH_AUTH_EXTRA_ARGUMENTS_OVERRIDE_ALLOWLIST": true}, "SOCIAL_AUTH_AUTH_EXTRA_ARGUMENTS_OVERRIDE_ALLOWLIST"},
+		{"ACCESS_TOKEN_METHOD", settings.Map{"SOCIAL_AUTH_LMS_ACCESS_TOKEN_METHOD": "PATCH"}, "SOCIAL_AUTH_LMS_ACCESS_TOKEN_METHOD"},
+		{"REQUESTS_TIMEOUT", settings.Map{"SOCIAL_AUTH_REQUESTS_TIMEOUT": "soon"}, "SOCIAL_AUTH_REQUESTS_TIMEOUT"},
+		{"URLOPEN_TIMEOUT", settings.Map{"SOCIAL_AUTH_URLOPEN_TIMEOUT": "soon"}, "SOCIAL_AUTH_URLOPEN_TIMEOUT"},
+		{"USER_AGENT", settings.Map{"SOCIAL_AUTH_USER_AGENT": []string{"a"}}, "SOCIAL_AUTH_USER_AGENT"},
+		{"AUTHORIZATION_URL", settings.Map{"SOCIAL_AUTH_LMS_AUTHORIZATION_URL": "not a url"}, "SOCIAL_AUTH_LMS_AUTHORIZATION_URL"},
+		{"ACCESS_TOKEN_URL", settings.Map{"SOCIAL_AUTH_LMS_ACCESS_TOKEN_URL": "/relative"}, "SOCIAL_AUTH_LMS_ACCESS_TOKEN_URL"},
+		{"REFRESH_TOKEN_URL", settings.Map{"SOCIAL_AUTH_LMS_REFRESH_TOKEN_URL": "javascript:x"}, "SOCIAL_AUTH_LMS_REFRESH_TOKEN_URL"},
+		{"REVOKE_TOKEN_URL", settings.Map{"SOCIAL_AUTH_LMS_REVOKE_TOKEN_URL": "https://idp.example/r#frag"}, "SOCIAL_AUTH_LMS_REVOKE_TOKEN_URL"},
+		{"USERINFO_URL", settings.Map{"SOCIAL_AUTH_LMS_USERINFO_URL": "idp.example/me"}, "SOCIAL_AUTH_LMS_USERINFO_URL"},
+		{"ID_KEY", settings.Map{"SOCIAL_AUTH_LMS_ID_KEY": []string{"a"}}, "SOCIAL_AUTH_LMS_ID_KEY"},
+		{"EXTRA_DATA entry", settings.Map{"SOCIAL_AUTH_LMS_EXTRA_DATA": []any{"ok", []any{1, 2}}}, "SOCIAL_AUTH_LMS_EXTRA_DATA"},
+		{"EXTRA_DATA type", settings.Map{"SOCIAL_AUTH_LMS_EXTRA_DATA": 7}, "SOCIAL_AUTH_LMS_EXTRA_DATA"},
+		{"KEY empty", settings.Map{"SOCIAL_AUTH_LMS_KEY": ""}, "SOCIAL_AUTH_LMS_KEY"},
+		{"KEY wrong type", settings.Map{"SOCIAL_AUTH_LMS_KEY": 12.5}, "SOCIAL_AUTH_LMS_KEY"},
+		{"SECRET wrong type", settings.Map{"SOCIAL_AUTH_LMS_SECRET": []string{"s"}}, "SOCIAL_AUTH_LMS_SECRET"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := OAuth2ConfigFrom(testSettings(tt.set), lmsConfig(l))
+			wantConfigErr(t, err, tt.key)
+			if !errors.Is(err, settings.ErrInvalid) && !errors.Is(err, settings.ErrWrongType) && !errors.Is(err, settings.ErrMissing) {
+				t.Errorf("error %v is not a settings error", err)
+			}
+		})
+	}
+	t.Run("no KEY at all", func(t *testing.T) {
+		_, err := OAuth2ConfigFrom(settings.New(), lmsConfig(l))
+		wantConfigErr(t, err, "SOCIAL_AUTH_LMS_KEY")
+		if !errors.Is(err, settings.ErrMissing) {
+			t.Errorf("err = %v, want ErrMissing", err)
+		}
+	})
+	t.Run("all reported together", func(t *testing.T) {
+		_, err := OAuth2ConfigFrom(testSettings(settings.Map{"SOCIAL_AUTH_LMS_STATE_TTL": "abc", "SOCIAL_AUTH_LMS_USE_PKCE": "maybe"}), lmsConfig(l))
+		for _, k := range []string{"SOCIAL_AUTH_LMS_STATE_TTL", "SOCIAL_AUTH_LMS_USE_PKCE"} {
+			if !strings.Contains(err.Error(), k) {
+				t.Errorf("error %q lacks %s", err, k)
+			}
+		}
+	})
+	t.Run("no name", func(t *testing.T) {
+		_, err := OAuth2ConfigFrom(testSettings(nil), OAuth2Config{})
+		wantCode(t, err, socialauth.CodeImproperlyConfigured)
+	})
+}
+
+// TestOAuth2ConfigFrom: the settings land in typed fields, over the code's.
+func TestOAuth2ConfigFrom(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	cfg, err := OAuth2ConfigFrom(testSettings(settings.Map{
+		"SOCIAL_AUTH_LMS_SCOPE":                   "read, write",
+		"SOCIAL_AUTH_IGNORE_DEFAULT_SCOPE":        true,
+		"SOCIAL_AUTH_LMS_USE_PKCE":                false,
+		"SOCIAL_AUTH_LMS_STATE_TTL":               "30s",
+		"SOCIAL_AUTH_URLOPEN_TIMEOUT":             2,
+		"SOCIAL_AUTH_USER_AGENT":                  "my-app/1",
+		"SOCIAL_AUTH_LMS_ACCESS_TOKEN_METHOD":     "get",
+		"SOCIAL_AUTH_LMS_ID_KEY":                  "sub",
+		"SOCIAL_AUTH_LMS_EXTRA_DATA":              []any{"login", []any{"bio", "about", true}},
+		"SOCIAL_AUTH_LMS_GET_ALL_EXTRA_DATA":      true,
+		"SOCIAL_AUTH_LMS_AUTH_EXTRA_ARGUMENTS":    map[string]string{"prompt": "login"},
+		"SOCIAL_AUTH_LMS_USERINFO_URL":            "https://idp.example/me",
+		"SOCIAL_AUTH_LMS_REFRESH_TOKEN_URL":       "https://idp.example/refresh",
+		"AUTH_EXTRA_ARGUMENTS_OVERRIDE_ALLOWLIST": []string{"prompt"},
+	}), lmsConfig(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Key != testClientID || cfg.Secret != testSecret {
+		t.Error("KEY/SECRET not read")
+	}
+	b, err := NewOAuth2(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := b.Config()
+	want := []any{
+		[]string{"read", "write"}, true, true, 30 * time.Second, 2 * time.Second, "my-app/1", "GET", "sub", true,
+		map[string]string{"prompt": "login"}, []string{"prompt"}, "https://idp.example/me", "https://idp.example/refresh",
+		[]ExtraDataField{{Name: "refresh_token"}, {Name: "expires_in"}, {Name: "login"}, {Name: "bio", Alias: "about", DiscardIfEmpty: true}},
+	}
+	have := []any{
+		got.Scope, got.IgnoreDefaultScope, got.PKCEDisabled, got.StateTTL, got.Timeout, got.UserAgent, got.AccessTokenMethod, got.IDKey, got.GetAllExtraData,
+		got.AuthExtraArguments, got.AllowedAuthExtraArgs, got.Endpoints.UserInfoURL, got.Endpoints.RefreshURL,
+		got.ExtraData,
+	}
+	if diff := cmp.Diff(want, have); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+	if got := b.Scope(); !cmp.Equal(got, []string{"read", "write"}) {
+		t.Errorf("Scope() = %v", got)
+	}
 }
 
 // TestStateRules: every state failure is typed, consumes the flow, and makes
@@ -207,13 +357,13 @@ func TestStateRules(t *testing.T) {
 		}, socialauth.CodeAuthStateMissing},
 		{"from another session", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
 			b, _, cb := flowTo(t, l, mod)
-			other := newStrategy(l, testSettings(nil))
+			other := newStrategy()
 			start(t, b, other) // the other session has its own flow
 			return b, other, cb
 		}, socialauth.CodeAuthStateForbidden},
 		{"from another backend", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
 			_, st, cb := flowTo(t, l, mod)
-			other := lmsOAuth2(l, func(c *OAuth2Config) { c.Name = "other"; c.Now = clock.Now })
+			other := lmsOAuth2(t, l, nil, func(c *OAuth2Config) { c.Name = "other"; c.Now = clock.Now })
 			return other, st, cb
 		}, socialauth.CodeAuthStateMissing},
 		{"flow of another backend copied under this key", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
@@ -252,8 +402,8 @@ func TestStateRules(t *testing.T) {
 // flowTo starts a flow and returns the LMS's callback for it (not yet sent).
 func flowTo(t *testing.T, l *fakelms.LMS, mod func(*OAuth2Config)) (*OAuth2, *testutil.Strategy, *url.URL) {
 	t.Helper()
-	b := lmsOAuth2(l, mod)
-	st := newStrategy(l, testSettings(nil))
+	b := lmsOAuth2(t, l, nil, mod)
+	st := newStrategy()
 	return b, st, authorize(t, l, start(t, b, st).String())
 }
 
@@ -274,8 +424,11 @@ func TestStateReplay(t *testing.T) {
 func TestStateTTLSetting(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
 	clock := &fixedClock{t: time.Now()}
-	b := lmsOAuth2(l, func(c *OAuth2Config) { c.Now = clock.Now })
-	st := newStrategy(l, testSettings(settings.Map{"SOCIAL_AUTH_STATE_TTL": "30s"}))
+	b := lmsOAuth2(t, l, settings.Map{"SOCIAL_AUTH_STATE_TTL": "30s"}, func(c *OAuth2Config) { c.Now = clock.Now })
+	if b.Config().StateTTL != 30*time.Second {
+		t.Fatalf("StateTTL = %v", b.Config().StateTTL)
+	}
+	st := newStrategy()
 	cb := authorize(t, l, start(t, b, st).String())
 	clock.Add(31 * time.Second)
 	_, err := callback(b, st, cb)
@@ -300,8 +453,8 @@ func TestPKCE(t *testing.T) {
 		t.Errorf("code_verifier sent = %q, want the session's", got)
 	}
 
-	b2 := lmsOAuth2(l, func(c *OAuth2Config) { c.PKCEDisabled = true })
-	st2 := newStrategy(l, testSettings(nil))
+	b2 := lmsOAuth2(t, l, nil, func(c *OAuth2Config) { c.PKCEDisabled = true })
+	st2 := newStrategy()
 	if _, err := login(t, l, b2, st2); err != nil {
 		t.Fatal(err)
 	}
@@ -325,8 +478,8 @@ func TestProviderErrorCallback(t *testing.T) {
 		{url.Values{"error": {"<b>evil</b> text"}}, socialauth.CodeAuthFailed, "provider_error"},
 	}
 	for _, tt := range tests {
-		b := lmsOAuth2(l, nil)
-		st := newStrategy(l, testSettings(nil))
+		b := lmsOAuth2(t, l, nil, nil)
+		st := newStrategy()
 		au := start(t, b, st)
 		tt.q.Set("state", au.Query().Get("state"))
 		before := l.Calls().Token
@@ -431,8 +584,8 @@ func TestTokenEndpointFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := lmsOAuth2(l, nil)
-			st := newStrategy(l, testSettings(tt.set))
+			b := lmsOAuth2(t, l, tt.set, nil)
+			st := newStrategy()
 			cb := authorize(t, l, start(t, b, st).String())
 			tt.fault.Endpoint = "token"
 			tt.fault.Times = 1
@@ -462,8 +615,8 @@ func TestConnectionError(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	deadURL := dead.URL
 	dead.Close()
-	b := lmsOAuth2(l, func(c *OAuth2Config) { c.Endpoints.AccessTokenURL = deadURL + "/token" })
-	st := newStrategy(l, testSettings(nil))
+	b := lmsOAuth2(t, l, nil, func(c *OAuth2Config) { c.Endpoints.AccessTokenURL = deadURL + "/token" })
+	st := newStrategy()
 	_, err := login(t, l, b, st)
 	wantCode(t, err, socialauth.CodeAuthConnectionError)
 	if socialauth.HTTPStatus(err) != http.StatusBadGateway {
@@ -473,12 +626,12 @@ func TestConnectionError(t *testing.T) {
 
 func TestClientAuthAndExtraParams(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
-	b := lmsOAuth2(l, func(c *OAuth2Config) {
+	b := lmsOAuth2(t, l, nil, func(c *OAuth2Config) {
 		c.ClientAuth = ClientAuthBasic
 		c.ExtraTokenParams = url.Values{"token_type": {"jwt"}, "grant_type": {"password"}}
-		c.UserData = nil
+		c.Endpoints.UserInfoURL = ""
 	})
-	st := newStrategy(l, testSettings(nil))
+	st := newStrategy()
 	resp, err := login(t, l, b, st)
 	if err != nil {
 		t.Fatal(err)
@@ -498,35 +651,34 @@ func TestClientAuthAndExtraParams(t *testing.T) {
 
 func TestDoAuthWithExistingToken(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
-	b := lmsOAuth2(l, nil)
-	resp, err := login(t, l, b, newStrategy(l, testSettings(nil)))
+	b := lmsOAuth2(t, l, nil, nil)
+	resp, err := login(t, l, b, newStrategy())
 	if err != nil {
 		t.Fatal(err)
 	}
-	mobile := newStrategy(l, testSettings(nil))
-	out, err := b.DoAuth(context.Background(), mobile, resp["access_token"].(string), nil)
+	out, err := b.DoAuth(context.Background(), resp["access_token"].(string), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if out["preferred_username"] != "jsmith" || out["access_token"] != resp["access_token"] {
 		t.Errorf("DoAuth = %v", out)
 	}
-	_, err = b.DoAuth(context.Background(), mobile, "not-a-token", nil)
+	_, err = b.DoAuth(context.Background(), "not-a-token", nil)
 	wantCode(t, err, socialauth.CodeAuthForbidden)
-	_, err = b.DoAuth(context.Background(), mobile, "", nil)
+	_, err = b.DoAuth(context.Background(), "", nil)
 	wantCode(t, err, socialauth.CodeAuthMissingParameter)
 }
 
 func TestVerifyTokenHook(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
 	errBad := socialauth.NewError(socialauth.CodeAuthTokenError, "lms", "bad token", nil)
-	b := lmsOAuth2(l, func(c *OAuth2Config) {
-		c.VerifyToken = func(context.Context, socialauth.Strategy, string, map[string]any) (map[string]any, error) {
+	b := lmsOAuth2(t, l, nil, func(c *OAuth2Config) {
+		c.VerifyToken = func(context.Context, *OAuth2, string, map[string]any) (map[string]any, error) {
 			return nil, errBad
 		}
 	})
 	before := l.Calls().UserInfo
-	_, err := login(t, l, b, newStrategy(l, testSettings(nil)))
+	_, err := login(t, l, b, newStrategy())
 	if !errors.Is(err, socialauth.ErrAuthTokenError) {
 		t.Fatalf("err = %v", err)
 	}
@@ -537,7 +689,7 @@ func TestVerifyTokenHook(t *testing.T) {
 
 func TestRegistry(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
-	reg := socialauth.NewRegistry(lmsOAuth2(l, nil), NewOIDC(OIDCConfig{}))
+	reg := socialauth.NewRegistry(lmsOAuth2(t, l, nil, nil), newOIDC(t, l, nil))
 	if diff := cmp.Diff([]string{"lms", "oidc"}, reg.Names()); diff != "" {
 		t.Error(diff)
 	}

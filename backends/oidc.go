@@ -116,7 +116,12 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 // filled.
 func (o *OIDC) Config() OIDCConfig {
 	c := o.ocfg
-	c.OAuth2 = o.user
+	c.OAuth2 = o.OAuth2.Config()
+	u := o.user
+	c.OAuth2.EndpointsFunc, c.OAuth2.IssuerFunc = u.EndpointsFunc, u.IssuerFunc
+	c.OAuth2.AuthParams, c.OAuth2.TokenResponse, c.OAuth2.VerifyToken = u.AuthParams, u.TokenResponse, u.VerifyToken
+	c.OAuth2.UserData, c.OAuth2.Details, c.OAuth2.MoreExtraData = u.UserData, u.Details, u.MoreExtraData
+	c.OAuth2.ValidateRefresh = u.ValidateRefresh
 	return c
 }
 

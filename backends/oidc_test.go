@@ -27,11 +27,25 @@ func oidcSettings(l *fakelms.LMS, m settings.Map) *settings.Settings {
 	return testSettings(base)
 }
 
+// newOIDC builds the generic "oidc" backend for the fake LMS from settings,
+// as an application would at start-up.
+func newOIDC(t testing.TB, l *fakelms.LMS, m settings.Map) *OIDC {
+	t.Helper()
+	cfg, err := OIDCConfigFrom(oidcSettings(l, m), OIDCConfig{OAuth2: OAuth2Config{HTTPClient: l.Client()}})
+	if err != nil {
+		t.Fatalf("OIDCConfigFrom: %v", err)
+	}
+	b, err := NewOIDC(cfg)
+	if err != nil {
+		t.Fatalf("NewOIDC: %v", err)
+	}
+	return b
+}
+
 func TestOIDCLogin(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
-	set := oidcSettings(l, nil)
-	b := NewOIDC(OIDCConfig{Settings: set})
-	st := newStrategy(l, set)
+	b := newOIDC(t, l, nil)
+	st := newStrategy()
 
 	au := start(t, b, st)
 	q := au.Query()
@@ -43,15 +57,18 @@ func TestOIDCLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	sub := fakelms.FixtureUser().Subject
-	details := b.UserDetails(nil, resp)
-	uid, err := b.UserID(nil, details, resp)
+	if v, _ := st.SessionGet("oidc_id_token"); v == nil || v != resp["id_token"] {
+		t.Error("id_token not kept in the session for logout")
+	}
+	details := b.UserDetails(resp)
+	uid, err := b.UserID(details, resp)
 	if err != nil || uid != sub {
 		t.Errorf("uid = %q, %v", uid, err)
 	}
 	if details["username"] != "jsmith" || details["email"] != "jsmith@example.com" || details["first_name"] != "Joe" {
 		t.Errorf("details = %v", details)
 	}
-	extra := b.ExtraData(nil, nil, uid, resp, details)
+	extra := b.ExtraData(nil, uid, resp, details)
 	if _, ok := extra["id_token"]; !ok || extra["id"] != sub {
 		t.Errorf("extra = %v", extra)
 	}
@@ -67,7 +84,7 @@ func TestOIDCLogin(t *testing.T) {
 		t.Error("client_secret_basic not used")
 	}
 	// Discovery and JWKS are cached across logins.
-	if _, err := login(t, l, b, newStrategy(l, set)); err != nil {
+	if _, err := login(t, l, b, newStrategy()); err != nil {
 		t.Fatal(err)
 	}
 	if c := l.Calls(); c.Discovery != 1 || c.JWKS != 1 || c.UserInfo != 2 {
@@ -78,10 +95,10 @@ func TestOIDCLogin(t *testing.T) {
 // oidcForged starts an OIDC flow and answers the token request with an ID
 // token built from the flow's nonce by mutate (claims, headers), signed by
 // sign (default: the LMS key, RS256, the ID-token kid).
-func oidcForged(t *testing.T, l *fakelms.LMS, set *settings.Settings, mutate func(claims, headers map[string]any), sign func(claims, headers map[string]any) string) error {
+func oidcForged(t *testing.T, l *fakelms.LMS, set settings.Map, mutate func(claims, headers map[string]any), sign func(claims, headers map[string]any) string) error {
 	t.Helper()
-	b := NewOIDC(OIDCConfig{Settings: set})
-	st := newStrategy(l, set)
+	b := newOIDC(t, l, set)
+	st := newStrategy()
 	au := start(t, b, st)
 	v, _ := st.SessionGet(SessionKey("oidc"))
 	nonce := v.(map[string]string)["nonce"]
@@ -116,7 +133,6 @@ func oidcForged(t *testing.T, l *fakelms.LMS, set *settings.Settings, mutate fun
 
 func TestOIDCIDTokenChecks(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
-	set := oidcSettings(l, nil)
 	unsigned := func(claims, headers map[string]any) string {
 		h, _ := json.Marshal(map[string]any{"alg": "none", "kid": headers["kid"]})
 		p, _ := json.Marshal(claims)
@@ -134,7 +150,7 @@ func TestOIDCIDTokenChecks(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		set    *settings.Settings
+		set    settings.Map
 		mutate func(c, h map[string]any)
 		sign   func(c, h map[string]any) string
 		want   socialauth.Code
@@ -153,7 +169,7 @@ func TestOIDCIDTokenChecks(t *testing.T) {
 		{name: "not yet valid", mutate: func(c, h map[string]any) { c["nbf"] = time.Now().Unix() + 60 }, want: socialauth.CodeAuthTokenError},
 		{name: "issued in the future", mutate: func(c, h map[string]any) { c["iat"] = time.Now().Unix() + 60 }, want: socialauth.CodeAuthTokenError},
 		{name: "too old for ID_TOKEN_MAX_AGE", mutate: func(c, h map[string]any) { c["iat"] = time.Now().Unix() - 700 }, want: socialauth.CodeAuthTokenError},
-		{name: "ID_TOKEN_MAX_AGE setting", set: oidcSettings(l, settings.Map{"SOCIAL_AUTH_OIDC_ID_TOKEN_MAX_AGE": 30}),
+		{name: "ID_TOKEN_MAX_AGE setting", set: settings.Map{"SOCIAL_AUTH_OIDC_ID_TOKEN_MAX_AGE": 30},
 			mutate: func(c, h map[string]any) { c["iat"] = time.Now().Unix() - 60 }, want: socialauth.CodeAuthTokenError},
 		{name: "no iat", mutate: func(c, h map[string]any) { delete(c, "iat") }, want: socialauth.CodeAuthTokenError},
 		{name: "wrong nonce", mutate: func(c, h map[string]any) { c["nonce"] = "other" }, want: socialauth.CodeAuthTokenError},
@@ -167,11 +183,7 @@ func TestOIDCIDTokenChecks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := tt.set
-			if s == nil {
-				s = set
-			}
-			err := oidcForged(t, l, s, tt.mutate, tt.sign)
+			err := oidcForged(t, l, tt.set, tt.mutate, tt.sign)
 			if tt.want == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -185,18 +197,16 @@ func TestOIDCIDTokenChecks(t *testing.T) {
 
 func TestOIDCUnknownKidRefetchBounded(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
-	set := oidcSettings(l, nil)
 	for range 5 {
-		err := oidcForged(t, l, set, func(c, h map[string]any) { h["kid"] = "rotated-away" }, nil)
+		err := oidcForged(t, l, nil, func(c, h map[string]any) { h["kid"] = "rotated-away" }, nil)
 		wantCode(t, err, socialauth.CodeAuthTokenError)
 	}
 	// Each test flow uses a fresh backend (fresh cache): at most 2 fetches each.
 	// Within one backend, 5 unknown kids refetch once.
-	b := NewOIDC(OIDCConfig{Settings: set})
-	st := newStrategy(l, set)
+	b := newOIDC(t, l, nil)
 	before := l.Calls().JWKS
 	for range 5 {
-		_, err := b.VerifyIDToken(context.Background(), st, mustSign(t, l, map[string]any{"iss": l.Issuer()}, map[string]any{"kid": "unknown"}), "")
+		_, err := b.VerifyIDToken(context.Background(), mustSign(t, l, map[string]any{"iss": l.Issuer()}, map[string]any{"kid": "unknown"}), "")
 		wantCode(t, err, socialauth.CodeAuthTokenError)
 	}
 	if n := l.Calls().JWKS - before; n > 2 {
@@ -215,12 +225,11 @@ func mustSign(t *testing.T, l *fakelms.LMS, claims, headers map[string]any) stri
 
 func TestOIDCNonceBoundToFlow(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
-	set := oidcSettings(l, settings.Map{"SOCIAL_AUTH_OIDC_USE_PKCE": false})
-	b := NewOIDC(OIDCConfig{Settings: set})
+	b := newOIDC(t, l, settings.Map{"SOCIAL_AUTH_OIDC_USE_PKCE": false})
 	// The victim's code (bound to nonce 1) replayed into the attacker's flow (nonce 2).
-	st1 := newStrategy(l, set)
+	st1 := newStrategy()
 	cb1 := authorize(t, l, start(t, b, st1).String())
-	st2 := newStrategy(l, set)
+	st2 := newStrategy()
 	au2 := start(t, b, st2)
 	cb := withQuery(cb1, func(q url.Values) { q.Set("state", au2.Query().Get("state")) })
 	_, err := callback(b, st2, cb)
@@ -232,26 +241,31 @@ func TestOIDCNonceBoundToFlow(t *testing.T) {
 
 func TestOIDCDiscoveryFailure(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
-	set := oidcSettings(l, nil)
-	b := NewOIDC(OIDCConfig{Settings: set})
+	b := newOIDC(t, l, nil)
+	if l.Calls().Discovery != 0 {
+		t.Error("NewOIDC did I/O")
+	}
 	l.Fault(fakelms.Fault{Endpoint: "discovery", Status: 503})
-	_, err := b.Start(context.Background(), newStrategy(l, set))
+	_, err := b.Start(context.Background(), newStrategy())
 	wantCode(t, err, socialauth.CodeAuthUnreachableProvider)
 	l.Fault(fakelms.Fault{Endpoint: "discovery", Status: 200, Body: "<html>", ContentType: "text/html"})
-	_, err = b.Start(context.Background(), newStrategy(l, set))
+	_, err = b.Start(context.Background(), newStrategy())
 	wantCode(t, err, socialauth.CodeAuthUnknownError)
 	if l.Calls().Token != 0 || l.Calls().Authorize != 0 {
 		t.Errorf("calls = %+v", l.Calls())
 	}
-	_, err = NewOIDC(OIDCConfig{}).Start(context.Background(), newStrategy(l, testSettings(nil)))
-	wantCode(t, err, socialauth.CodeImproperlyConfigured)
+	// No OIDC_ENDPOINT (and not every URL it would give): a construction
+	// error naming it, whether configured by settings or in code.
+	_, err = OIDCConfigFrom(testSettings(nil), OIDCConfig{})
+	wantConfigErr(t, err, "SOCIAL_AUTH_OIDC_OIDC_ENDPOINT")
+	_, err = NewOIDC(OIDCConfig{OAuth2: OAuth2Config{Key: testClientID}})
+	wantConfigErr(t, err, "SOCIAL_AUTH_OIDC_OIDC_ENDPOINT")
 }
 
 func TestOIDCIssParameterDeclared(t *testing.T) {
 	l := newLMS(t, fakelms.Options{IssParameter: true})
-	set := oidcSettings(l, nil)
-	b := NewOIDC(OIDCConfig{Settings: set})
-	st := newStrategy(l, set)
+	b := newOIDC(t, l, nil)
+	st := newStrategy()
 	cb := authorize(t, l, start(t, b, st).String())
 	before := l.Calls().Token
 	_, err := callback(b, st, withQuery(cb, func(q url.Values) { q.Del("iss") }))
@@ -259,19 +273,17 @@ func TestOIDCIssParameterDeclared(t *testing.T) {
 	if l.Calls().Token != before {
 		t.Error("token endpoint called")
 	}
-	if _, err := login(t, l, b, newStrategy(l, set)); err != nil {
+	if _, err := login(t, l, b, newStrategy()); err != nil {
 		t.Fatalf("login with iss: %v", err)
 	}
 }
 
 func TestOIDCRefresh(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
-	set := oidcSettings(l, nil)
-	b := NewOIDC(OIDCConfig{Settings: set})
+	b := newOIDC(t, l, nil)
 	store := testutil.NewStore()
-	social := associate(t, l, b, store, set)
-	st := newStrategy(l, set)
-	got, err := b.RefreshSocial(context.Background(), st, store, social)
+	social := associate(t, l, b, store)
+	got, err := b.RefreshSocial(context.Background(), store, social)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +296,7 @@ func TestOIDCRefresh(t *testing.T) {
 		map[string]any{"kid": l.KeyID() + "-rs256"})
 	body, _ := json.Marshal(map[string]any{"access_token": "a2", "token_type": "Bearer", "id_token": other})
 	l.Fault(fakelms.Fault{Endpoint: "token", Times: 1, Body: string(body)})
-	_, err = b.RefreshSocial(context.Background(), st, store, got)
+	_, err = b.RefreshSocial(context.Background(), store, got)
 	wantCode(t, err, socialauth.CodeAuthTokenError)
 	after, _ := store.GetSocialAuthByID(context.Background(), social.ID)
 	if after.AccessToken() != got.AccessToken() {
@@ -294,9 +306,8 @@ func TestOIDCRefresh(t *testing.T) {
 
 func TestOIDCLogoutURL(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
-	set := oidcSettings(l, settings.Map{"SOCIAL_AUTH_ALLOWED_REDIRECT_HOSTS": []string{"partner.example"}})
-	b := NewOIDC(OIDCConfig{Settings: set})
-	st := newStrategy(l, set)
+	b := newOIDC(t, l, settings.Map{"SOCIAL_AUTH_ALLOWED_REDIRECT_HOSTS": []string{"partner.example"}})
+	st := newStrategy()
 	resp, err := login(t, l, b, st)
 	if err != nil {
 		t.Fatal(err)

@@ -15,14 +15,14 @@ import (
 )
 
 // associate logs in and stores the association as the pipeline would.
-func associate(t *testing.T, l *fakelms.LMS, b socialauth.Backend, store *testutil.MemStore, set *settings.Settings) *socialauth.UserSocialAuth {
+func associate(t *testing.T, l *fakelms.LMS, b socialauth.Backend, store *testutil.MemStore) *socialauth.UserSocialAuth {
 	t.Helper()
-	resp, err := login(t, l, b, newStrategy(l, set))
+	resp, err := login(t, l, b, newStrategy())
 	if err != nil {
 		t.Fatal(err)
 	}
-	details := b.UserDetails(nil, resp)
-	uid, err := b.UserID(nil, details, resp)
+	details := b.UserDetails(resp)
+	uid, err := b.UserID(details, resp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func associate(t *testing.T, l *fakelms.LMS, b socialauth.Backend, store *testut
 	if err != nil {
 		t.Fatal(err)
 	}
-	extra := b.ExtraData(nil, u, uid, resp, details)
+	extra := b.ExtraData(u, uid, resp, details)
 	social, err = store.UpdateExtraData(context.Background(), social.ID, func(map[string]any) (map[string]any, bool) { return extra, true })
 	if err != nil {
 		t.Fatal(err)
@@ -45,15 +45,20 @@ func associate(t *testing.T, l *fakelms.LMS, b socialauth.Backend, store *testut
 func TestRefreshSocial(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
 	var refreshed atomic.Int32
-	b := lmsOAuth2(l, func(c *OAuth2Config) {
-		c.OnRefresh = func(context.Context, socialauth.Strategy, *socialauth.UserSocialAuth) { refreshed.Add(1) }
+	var b *OAuth2
+	b = lmsOAuth2(t, l, nil, func(c *OAuth2Config) {
+		c.OnRefresh = func(_ context.Context, got *OAuth2, _ *socialauth.UserSocialAuth) {
+			if got != b {
+				t.Error("OnRefresh did not receive its backend")
+			}
+			refreshed.Add(1)
+		}
 	})
 	store := testutil.NewStore()
-	social := associate(t, l, b, store, testSettings(nil))
+	social := associate(t, l, b, store)
 	oldAccess, oldRefresh := social.AccessToken(), social.RefreshToken()
 
-	st := newStrategy(l, testSettings(nil))
-	got, err := b.RefreshSocial(context.Background(), st, store, social)
+	got, err := b.RefreshSocial(context.Background(), store, social)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +79,7 @@ func TestRefreshSocial(t *testing.T) {
 
 	// A provider that does not rotate: the old refresh token is kept.
 	l.Fault(fakelms.Fault{Endpoint: "token", Times: 1, Body: `{"access_token":"new-access","token_type":"Bearer","expires_in":60}`})
-	got2, err := b.RefreshSocial(context.Background(), st, store, got)
+	got2, err := b.RefreshSocial(context.Background(), store, got)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +89,7 @@ func TestRefreshSocial(t *testing.T) {
 
 	// A failed refresh changes nothing.
 	l.Fault(fakelms.Fault{Endpoint: "token", Times: 1, Status: 400, Body: `{"error":"invalid_grant"}`})
-	_, err = b.RefreshSocial(context.Background(), st, store, got2)
+	_, err = b.RefreshSocial(context.Background(), store, got2)
 	wantCode(t, err, socialauth.CodeAuthCanceled)
 	after, _ := store.GetSocialAuthByID(context.Background(), social.ID)
 	if after.AccessToken() != "new-access" {
@@ -96,12 +101,11 @@ func TestRefreshSocial(t *testing.T) {
 // The token endpoint is held until every caller has started, so they overlap.
 func TestRefreshSingleFlight(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
-	b := lmsOAuth2(l, nil)
+	b := lmsOAuth2(t, l, nil, nil)
 	store := testutil.NewStore()
-	social := associate(t, l, b, store, testSettings(nil))
+	social := associate(t, l, b, store)
 	before := l.Calls().Token
 	l.Fault(fakelms.Fault{Endpoint: "token", Delay: 300 * time.Millisecond, Times: 1})
-	st := newStrategy(l, testSettings(nil))
 	const n = 8
 	var wg sync.WaitGroup
 	tokens := make([]string, n)
@@ -110,7 +114,7 @@ func TestRefreshSingleFlight(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tokens[i], errs[i] = b.AccessToken(context.Background(), st, store, expired(social))
+			tokens[i], errs[i] = b.AccessToken(context.Background(), store, expired(social))
 		}()
 	}
 	wg.Wait()
@@ -134,11 +138,11 @@ func expired(s *socialauth.UserSocialAuth) *socialauth.UserSocialAuth {
 
 func TestAccessTokenNotExpired(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
-	b := lmsOAuth2(l, nil)
+	b := lmsOAuth2(t, l, nil, nil)
 	store := testutil.NewStore()
-	social := associate(t, l, b, store, testSettings(nil))
+	social := associate(t, l, b, store)
 	before := l.Calls().Token
-	tok, err := b.AccessToken(context.Background(), newStrategy(l, testSettings(nil)), store, social)
+	tok, err := b.AccessToken(context.Background(), store, social)
 	if err != nil || tok != social.AccessToken() {
 		t.Fatalf("AccessToken = %q, %v", tok, err)
 	}
@@ -149,35 +153,35 @@ func TestAccessTokenNotExpired(t *testing.T) {
 
 func TestRevoke(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
-	b := lmsOAuth2(l, nil)
-	st := newStrategy(l, testSettings(nil))
+	b := lmsOAuth2(t, l, nil, nil)
+	st := newStrategy()
 	resp, err := login(t, l, b, st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	at := resp["access_token"].(string)
-	if err := b.Revoke(context.Background(), st, at, "jsmith"); err != nil {
+	if err := b.Revoke(context.Background(), at, "jsmith"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = b.DoAuth(context.Background(), st, at, nil)
+	_, err = b.DoAuth(context.Background(), at, nil)
 	wantCode(t, err, socialauth.CodeAuthForbidden) // user_info answers 401 now
 
 	l.Fault(fakelms.Fault{Endpoint: "revoke", Times: 1, Status: 503})
-	wantCode(t, b.Revoke(context.Background(), st, at, "jsmith"), socialauth.CodeAuthUnreachableProvider)
+	wantCode(t, b.Revoke(context.Background(), at, "jsmith"), socialauth.CodeAuthUnreachableProvider)
 
-	none := lmsOAuth2(l, func(c *OAuth2Config) { c.Endpoints.RevokeURL = "" })
+	none := lmsOAuth2(t, l, nil, func(c *OAuth2Config) { c.Endpoints.RevokeURL = "" })
 	before := l.Calls().Revoke
-	if err := none.Revoke(context.Background(), st, at, "jsmith"); err != nil || l.Calls().Revoke != before {
+	if err := none.Revoke(context.Background(), at, "jsmith"); err != nil || l.Calls().Revoke != before {
 		t.Errorf("Revoke without endpoint: %v, calls %d", err, l.Calls().Revoke-before)
 	}
 }
 
 func TestExtraDataAndUserID(t *testing.T) {
-	set := settings.New(settings.Map{"SOCIAL_AUTH_P_EXTRA_DATA": []any{"login", []any{"bio", "about", true}, []any{"plan", "tier"}}})
-	b := NewOAuth2(OAuth2Config{Name: "p", Settings: set, Now: func() time.Time { return time.Unix(42, 0) },
+	set := settings.New(settings.Map{"SOCIAL_AUTH_P_KEY": "k", "SOCIAL_AUTH_P_EXTRA_DATA": []any{"login", []any{"bio", "about", true}, []any{"plan", "tier"}}})
+	b := newP(t, set, OAuth2Config{Now: func() time.Time { return time.Unix(42, 0) },
 		ExtraData: []ExtraDataField{{Name: "refresh_token"}, {Name: "expires_in", Alias: "exp", DiscardIfEmpty: true}}})
 	resp := map[string]any{"id": json.Number("12345678901234567890"), "login": "octo", "bio": "", "access_token": "a", "token_type": "bearer", "refresh_token": "r"}
-	got := b.ExtraData(nil, nil, "x", resp, socialauth.Details{"tier": "pro"})
+	got := b.ExtraData(nil, "x", resp, socialauth.Details{"tier": "pro"})
 	want := map[string]any{"auth_time": int64(42), "refresh_token": "r", "login": "octo", "tier": "pro", "access_token": "a", "token_type": "bearer"}
 	if len(got) != len(want) {
 		t.Errorf("ExtraData = %v, want %v", got, want)
@@ -187,19 +191,67 @@ func TestExtraDataAndUserID(t *testing.T) {
 			t.Errorf("ExtraData[%s] = %v, want %v", k, got[k], v)
 		}
 	}
-	uid, err := b.UserID(nil, socialauth.Details{}, resp)
+	uid, err := b.UserID(socialauth.Details{}, resp)
 	if err != nil || uid != "12345678901234567890" {
 		t.Errorf("UserID = %q, %v", uid, err)
 	}
-	_, err = b.UserID(nil, socialauth.Details{}, map[string]any{"id": ""})
+	_, err = b.UserID(socialauth.Details{}, map[string]any{"id": ""})
 	wantCode(t, err, socialauth.CodeAuthUnknownError)
 
-	all := NewOAuth2(OAuth2Config{Name: "p", Settings: settings.New(settings.Map{"SOCIAL_AUTH_GET_ALL_EXTRA_DATA": true, "SOCIAL_AUTH_P_ID_KEY": "login"})})
-	if got := all.ExtraData(nil, nil, "x", resp, nil); got["bio"] != "" || got["login"] != "octo" {
+	all := newP(t, settings.New(settings.Map{"SOCIAL_AUTH_P_KEY": "k", "SOCIAL_AUTH_GET_ALL_EXTRA_DATA": true, "SOCIAL_AUTH_P_ID_KEY": "login"}), OAuth2Config{})
+	if got := all.ExtraData(nil, "x", resp, nil); got["bio"] != "" || got["login"] != "octo" {
 		t.Errorf("GET_ALL_EXTRA_DATA: %v", got)
 	}
-	if uid, _ := all.UserID(nil, nil, resp); uid != "octo" {
+	if uid, _ := all.UserID(nil, resp); uid != "octo" {
 		t.Errorf("ID_KEY setting ignored: %q", uid)
+	}
+}
+
+// newP builds backend "p" (endpoints under https://p.example) from cfg and
+// set.
+func newP(t *testing.T, set *settings.Settings, cfg OAuth2Config) *OAuth2 {
+	t.Helper()
+	cfg.Name = "p"
+	cfg.Endpoints = Endpoints{AuthorizationURL: "https://p.example/auth", AccessTokenURL: "https://p.example/token"}
+	cfg, err := OAuth2ConfigFrom(set, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewOAuth2(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestDefaultExtraData: refresh_token, expires_in and token_type are kept
+// without being listed, only when not empty (a stored value survives an
+// answer without them), and a listed entry keeps its own rule.
+func TestDefaultExtraData(t *testing.T) {
+	b := newP(t, settings.New(settings.Map{"SOCIAL_AUTH_P_KEY": "k"}), OAuth2Config{})
+	got := b.ExtraData(nil, "x", map[string]any{
+		"access_token": "a", "refresh_token": "r", "expires_in": json.Number("3600"), "token_type": "Bearer", "scope": "s"}, nil)
+	for k, want := range map[string]any{"access_token": "a", "refresh_token": "r", "expires_in": json.Number("3600"), "token_type": "Bearer"} {
+		if got[k] != want {
+			t.Errorf("ExtraData[%s] = %v, want %v", k, got[k], want)
+		}
+	}
+	if _, ok := got["scope"]; ok {
+		t.Error("an unlisted key other than the defaults was kept")
+	}
+	got = b.ExtraData(nil, "x", map[string]any{"access_token": "a2", "refresh_token": "", "expires_in": nil}, nil)
+	for _, k := range []string{"refresh_token", "expires_in", "token_type"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("empty %s kept: would overwrite the stored one", k)
+		}
+	}
+	// Merged as RefreshSocial merges it: the stored refresh token survives.
+	stored := map[string]any{"refresh_token": "r", "token_type": "Bearer"}
+	for k, v := range got {
+		stored[k] = v
+	}
+	if stored["refresh_token"] != "r" || stored["access_token"] != "a2" {
+		t.Errorf("merged = %v", stored)
 	}
 }
 
