@@ -347,3 +347,174 @@ func TestAtHash(t *testing.T) {
 		t.Error("atHashOK")
 	}
 }
+
+// TestOIDCConfigFromErrors: every malformed OpenID setting fails
+// construction naming its key (they used to fail the first login, or be
+// sent to the provider as they were).
+func TestOIDCConfigFromErrors(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	tests := []struct {
+		name string
+		set  settings.Map
+		key  string
+	}{
+		{"OIDC_ENDPOINT not a URL", settings.Map{"SOCIAL_AUTH_OIDC_OIDC_ENDPOINT": "not a url"}, "SOCIAL_AUTH_OIDC_OIDC_ENDPOINT"},
+		{"JWKS_URI relative", settings.Map{"SOCIAL_AUTH_OIDC_JWKS_URI": "/jwks"}, "SOCIAL_AUTH_OIDC_JWKS_URI"},
+		{"END_SESSION_URL", settings.Map{"SOCIAL_AUTH_OIDC_END_SESSION_URL": "javascript:x"}, "SOCIAL_AUTH_OIDC_END_SESSION_URL"},
+		{"TOKEN_ENDPOINT_AUTH_METHOD", settings.Map{"SOCIAL_AUTH_OIDC_TOKEN_ENDPOINT_AUTH_METHOD": "private_key_jwt"}, "SOCIAL_AUTH_OIDC_TOKEN_ENDPOINT_AUTH_METHOD"},
+		{"JWT_ALGORITHMS none", settings.Map{"SOCIAL_AUTH_OIDC_JWT_ALGORITHMS": []string{"none"}}, "SOCIAL_AUTH_OIDC_JWT_ALGORITHMS"},
+		{"JWT_ALGORITHMS HMAC", settings.Map{"SOCIAL_AUTH_OIDC_JWT_ALGORITHMS": []string{"RS256", "HS256"}}, "SOCIAL_AUTH_OIDC_JWT_ALGORITHMS"},
+		{"JWT_ALGORITHMS type", settings.Map{"SOCIAL_AUTH_OIDC_JWT_ALGORITHMS": 256}, "SOCIAL_AUTH_OIDC_JWT_ALGORITHMS"},
+		{"JWT_LEEWAY", settings.Map{"SOCIAL_AUTH_OIDC_JWT_LEEWAY": "abc"}, "SOCIAL_AUTH_OIDC_JWT_LEEWAY"},
+		{"ID_TOKEN_MAX_AGE", settings.Map{"SOCIAL_AUTH_OIDC_ID_TOKEN_MAX_AGE": "-1s"}, "SOCIAL_AUTH_OIDC_ID_TOKEN_MAX_AGE"},
+		{"DISPLAY", settings.Map{"SOCIAL_AUTH_OIDC_DISPLAY": "fullscreen"}, "SOCIAL_AUTH_OIDC_DISPLAY"},
+		{"PROMPT", settings.Map{"SOCIAL_AUTH_OIDC_PROMPT": "login maybe"}, "SOCIAL_AUTH_OIDC_PROMPT"},
+		{"MAX_AGE negative", settings.Map{"SOCIAL_AUTH_OIDC_MAX_AGE": -1}, "SOCIAL_AUTH_OIDC_MAX_AGE"},
+		{"MAX_AGE not a number", settings.Map{"SOCIAL_AUTH_OIDC_MAX_AGE": "soon"}, "SOCIAL_AUTH_OIDC_MAX_AGE"},
+		{"UI_LOCALES empty", settings.Map{"SOCIAL_AUTH_OIDC_UI_LOCALES": " "}, "SOCIAL_AUTH_OIDC_UI_LOCALES"},
+		{"ID_TOKEN_HINT empty", settings.Map{"SOCIAL_AUTH_OIDC_ID_TOKEN_HINT": ""}, "SOCIAL_AUTH_OIDC_ID_TOKEN_HINT"},
+		{"LOGIN_HINT empty", settings.Map{"SOCIAL_AUTH_OIDC_LOGIN_HINT": ""}, "SOCIAL_AUTH_OIDC_LOGIN_HINT"},
+		{"ACR_VALUES empty", settings.Map{"SOCIAL_AUTH_OIDC_ACR_VALUES": ""}, "SOCIAL_AUTH_OIDC_ACR_VALUES"},
+		{"USERNAME_KEY type", settings.Map{"SOCIAL_AUTH_OIDC_USERNAME_KEY": []string{"a"}}, "SOCIAL_AUTH_OIDC_USERNAME_KEY"},
+		{"ALLOWED_REDIRECT_HOSTS type", settings.Map{"SOCIAL_AUTH_ALLOWED_REDIRECT_HOSTS": 1}, "SOCIAL_AUTH_ALLOWED_REDIRECT_HOSTS"},
+		{"LOGOUT_REDIRECT_URL type", settings.Map{"SOCIAL_AUTH_OIDC_LOGOUT_REDIRECT_URL": []string{"/"}}, "SOCIAL_AUTH_OIDC_LOGOUT_REDIRECT_URL"},
+		{"an OAuth2 setting", settings.Map{"SOCIAL_AUTH_OIDC_STATE_TTL": "abc"}, "SOCIAL_AUTH_OIDC_STATE_TTL"},
+		{"no KEY", settings.Map{"SOCIAL_AUTH_OIDC_KEY": ""}, "SOCIAL_AUTH_OIDC_KEY"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := OIDCConfigFrom(oidcSettings(l, tt.set), OIDCConfig{})
+			wantConfigErr(t, err, tt.key)
+		})
+	}
+	// The same values in code fail NewOIDC the same way.
+	base := OIDCConfig{OAuth2: OAuth2Config{Key: testClientID}, Endpoint: l.Issuer()}
+	for _, tt := range []struct {
+		mod func(*OIDCConfig)
+		key string
+	}{
+		{func(c *OIDCConfig) { c.Algorithms = []string{"HS512"} }, "SOCIAL_AUTH_OIDC_JWT_ALGORITHMS"},
+		{func(c *OIDCConfig) { c.Display = "x" }, "SOCIAL_AUTH_OIDC_DISPLAY"},
+		{func(c *OIDCConfig) { n := -5; c.MaxAge = &n }, "SOCIAL_AUTH_OIDC_MAX_AGE"},
+		{func(c *OIDCConfig) { c.Endpoint = "ftp://idp" }, "SOCIAL_AUTH_OIDC_OIDC_ENDPOINT"},
+		{func(c *OIDCConfig) { c.OAuth2.Key = "" }, "SOCIAL_AUTH_OIDC_KEY"},
+		{func(c *OIDCConfig) { c.OAuth2.Endpoints.UserInfoURL = "/me" }, "SOCIAL_AUTH_OIDC_USERINFO_URL"},
+	} {
+		cfg := base
+		tt.mod(&cfg)
+		_, err := NewOIDC(cfg)
+		wantConfigErr(t, err, tt.key)
+	}
+	if _, err := NewOIDC(base); err != nil {
+		t.Errorf("NewOIDC(valid) = %v", err)
+	}
+}
+
+// TestOIDCRequestParameters: the optional OpenID parameters, read once, are
+// sent as configured.
+func TestOIDCRequestParameters(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	b := newOIDC(t, l, settings.Map{
+		"SOCIAL_AUTH_OIDC_DISPLAY": "popup", "SOCIAL_AUTH_OIDC_PROMPT": " login  consent ", "SOCIAL_AUTH_OIDC_MAX_AGE": 0,
+		"SOCIAL_AUTH_OIDC_UI_LOCALES": "fr", "SOCIAL_AUTH_OIDC_LOGIN_HINT": "joe", "SOCIAL_AUTH_OIDC_ACR_VALUES": "mfa",
+	})
+	q := start(t, b, newStrategy()).Query()
+	for k, want := range map[string]string{
+		"display": "popup", "prompt": "login consent", "max_age": "0", "ui_locales": "fr", "login_hint": "joe", "acr_values": "mfa", "id_token_hint": "",
+	} {
+		if got := q.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	q = start(t, newOIDC(t, l, nil), newStrategy()).Query()
+	for _, k := range []string{"display", "prompt", "max_age", "ui_locales"} {
+		if q.Has(k) {
+			t.Errorf("%s sent without its setting", k)
+		}
+	}
+}
+
+// TestOIDCWithoutDiscovery: with every URL given, the backend never fetches
+// a discovery document; the ID-token issuer is the configured one.
+func TestOIDCWithoutDiscovery(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	cfg, err := OIDCConfigFrom(testSettings(settings.Map{
+		"SOCIAL_AUTH_OIDC_AUTHORIZATION_URL": l.URL() + "/oauth2/authorize",
+		"SOCIAL_AUTH_OIDC_ACCESS_TOKEN_URL":  l.URL() + "/oauth2/access_token",
+		"SOCIAL_AUTH_OIDC_USERINFO_URL":      l.URL() + "/oauth2/user_info",
+		"SOCIAL_AUTH_OIDC_JWKS_URI":          l.URL() + "/oauth2/jwks.json",
+		"SOCIAL_AUTH_OIDC_ID_TOKEN_ISSUER":   l.Issuer(),
+	}), OIDCConfig{OAuth2: OAuth2Config{HTTPClient: l.Client()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewOIDC(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := login(t, l, b, newStrategy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims := claimsOf(resp); claims["iss"] != l.Issuer() {
+		t.Errorf("claims = %v", claims)
+	}
+	if c := l.Calls(); c.Discovery != 0 || c.JWKS != 1 || c.UserInfo != 1 {
+		t.Errorf("calls = %+v", c)
+	}
+	// A wrong configured issuer refuses the LMS's tokens.
+	cfg.IDTokenIssuer = l.Issuer() + "/other"
+	wrong, err := NewOIDC(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = login(t, l, wrong, newStrategy())
+	wantCode(t, err, socialauth.CodeAuthTokenError)
+}
+
+// TestOIDCUserHooks: the hooks of OIDCConfig.OAuth2 run after the OIDC ones
+// (the ID token is verified first) and receive the backend.
+func TestOIDCUserHooks(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	var got []string
+	var gotB *OAuth2
+	cfg, err := OIDCConfigFrom(oidcSettings(l, nil), OIDCConfig{OAuth2: OAuth2Config{
+		HTTPClient: l.Client(),
+		TokenResponse: func(_ context.Context, b *OAuth2, _ *Flow, resp map[string]any) error {
+			gotB = b
+			if claimsOf(resp) == nil {
+				t.Error("user TokenResponse ran before the ID token was verified")
+			}
+			got = append(got, "TokenResponse")
+			return nil
+		},
+		MoreExtraData: func(_ string, _ map[string]any, _ socialauth.Details, extra map[string]any) {
+			if _, ok := extra[IDTokenContextKey]; !ok {
+				t.Error("user MoreExtraData ran before the OIDC one")
+			}
+			extra["mine"] = true
+		},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewOIDC(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := login(t, l, b, newStrategy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || gotB != b.OAuth2 {
+		t.Errorf("TokenResponse calls %v, backend %p want %p", got, gotB, b.OAuth2)
+	}
+	details := b.UserDetails(resp)
+	uid, _ := b.UserID(details, resp)
+	if extra := b.ExtraData(nil, uid, resp, details); extra["mine"] != true {
+		t.Errorf("extra = %v", extra)
+	}
+	if c := b.Config(); c.OAuth2.TokenResponse == nil || c.OAuth2.Name != "oidc" || c.Endpoint != l.Issuer() {
+		t.Errorf("Config() = %+v", c)
+	}
+}

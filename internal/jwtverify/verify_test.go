@@ -476,3 +476,44 @@ func TestKeyFetchFailure(t *testing.T) {
 		t.Fatalf("locally detectable failures made %d JWKS requests", got-before)
 	}
 }
+
+// TestIssuerFunc: a Verifier built before its issuer is known asks for it at
+// each verification; a failure to learn it is KeyFetch, an empty answer
+// refuses the token, a fixed Issuer wins.
+func TestIssuerFunc(t *testing.T) {
+	k := newTestKeys(t)
+	keys := StaticKeys(keySet(t, k.rsaJWK))
+	tok := sign(t, jwa.RS256, k.rsa, "rsa1", goodClaims())
+	errDown := errors.New("discovery down")
+	tests := []struct {
+		name   string
+		issuer string
+		fn     func(context.Context) (string, error)
+		want   Reason // "" accepted
+	}{
+		{"resolved issuer matches", "", func(context.Context) (string, error) { return testIssuer, nil }, ""},
+		{"resolved issuer differs", "", func(context.Context) (string, error) { return testIssuer + "/x", nil }, BadIssuer},
+		{"no issuer known", "", func(context.Context) (string, error) { return "", nil }, BadIssuer},
+		{"resolution fails", "", func(context.Context) (string, error) { return "", errDown }, KeyFetch},
+		{"fixed issuer wins", testIssuer, func(context.Context) (string, error) { return "other", nil }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := New(Options{Keys: keys, Issuer: tt.issuer, IssuerFunc: tt.fn, Audience: []string{testAudience}, Now: func() time.Time { return testNow }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = v.Verify(context.Background(), tok)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Verify = %v", err)
+				}
+				return
+			}
+			assertRejected(t, tok, err, tt.want)
+			if tt.want == KeyFetch && !errors.Is(err, errDown) {
+				t.Errorf("cause lost: %v", err)
+			}
+		})
+	}
+}
