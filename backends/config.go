@@ -261,7 +261,7 @@ type OIDCConfig struct {
 // *socialauth.Error with CodeImproperlyConfigured. A nil s reads as empty.
 func OAuth2ConfigFrom(s *settings.Settings, cfg OAuth2Config) (OAuth2Config, error) {
 	if cfg.Name == "" {
-		return OAuth2Config{}, errNoName
+		return OAuth2Config{}, errNoName()
 	}
 	r := s.Reader(cfg.Name)
 	readOAuth2(r, &cfg)
@@ -335,7 +335,9 @@ func OIDCConfigFrom(s *settings.Settings, cfg OIDCConfig) (OIDCConfig, error) {
 	return cfg, nil
 }
 
-var errNoName = &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Msg: "backend config has no Name"}
+func errNoName() error {
+	return &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Msg: "backend config has no Name"}
+}
 
 // configError wraps the settings errors of backend (each names its key).
 func configError(backend string, err error) error {

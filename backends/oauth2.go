@@ -42,7 +42,7 @@ var (
 // naming the setting (SOCIAL_AUTH_<NAME>_KEY, …). It does no I/O.
 func NewOAuth2(cfg OAuth2Config) (*OAuth2, error) {
 	if cfg.Name == "" {
-		return nil, errNoName
+		return nil, errNoName()
 	}
 	r := (*settings.Settings)(nil).Reader(cfg.Name)
 	validateOAuth2(r, &cfg, cfg.EndpointsFunc == nil)
