@@ -34,29 +34,25 @@ func errorCode(err error) string {
 }
 
 // ErrorResponse answers a failed authentication request, the one place where
-// an error becomes an HTTP answer (../shared/SECURITY.md):
+// an error becomes an HTTP answer (../shared/SECURITY.md); an app's own
+// handler may use it too:
 //
 //   - the status is socialauth.HTTPStatus(err) and the code
 //     socialauth.ErrorCode(err) (CodeServerError or CodeTimeout for an error
 //     that is not a *socialauth.Error);
-//   - when the LOGIN_ERROR_URL setting (looked up for backend first, so
-//     SOCIAL_AUTH_<BACKEND>_LOGIN_ERROR_URL, SOCIAL_AUTH_LOGIN_ERROR_URL,
-//     LOGIN_ERROR_URL) is set and non-empty, a 302 to it with error=<code>
-//     added to its query; except for an unknown backend (MissingBackend),
-//     which is always a 404, as upstream's Http404;
+//   - when backend's LoginErrorURL (the LOGIN_ERROR_URL setting, read once
+//     by the Service) is not empty, a 302 to it with error=<code> added to
+//     its query; except for an unknown backend (MissingBackend), which is
+//     always a 404, as upstream's Http404;
 //   - else the status with a short fixed text body (the status text): no
 //     request text is ever reflected;
 //   - always Cache-Control: no-store and X-Content-Type-Options: nosniff.
 //
 // The error is logged (WARN for a 4xx, ERROR for a 5xx) with its code, the
-// backend and the status. st may be nil (no settings: no redirect); backend
-// may be "" when unknown. Error texts never hold secrets (a socialauth
-// contract), so err is logged as is.
-func ErrorResponse(w http.ResponseWriter, r *http.Request, st socialauth.Strategy, backend string, err error) {
-	errorResponse(w, r, st, backend, err, nil)
-}
-
-func errorResponse(w http.ResponseWriter, r *http.Request, st socialauth.Strategy, backend string, err error, logger *slog.Logger) {
+// backend and the status. backend may be "" when unknown (no redirect).
+// Error texts never hold secrets (a socialauth contract), so err is logged
+// as is.
+func (v *Views) ErrorResponse(w http.ResponseWriter, r *http.Request, backend string, err error) {
 	status := socialauth.HTTPStatus(err)
 	if status < 400 {
 		// A nil error reaching here is a bug of the caller; never answer 2xx.
@@ -67,38 +63,28 @@ func errorResponse(w http.ResponseWriter, r *http.Request, st socialauth.Strateg
 	if missing {
 		status = http.StatusNotFound
 	}
-	if logger == nil && st != nil {
-		logger = st.Logger()
+	level := slog.LevelWarn
+	if status >= 500 {
+		level = slog.LevelError
 	}
-	if logger != nil {
-		level := slog.LevelWarn
-		if status >= 500 {
-			level = slog.LevelError
-		}
-		attrs := []any{"code", code, "status", status, "error", err}
-		if backend != "" && !missing {
-			attrs = append(attrs, "backend", backend)
-		}
-		var ctx context.Context = context.Background()
-		if r != nil {
-			ctx = r.Context()
-		}
-		logger.Log(ctx, level, "socialauth: request failed", attrs...)
+	attrs := []any{"code", code, "status", status, "error", err}
+	if backend != "" && !missing {
+		attrs = append(attrs, "backend", backend)
 	}
+	ctx := context.Background()
+	if r != nil {
+		ctx = r.Context()
+	}
+	v.logger.Log(ctx, level, "socialauth: request failed", attrs...)
 
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	if !missing && st != nil {
-		// Every error but MissingBackend comes after a successful backend
-		// lookup, so backend names a registered backend here, never an
-		// attacker's choice of SOCIAL_AUTH_<NAME>_LOGIN_ERROR_URL.
-		target, serr := st.Settings().String(backend, "LOGIN_ERROR_URL", "")
-		if serr != nil && logger != nil {
-			logger.Warn("socialauth: malformed setting", "setting", "LOGIN_ERROR_URL", "error", serr)
-		}
-		if target != "" {
-			h.Set("Location", withErrorCode(target, code))
+	if !missing {
+		// Config answers for a backend the Service serves only, never for an
+		// attacker's choice of name.
+		if cfg, ok := v.svc.Config(backend); ok && cfg.LoginErrorURL != "" {
+			h.Set("Location", withErrorCode(cfg.LoginErrorURL, code))
 			w.WriteHeader(http.StatusFound)
 			return
 		}

@@ -1,12 +1,21 @@
 // Package views holds the net/http handlers of a sign-in (login, complete,
-// disconnect, logout) and Routes, which mounts them on an app's
-// http.ServeMux: the Go counterpart of edx-auth-backends' oauth2_urlpatterns
-// (EdxOAuth2LoginView, EdxOAuth2LogoutView and social-app-django's begin,
-// complete and disconnect views).
+// disconnect, logout) as a route table any router mounts: the Go counterpart
+// of edx-auth-backends' oauth2_urlpatterns (EdxOAuth2LoginView,
+// EdxOAuth2LogoutView and social-app-django's begin, complete and disconnect
+// views). It also has the middleware an app puts in front of its own pages:
+// RequireLogin, LoadUser, and CurrentUser to read who is signed in.
 //
-// Every handler reads and writes the session through the strategy, so it
-// must run inside scs's LoadAndSave middleware: Routes wraps each route when
-// Config.Sessions is set; otherwise the app wraps its mux itself.
+//	v, err := views.New("/auth", views.Config{Service: svc, HTTP: strategies.HTTPConfig{
+//		SessionStore: store.SessionStore(), BaseURL: "https://example.com"}})
+//	v.Mount(mux)                                   // net/http
+//	for _, rt := range v.Routes() {                // chi, or any router
+//		r.Method(rt.Method, rt.Pattern, rt.Handler) // ("" Method: r.Handle)
+//	}
+//	mux.Handle("/courses/", v.RequireLogin(courses))
+//
+// Every handler loads the session itself (scs's LoadAndSave) unless the
+// request already carries it, so the app may wrap its whole mux in the same
+// manager's LoadAndSave, or not.
 package views
 
 import (
@@ -15,21 +24,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/socialauth-go/socialauth"
-	"github.com/socialauth-go/socialauth/internal/sessionrotate"
+	"github.com/socialauth-go/socialauth/strategies"
 )
 
-// DefaultBackend is the backend of the login and logout views when
-// Config.DefaultBackend is empty.
-const DefaultBackend = "edx-oauth2"
-
-// StrategyFactory gives the strategy of a request; *strategies.HTTP
-// implements it.
+// StrategyFactory gives the strategy of a request; *strategies.HTTP and
+// *Views implement it.
 type StrategyFactory interface {
 	Strategy(r *http.Request) socialauth.Strategy
 }
@@ -38,47 +44,131 @@ type StrategyFactory interface {
 type Config struct {
 	// Service runs the actions (required).
 	Service *socialauth.Service
-	// Strategies gives each request its strategy (required).
+	// HTTP configures the net/http strategy the views build (Sessions or
+	// SessionStore, BaseURL, RedirectIsHTTPS, Logger; see
+	// strategies.HTTPConfigFrom to read REDIRECT_IS_HTTPS from settings).
+	// Its Prefix is the prefix given to New: leave it empty. Unused when
+	// Strategies is set.
+	HTTP strategies.HTTPConfig
+	// Strategies, when set, replaces the net/http strategy (tests, another
+	// web layer): it must put the mount prefix in its CallbackURL itself.
+	// When it has a Sessions() *scs.SessionManager method (as
+	// *strategies.HTTP has), the routes load that manager's session.
 	Strategies StrategyFactory
-	// Sessions, when set, makes Routes wrap every route in
-	// Sessions.LoadAndSave. Leave it nil when the app already wraps the mux
-	// (wrapping twice would load the session twice).
-	Sessions *scs.SessionManager
+	// DefaultBackend is the backend of the login and logout routes and of
+	// RequireLogin. It may be left empty when the Service serves exactly
+	// one backend.
+	DefaultBackend string
 	// Logger receives the views' logs (nil: discarded).
 	Logger *slog.Logger
-	// DefaultBackend is the backend of the login and logout views ("" means
-	// "edx-oauth2").
-	DefaultBackend string
-	// LogoutHandler, when set, replaces the logout view in Routes (build it
-	// by wrapping Views.LogoutView or with Views.LogoutViewWith).
-	LogoutHandler http.Handler
+	// LogoutRedirect, when set, replaces where the logout route sends the
+	// browser once the session is flushed (EdxOAuth2LogoutView.url). nil:
+	// the provider's logout URL of the backend the user signed in with
+	// (else the default backend's), else that backend's LoginRedirectURL
+	// (LOGIN_REDIRECT_URL), else "/".
+	LogoutRedirect LogoutRedirect
+}
+
+// Route is one route of the views, for any router: Method is GET or POST,
+// or "" for any method; Pattern is the whole path, prefix included, with the
+// wildcards {backend} and {association_id} (the syntax of both
+// http.ServeMux and chi), to be matched exactly, its trailing slash
+// included. Handler loads the session and reads the wildcards with
+// r.PathValue; under a router that does not set them (chi does, as
+// ServeMux), it takes them from the end of the request's path.
+type Route struct {
+	Method  string
+	Pattern string
+	Handler http.Handler
 }
 
 // Views holds the handlers for one mount prefix.
 type Views struct {
-	cfg    Config
-	prefix string
-	logger *slog.Logger
+	svc            *socialauth.Service
+	strategies     StrategyFactory
+	sessions       *scs.SessionManager // nil: the app loads the session
+	defaultBackend string
+	prefix         string
+	logger         *slog.Logger
+	logoutTo       LogoutRedirect
+	routes         []Route
+	handler        *http.ServeMux
 }
 
 // New validates cfg and returns the views for routes under prefix ("" or a
-// path such as "/auth"; a trailing slash is dropped).
+// clean absolute path such as "/auth"; a trailing slash is dropped). Unless
+// cfg.Strategies is set it builds the net/http strategy from cfg.HTTP with
+// that prefix, so that the OAuth redirect_uri is BaseURL + prefix +
+// "/complete/<backend>/". Every error is ImproperlyConfigured and names
+// what is wrong.
 func New(prefix string, cfg Config) (*Views, error) {
-	if cfg.Service == nil || cfg.Strategies == nil {
-		return nil, &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Msg: "views.Config.Service and Strategies are required"}
+	if cfg.Service == nil {
+		return nil, configErr("views.Config.Service is required")
 	}
 	p, err := cleanPrefix(prefix)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.DefaultBackend == "" {
-		cfg.DefaultBackend = DefaultBackend
-	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Views{cfg: cfg, prefix: p, logger: logger}, nil
+	v := &Views{svc: cfg.Service, strategies: cfg.Strategies, prefix: p, logger: logger}
+	if v.strategies == nil {
+		hc := cfg.HTTP
+		if hc.Prefix != "" {
+			if hp, err := cleanPrefix(hc.Prefix); err != nil || hp != p {
+				return nil, configErr("views.Config.HTTP.Prefix differs from the prefix given to views.New: leave it empty")
+			}
+		}
+		hc.Prefix = p
+		if hc.Logger == nil {
+			hc.Logger = logger
+		}
+		h, err := strategies.NewHTTP(hc)
+		if err != nil {
+			return nil, err
+		}
+		v.strategies = h
+	}
+	if s, ok := v.strategies.(interface{ Sessions() *scs.SessionManager }); ok {
+		v.sessions = s.Sessions()
+	}
+	if v.defaultBackend, err = defaultBackend(cfg.Service, cfg.DefaultBackend); err != nil {
+		return nil, err
+	}
+	v.logoutTo = cfg.LogoutRedirect
+	if v.logoutTo == nil {
+		v.logoutTo = v.providerLogoutURL
+	}
+	v.routes = v.buildRoutes()
+	v.handler = http.NewServeMux()
+	v.Mount(v.handler)
+	return v, nil
+}
+
+func configErr(msg string) error {
+	return &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Msg: msg}
+}
+
+// defaultBackend checks name, or picks the only backend the service serves.
+func defaultBackend(svc *socialauth.Service, name string) (string, error) {
+	if name != "" {
+		if _, ok := svc.Config(name); !ok {
+			return "", configErr("views.Config.DefaultBackend " + strconv.Quote(name) + " is not a backend of the Service")
+		}
+		return name, nil
+	}
+	var served []string
+	for _, n := range svc.Backends().Names() {
+		if _, ok := svc.Config(n); ok {
+			served = append(served, n)
+		}
+	}
+	if len(served) != 1 {
+		return "", configErr("views.Config.DefaultBackend is required when the Service does not serve exactly one backend")
+	}
+	return served[0], nil
 }
 
 func cleanPrefix(prefix string) (string, error) {
@@ -86,7 +176,7 @@ func cleanPrefix(prefix string) (string, error) {
 	if p == "" {
 		return "", nil
 	}
-	bad := !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "{}?#\\ \t\r\n") || strings.Contains(p, "//")
+	bad := !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "{}?#%\\ \t\r\n") || strings.Contains(p, "//")
 	if !bad {
 		for _, seg := range strings.Split(p[1:], "/") {
 			if seg == "." || seg == ".." {
@@ -95,92 +185,169 @@ func cleanPrefix(prefix string) (string, error) {
 		}
 	}
 	if bad {
-		return "", &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Msg: "views: the route prefix must be a clean absolute path such as /auth"}
+		return "", configErr("views: the route prefix must be a clean absolute path such as /auth")
 	}
 	return p, nil
 }
 
-// Routes mounts the views on mux under prefix (Go 1.22 patterns):
+// buildRoutes is the route table:
 //
-//	GET  {prefix}/login/                                   LoginView
-//	     {prefix}/logout/                    (any method)  LogoutView or Config.LogoutHandler
-//	GET, POST {prefix}/login/{backend}/                    AuthView
-//	GET, POST {prefix}/complete/{backend}/                 CompleteView
-//	POST {prefix}/disconnect/{backend}/                    DisconnectView
-//	POST {prefix}/disconnect/{backend}/{association_id}/   DisconnectView
-//
-// Each path matches exactly (the trailing slash included). Other methods get
-// the mux's 405. When Config.Sessions is set every route is wrapped in its
-// LoadAndSave.
-func Routes(mux *http.ServeMux, prefix string, cfg Config) error {
-	v, err := New(prefix, cfg)
-	if err != nil {
-		return err
+//	GET       {prefix}/login/                                 loginView
+//	(any)     {prefix}/logout/                                logoutView
+//	GET, POST {prefix}/login/{backend}/                       authView
+//	GET, POST {prefix}/complete/{backend}/                    completeView
+//	POST      {prefix}/disconnect/{backend}/                  disconnectView
+//	POST      {prefix}/disconnect/{backend}/{association_id}/ disconnectView
+func (v *Views) buildRoutes() []Route {
+	auth, complete, disconnect := v.authView(), v.completeView(), v.disconnectView()
+	table := []struct {
+		method, pattern string
+		h               http.Handler
+	}{
+		{http.MethodGet, "/login/", v.loginView()},
+		{"", "/logout/", v.logoutView(v.logoutTo)},
+		{http.MethodGet, "/login/{backend}/", auth},
+		{http.MethodPost, "/login/{backend}/", auth},
+		{http.MethodGet, "/complete/{backend}/", complete},
+		{http.MethodPost, "/complete/{backend}/", complete},
+		{http.MethodPost, "/disconnect/{backend}/", disconnect},
+		{http.MethodPost, "/disconnect/{backend}/{association_id}/", disconnect},
 	}
-	v.Register(mux)
-	return nil
+	routes := make([]Route, 0, len(table))
+	for _, r := range table {
+		routes = append(routes, Route{Method: r.method, Pattern: v.prefix + r.pattern,
+			Handler: withPathValues(r.pattern, v.loadSession(r.h))})
+	}
+	return routes
 }
 
-// Register mounts the views on mux as Routes describes.
-func (v *Views) Register(mux *http.ServeMux) {
-	wrap := func(h http.Handler) http.Handler {
-		if v.cfg.Sessions != nil {
-			return v.cfg.Sessions.LoadAndSave(h)
+// Routes returns the route table (a new slice on every call). A router
+// mounts each Route at its Method and Pattern; the paths match exactly
+// (trailing slash included) and other methods deserve a 405.
+func (v *Views) Routes() []Route { return slices.Clone(v.routes) }
+
+// Mount registers the routes on mux (each Pattern with {$}, so that it
+// matches exactly; other methods get the mux's 405).
+func (v *Views) Mount(mux *http.ServeMux) {
+	for _, r := range v.routes {
+		pattern := r.Pattern + "{$}"
+		if r.Method != "" {
+			pattern = r.Method + " " + pattern
 		}
-		return h
+		mux.Handle(pattern, r.Handler)
 	}
-	logout := v.cfg.LogoutHandler
-	if logout == nil {
-		logout = v.LogoutView()
-	}
-	p := v.prefix
-	mux.Handle("GET "+p+"/login/{$}", wrap(v.LoginView()))
-	mux.Handle(p+"/logout/{$}", wrap(logout))
-	auth := wrap(v.AuthView())
-	mux.Handle("GET "+p+"/login/{backend}/{$}", auth)
-	mux.Handle("POST "+p+"/login/{backend}/{$}", auth)
-	complete := wrap(v.CompleteView())
-	if v.cfg.Sessions != nil {
-		complete = v.rotating(complete)
-	}
-	mux.Handle("GET "+p+"/complete/{backend}/{$}", complete)
-	mux.Handle("POST "+p+"/complete/{backend}/{$}", complete)
-	disconnect := wrap(v.DisconnectView())
-	mux.Handle("POST "+p+"/disconnect/{backend}/{$}", disconnect)
-	mux.Handle("POST "+p+"/disconnect/{backend}/{association_id}/{$}", disconnect)
 }
 
-// rotating gives each request of h (wrapped in LoadAndSave) a
-// sessionrotate.Rotation, so that the session-id rotation of a login costs
-// the session store one write (the old row renamed at the commit) instead of
-// a delete and an insert, and deletes the old id itself if the request ends
-// without that commit.
-func (v *Views) rotating(h http.Handler) http.Handler {
+// Handler returns an http.Handler serving the routes (and 404 elsewhere),
+// for an app that mounts them as one: it matches the whole path, prefix
+// included, so do not strip the prefix in front of it.
+func (v *Views) Handler() http.Handler { return v.handler }
+
+// withPathValues sets the request's path values of pattern's wildcards when
+// the router has not: from the last segments of the path, which match
+// pattern's whatever the router did with the prefix.
+func withPathValues(pattern string, h http.Handler) http.Handler {
+	want := strings.Split(strings.Trim(pattern, "/"), "/")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, rot := sessionrotate.With(r.Context())
-		defer func() {
-			if err := rot.Finish(ctx); err != nil {
-				v.logger.ErrorContext(ctx, "socialauth: deleting the rotated session id failed", "error", err)
+		missing := false
+		for _, seg := range want {
+			if isWildcard(seg) && r.PathValue(seg[1:len(seg)-1]) == "" {
+				missing = true
 			}
-		}()
-		h.ServeHTTP(w, r.WithContext(ctx))
+		}
+		if missing && r.URL != nil {
+			path := r.URL.EscapedPath()
+			if strings.HasSuffix(path, "/") {
+				got := strings.Split(strings.Trim(path, "/"), "/")
+				if len(got) >= len(want) {
+					got = got[len(got)-len(want):]
+					values := map[string]string{}
+					ok := true
+					for i, seg := range want {
+						if isWildcard(seg) {
+							val, err := url.PathUnescape(got[i])
+							if err != nil || val == "" {
+								ok = false
+								break
+							}
+							values[seg[1:len(seg)-1]] = val
+						} else if got[i] != seg {
+							ok = false
+							break
+						}
+					}
+					if ok {
+						r = r.WithContext(r.Context())
+						for k, val := range values {
+							r.SetPathValue(k, val)
+						}
+					}
+				}
+			}
+		}
+		h.ServeHTTP(w, r)
 	})
 }
+
+func isWildcard(seg string) bool {
+	return len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}'
+}
+
+// loadSession runs h inside the session manager's LoadAndSave, unless the
+// request already carries its session (the app wrapped its mux).
+func (v *Views) loadSession(h http.Handler) http.Handler {
+	if v.sessions == nil {
+		return h
+	}
+	loaded := v.sessions.LoadAndSave(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strategies.SessionLoaded(v.sessions, r.Context()) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		loaded.ServeHTTP(w, r)
+	})
+}
+
+// Strategy returns the strategy of r (the views' StrategyFactory).
+func (v *Views) Strategy(r *http.Request) socialauth.Strategy { return v.strategies.Strategy(r) }
+
+// Sessions returns the session manager the routes load (nil when the
+// strategy has none the views know of).
+func (v *Views) Sessions() *scs.SessionManager { return v.sessions }
 
 // Prefix returns the mount prefix ("" or a path without a trailing slash).
 func (v *Views) Prefix() string { return v.prefix }
 
-// BeginPath returns the path of the login route of backend.
+// DefaultBackend returns the backend of the login and logout routes.
+func (v *Views) DefaultBackend() string { return v.defaultBackend }
+
+// BeginPath returns the path of the login route of backend, under the
+// mount prefix (and not the base URL's path: see publicPath).
 func (v *Views) BeginPath(backend string) string {
 	return v.prefix + "/login/" + url.PathEscape(backend) + "/"
 }
 
-// LoginView is EdxOAuth2LoginView: a 302 to the default backend's login
+// LoginPath returns the path of the login route (the default backend's).
+func (v *Views) LoginPath() string { return v.prefix + "/login/" }
+
+// publicPath returns the path (and query) the browser uses for the app's
+// path p: p under the base URL's path, if it has one (a service behind a
+// reverse proxy that strips that path).
+func publicPath(st socialauth.Strategy, p string) string {
+	u, err := url.Parse(st.AbsoluteURI("/"))
+	if err != nil {
+		return p
+	}
+	return strings.TrimSuffix(u.EscapedPath(), "/") + p
+}
+
+// loginView is EdxOAuth2LoginView: a 302 to the default backend's login
 // route, keeping the whole raw query string (/login/?next=/test/ →
 // /login/edx-oauth2/?next=/test/).
-func (v *Views) LoginView() http.Handler {
+func (v *Views) loginView() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		target := v.BeginPath(v.cfg.DefaultBackend)
+		target := publicPath(v.strategies.Strategy(r), v.BeginPath(v.defaultBackend))
 		if r.URL.RawQuery != "" {
 			target += "?" + r.URL.RawQuery
 		}
@@ -188,33 +355,33 @@ func (v *Views) LoginView() http.Handler {
 	})
 }
 
-// AuthView starts a login with the {backend} of the path (social-app-django's
+// authView starts a login with the {backend} of the path (social-app-django's
 // begin view, Service.Begin).
-func (v *Views) AuthView() http.Handler {
+func (v *Views) authView() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		backend := r.PathValue("backend")
-		st := v.cfg.Strategies.Strategy(r)
-		resp, err := v.cfg.Service.Begin(r.Context(), st, backend)
-		v.answer(w, r, st, backend, resp, err)
+		st := v.strategies.Strategy(r)
+		resp, err := v.svc.Begin(r.Context(), st, backend)
+		v.answer(w, r, backend, resp, err)
 	})
 }
 
-// CompleteView finishes a login with the {backend} of the path
+// completeView finishes a login with the {backend} of the path
 // (social-app-django's complete view, Service.Complete). Providers may GET
 // or POST (form_post) the callback. Every answer carries
 // Referrer-Policy: no-referrer, so the code and state in its URL never leak
 // to the next page's requests.
-func (v *Views) CompleteView() http.Handler {
+func (v *Views) completeView() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		backend := r.PathValue("backend")
-		st := v.cfg.Strategies.Strategy(r)
-		resp, err := v.cfg.Service.Complete(r.Context(), st, backend)
-		v.answer(w, r, st, backend, resp, err)
+		st := v.strategies.Strategy(r)
+		resp, err := v.svc.Complete(r.Context(), st, backend)
+		v.answer(w, r, backend, resp, err)
 	})
 }
 
-// DisconnectView removes the logged-in user's association(s) with the
+// disconnectView removes the logged-in user's association(s) with the
 // {backend} of the path, or only {association_id} when the path has one
 // (social-app-django's disconnect views, Service.Disconnect).
 //
@@ -222,10 +389,10 @@ func (v *Views) CompleteView() http.Handler {
 // request that is not provably same-origin: Sec-Fetch-Site must be
 // "same-origin" when the browser sends it; else the Origin header, else the
 // Referer's origin, must equal the service's public origin (the configured
-// base URL, https when REDIRECT_IS_HTTPS); a request with none of the three
-// is refused. An anonymous request gets a 302 to LOGIN_URL?next=<path> when
-// that setting is set, else 401.
-func (v *Views) DisconnectView() http.Handler {
+// base URL's scheme and host); a request with none of the three is refused.
+// An anonymous request gets a 302 to the backend's LoginURL?next=<path>
+// when it is set, else 401.
+func (v *Views) disconnectView() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		backend := r.PathValue("backend")
 		var id int64
@@ -238,36 +405,34 @@ func (v *Views) DisconnectView() http.Handler {
 			}
 			id = n
 		}
-		st := v.cfg.Strategies.Strategy(r)
+		st := v.strategies.Strategy(r)
 		if !sameOrigin(r, st) {
 			v.logger.WarnContext(r.Context(), "socialauth: cross-origin disconnect refused", "code", "csrf_failed")
 			plain(w, http.StatusForbidden)
 			return
 		}
-		if _, err := v.cfg.Service.Backends().Lookup(backend); err != nil {
-			v.fail(w, r, st, backend, err)
+		cfg, ok := v.svc.Config(backend)
+		if !ok {
+			v.fail(w, r, backend, &socialauth.Error{Code: socialauth.CodeMissingBackend, Backend: backend})
 			return
 		}
-		user, err := v.cfg.Service.CurrentUser(r.Context(), st)
+		user, err := v.svc.CurrentUser(r.Context(), st)
 		if err != nil {
-			v.fail(w, r, st, backend, err)
+			v.fail(w, r, backend, err)
 			return
 		}
 		if user == nil {
-			v.loginRequired(w, r, st, backend)
+			loginRequired(w, cfg.LoginURL, publicPath(st, r.URL.Path))
 			return
 		}
-		resp, err := v.cfg.Service.Disconnect(r.Context(), st, backend, id)
-		v.answer(w, r, st, backend, resp, err)
+		resp, err := v.svc.Disconnect(r.Context(), st, backend, id)
+		v.answer(w, r, backend, resp, err)
 	})
 }
 
-// loginRequired is Django's login_required: LOGIN_URL?next=<path>, or 401.
-func (v *Views) loginRequired(w http.ResponseWriter, r *http.Request, st socialauth.Strategy, backend string) {
-	loginURL, err := st.Settings().String(backend, "LOGIN_URL", "")
-	if err != nil {
-		v.logger.Warn("socialauth: malformed setting", "setting", "LOGIN_URL", "error", err)
-	}
+// loginRequired is Django's login_required: loginURL?next=<next>, or 401
+// when loginURL is empty.
+func loginRequired(w http.ResponseWriter, loginURL, next string) {
 	if loginURL == "" {
 		w.Header().Set("WWW-Authenticate", `Session realm="socialauth"`)
 		plain(w, http.StatusUnauthorized)
@@ -277,7 +442,7 @@ func (v *Views) loginRequired(w http.ResponseWriter, r *http.Request, st sociala
 	if strings.Contains(loginURL, "?") {
 		sep = "&"
 	}
-	redirect(w, loginURL+sep+"next="+url.QueryEscape(r.URL.Path))
+	redirect(w, loginURL+sep+"next="+url.QueryEscape(next))
 }
 
 // sameOrigin implements the disconnect view's CSRF rule.
@@ -308,19 +473,19 @@ func sameOrigin(r *http.Request, st socialauth.Strategy) bool {
 }
 
 // answer serves resp, or the error answer.
-func (v *Views) answer(w http.ResponseWriter, r *http.Request, st socialauth.Strategy, backend string, resp *socialauth.Response, err error) {
+func (v *Views) answer(w http.ResponseWriter, r *http.Request, backend string, resp *socialauth.Response, err error) {
 	if err == nil && resp == nil {
 		err = errors.New("views: the action returned neither a response nor an error")
 	}
 	if err != nil {
-		v.fail(w, r, st, backend, err)
+		v.fail(w, r, backend, err)
 		return
 	}
 	resp.ServeHTTP(w, r)
 }
 
-func (v *Views) fail(w http.ResponseWriter, r *http.Request, st socialauth.Strategy, backend string, err error) {
-	errorResponse(w, r, st, backend, err, v.logger)
+func (v *Views) fail(w http.ResponseWriter, r *http.Request, backend string, err error) {
+	v.ErrorResponse(w, r, backend, err)
 }
 
 // LogoutRedirect returns where the logout view sends the browser once the
@@ -328,22 +493,17 @@ func (v *Views) fail(w http.ResponseWriter, r *http.Request, st socialauth.Strat
 // request). It is the EdxOAuth2LogoutView.url override point.
 type LogoutRedirect func(ctx context.Context, st socialauth.Strategy, user *socialauth.User) (string, error)
 
-// LogoutView is EdxOAuth2LogoutView with the default redirect
-// (Views.ProviderLogoutURL): see LogoutViewWith.
-func (v *Views) LogoutView() http.Handler { return v.LogoutViewWith(v.ProviderLogoutURL) }
-
-// LogoutViewWith is the logout view with its redirect replaced, the
-// equivalent of subclassing EdxOAuth2LogoutView and overriding url. On any
+// logoutView is EdxOAuth2LogoutView, redirecting where redirectTo says. On any
 // method it remembers the logged-in user, logs out (Service.Logout: partial
 // dropped, session flushed); then with ?no_redirect=<non-empty> (query only,
 // even for POST) it answers an empty 200; else a 302 to where redirectTo
 // says. The request's own next is not followed. No X-Frame-Options header is
 // set, so the provider may load the view in an iframe for single sign-out.
-func (v *Views) LogoutViewWith(redirectTo LogoutRedirect) http.Handler {
+func (v *Views) logoutView(redirectTo LogoutRedirect) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		st := v.cfg.Strategies.Strategy(r)
-		user, err := v.cfg.Service.CurrentUser(ctx, st)
+		st := v.strategies.Strategy(r)
+		user, err := v.svc.CurrentUser(ctx, st)
 		if err != nil {
 			v.logger.WarnContext(ctx, "socialauth: logout could not read the user", "error", err)
 			user = nil
@@ -356,8 +516,8 @@ func (v *Views) LogoutViewWith(redirectTo LogoutRedirect) http.Handler {
 		if !noRedirect {
 			target, targetErr = redirectTo(ctx, st, user)
 		}
-		if err := v.cfg.Service.Logout(ctx, st); err != nil {
-			v.fail(w, r, st, "", err)
+		if err := v.svc.Logout(ctx, st); err != nil {
+			v.fail(w, r, v.defaultBackend, err)
 			return
 		}
 		if user != nil {
@@ -371,7 +531,7 @@ func (v *Views) LogoutViewWith(redirectTo LogoutRedirect) http.Handler {
 			return
 		}
 		if targetErr != nil {
-			v.fail(w, r, st, v.cfg.DefaultBackend, targetErr)
+			v.fail(w, r, v.defaultBackend, targetErr)
 			return
 		}
 		if target == "" {
@@ -381,22 +541,23 @@ func (v *Views) LogoutViewWith(redirectTo LogoutRedirect) http.Handler {
 	})
 }
 
-// ProviderLogoutURL is the logout view's default redirect: the LogoutURL of
-// the backend the user signed in with (else the default backend's) (edx-oauth2: {PUBLIC_URL_ROOT or URL_ROOT}/logout,
-// plus ?client_id=…&redirect_url=… when LOGOUT_REDIRECT_URL is set); when
-// the backend is missing, has no logout URL or fails to build one (logged),
-// LOGIN_REDIRECT_URL, else "/".
-func (v *Views) ProviderLogoutURL(ctx context.Context, st socialauth.Strategy, _ *socialauth.User) (string, error) {
-	name := v.cfg.DefaultBackend
+// providerLogoutURL is the logout view's default redirect: the LogoutURL of
+// the backend the user signed in with (else the default backend's)
+// (edx-oauth2: {PUBLIC_URL_ROOT or URL_ROOT}/logout, plus
+// ?client_id=…&redirect_url=… when LOGOUT_REDIRECT_URL is set); when the
+// backend has no logout URL or fails to build one (logged), that backend's
+// LoginRedirectURL (LOGIN_REDIRECT_URL), else "/".
+func (v *Views) providerLogoutURL(ctx context.Context, st socialauth.Strategy, _ *socialauth.User) (string, error) {
+	name := v.defaultBackend
 	// The backend the user signed in with, when the app has several.
 	if b, ok := st.SessionGet(socialauth.SessionUserBackend); ok {
 		if n, _ := b.(string); n != "" {
-			if _, err := v.cfg.Service.Backends().Lookup(n); err == nil {
+			if _, served := v.svc.Config(n); served {
 				name = n
 			}
 		}
 	}
-	b, err := v.cfg.Service.Backends().Lookup(name)
+	b, err := v.svc.Backends().Lookup(name)
 	if err != nil {
 		v.logger.WarnContext(ctx, "socialauth: logout backend not registered", "backend", name)
 	} else if lu, ok := b.(socialauth.LogoutURLer); ok {
@@ -409,15 +570,10 @@ func (v *Views) ProviderLogoutURL(ctx context.Context, st socialauth.Strategy, _
 			return target, nil
 		}
 	}
-	target, err := st.Settings().String(name, "LOGIN_REDIRECT_URL", "")
-	if err != nil {
-		v.logger.WarnContext(ctx, "socialauth: malformed setting", "setting", "LOGIN_REDIRECT_URL", "error", err)
-		target = ""
+	if cfg, ok := v.svc.Config(name); ok && cfg.LoginRedirectURL != "" {
+		return cfg.LoginRedirectURL, nil
 	}
-	if target == "" {
-		target = "/"
-	}
-	return target, nil
+	return "/", nil
 }
 
 // redirect answers a private 302.

@@ -12,8 +12,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/alexedwards/scs/v2/memstore"
+
 	"github.com/socialauth-go/socialauth"
 	"github.com/socialauth-go/socialauth/settings"
+	"github.com/socialauth-go/socialauth/strategies"
 	"github.com/socialauth-go/socialauth/testutil"
 	"github.com/socialauth-go/socialauth/testutil/logouttest"
 	"github.com/socialauth-go/socialauth/views"
@@ -29,25 +32,33 @@ func TestLoginViewRedirect(t *testing.T) {
 		{"/auth", "/auth/login/?next=/test/", "/auth/login/edx-oauth2/?next=/test/"},
 		{"/auth/", "/auth/login/?next=/test/", "/auth/login/edx-oauth2/?next=/test/"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.prefix+tc.path, func(t *testing.T) {
-			a := newApp(t, appOptions{prefix: tc.prefix})
-			resp, _ := a.do(t, http.MethodGet, tc.path, nil, nil, nil)
-			if resp.StatusCode != http.StatusFound {
-				t.Fatalf("status %d, want 302", resp.StatusCode)
-			}
-			if got := resp.Header.Get("Location"); got != tc.want {
-				t.Errorf("Location %q, want %q", got, tc.want)
-			}
-			if a.backend.Calls().Start != 0 {
-				t.Error("the login view must not start a flow itself")
-			}
-		})
+	for _, router := range routers {
+		for _, tc := range tests {
+			t.Run(router+tc.prefix+tc.path, func(t *testing.T) {
+				a := newApp(t, appOptions{prefix: tc.prefix, router: router})
+				resp, _ := a.do(t, http.MethodGet, tc.path, nil, nil, nil)
+				if resp.StatusCode != http.StatusFound {
+					t.Fatalf("status %d, want 302", resp.StatusCode)
+				}
+				if got := resp.Header.Get("Location"); got != tc.want {
+					t.Errorf("Location %q, want %q", got, tc.want)
+				}
+				if a.backend.Calls().Start != 0 {
+					t.Error("the login view must not start a flow itself")
+				}
+			})
+		}
 	}
 }
 
 func TestRoutesMethodsAndExactPaths(t *testing.T) {
-	a := newApp(t, appOptions{})
+	for _, router := range routers {
+		t.Run(router, func(t *testing.T) { testMethodsAndExactPaths(t, router) })
+	}
+}
+
+func testMethodsAndExactPaths(t *testing.T, router string) {
+	a := newApp(t, appOptions{router: router})
 	tests := []struct {
 		method, path string
 		want         int
@@ -60,6 +71,7 @@ func TestRoutesMethodsAndExactPaths(t *testing.T) {
 		{http.MethodPut, "/complete/edx-oauth2/", http.StatusMethodNotAllowed},
 		{http.MethodGet, "/login/nope/", http.StatusNotFound},
 		{http.MethodGet, "/complete/nope/", http.StatusNotFound},
+		{http.MethodGet, "/complete/edx-oauth2/x", http.StatusNotFound},
 	}
 	for _, tc := range tests {
 		resp, _ := a.do(t, tc.method, tc.path, nil, nil, nil)
@@ -77,7 +89,7 @@ func TestBeginAcceptsGetAndPost(t *testing.T) {
 			form = url.Values{"next": {"/from-form"}}
 		}
 		resp, _ := a.do(t, m, "/login/edx-oauth2/", form, nil, nil)
-		if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), "https://lms.example.com/oauth2/authorize?state=") {
+		if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), authorizeURL+"?state=") {
 			t.Errorf("%s: %d to %q", m, resp.StatusCode, resp.Header.Get("Location"))
 		}
 		if got := resp.Header.Get("Cache-Control"); got != "no-store" {
@@ -96,9 +108,12 @@ func TestLoginFlowRotatesSession(t *testing.T) {
 	if !pre.HttpOnly || pre.SameSite != http.SameSiteLaxMode || pre.Path != "/" || pre.Secure {
 		t.Errorf("cookie attributes: HttpOnly=%v SameSite=%v Path=%q Secure=%v", pre.HttpOnly, pre.SameSite, pre.Path, pre.Secure)
 	}
-	state := mustQuery(t, resp.Header.Get("Location")).Get("state")
+	q := mustQuery(t, resp.Header.Get("Location"))
+	if got, want := q.Get("redirect_uri"), a.srv.URL+"/complete/edx-oauth2/"; got != want {
+		t.Errorf("redirect_uri %q, want %q", got, want)
+	}
 
-	resp, body := a.do(t, http.MethodGet, "/complete/edx-oauth2/?state="+state, nil, pre, nil)
+	resp, body := a.do(t, http.MethodGet, "/complete/edx-oauth2/?state="+url.QueryEscape(q.Get("state")), nil, pre, nil)
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("complete: status %d (%s); logs:\n%s", resp.StatusCode, body, a.logs.String())
 	}
@@ -226,8 +241,9 @@ func TestRequestDataFromPostedCallback(t *testing.T) {
 	a := newApp(t, appOptions{})
 	resp, _ := a.do(t, http.MethodGet, "/login/edx-oauth2/", nil, nil, nil)
 	c := sessionCookie(resp)
+	state := mustQuery(t, resp.Header.Get("Location")).Get("state")
 	// A form_post callback: the provider POSTs the parameters.
-	resp, body := a.do(t, http.MethodPost, "/complete/edx-oauth2/", url.Values{"state": {"x"}, "code": {"y"}}, c, nil)
+	resp, body := a.do(t, http.MethodPost, "/complete/edx-oauth2/", url.Values{"state": {state}, "code": {"y"}}, c, nil)
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("POST complete: %d %q", resp.StatusCode, body)
 	}
@@ -240,13 +256,17 @@ func TestRequestDataFromPostedCallback(t *testing.T) {
 }
 
 func TestLogoutSuite(t *testing.T) {
-	a := newApp(t, appOptions{})
-	logouttest.Run(t, logouttest.Harness{
-		Handler:       a.mux,
-		Login:         a.login,
-		Authenticated: a.authenticated,
-		RedirectURL:   providerLogout,
-	})
+	for _, router := range routers {
+		t.Run(router, func(t *testing.T) {
+			a := newApp(t, appOptions{router: router})
+			logouttest.Run(t, logouttest.Harness{
+				Handler:       a.handler,
+				Login:         a.login,
+				Authenticated: a.authenticated,
+				RedirectURL:   providerLogout,
+			})
+		})
+	}
 }
 
 func TestLogoutSuiteWithLoginSession(t *testing.T) {
@@ -256,7 +276,7 @@ func TestLogoutSuiteWithLoginSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	logouttest.Run(t, logouttest.Harness{
-		Handler:    a.mux,
+		Handler:    a.handler,
 		LogoutPath: "/auth/logout/",
 		Login: func(t *testing.T) *http.Cookie {
 			return logouttest.LoginSession(t, a.sessions, u.ID, backendName)
@@ -292,16 +312,16 @@ func TestLogoutFallbacks(t *testing.T) {
 
 func TestLogoutReplaced(t *testing.T) {
 	var sawUser string
-	a := newApp(t, appOptions{logout: func(v *views.Views) http.Handler {
-		return v.LogoutViewWith(func(_ context.Context, _ socialauth.Strategy, u *socialauth.User) (string, error) {
+	a := newApp(t, appOptions{config: func(c *views.Config) {
+		c.LogoutRedirect = func(_ context.Context, _ socialauth.Strategy, u *socialauth.User) (string, error) {
 			if u != nil {
 				sawUser = u.Username
 			}
 			return "/bye/", nil
-		})
+		}
 	}})
 	logouttest.Run(t, logouttest.Harness{
-		Handler:       a.mux,
+		Handler:       a.handler,
 		Login:         a.login,
 		Authenticated: a.authenticated,
 		RedirectURL:   "/bye/",
@@ -384,23 +404,24 @@ func TestDisconnectLoginURL(t *testing.T) {
 }
 
 func TestErrorResponseDirect(t *testing.T) {
-	st := testutil.NewStrategy(testutil.StrategyOptions{Settings: settings.New(settings.Map{"SOCIAL_AUTH_LOGIN_ERROR_URL": "/e"})})
+	a := newApp(t, appOptions{settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_LOGIN_ERROR_URL": "/e"}})
 	tests := []struct {
-		name   string
-		st     socialauth.Strategy
-		err    error
-		status int
-		loc    string
+		name    string
+		backend string
+		err     error
+		status  int
+		loc     string
 	}{
-		{"redirect", st, socialauth.NewError(socialauth.CodeAuthCanceled, "b", "", nil), 302, "/e?error=auth_canceled"},
-		{"no strategy", nil, socialauth.NewError(socialauth.CodeAuthCanceled, "b", "", nil), 403, ""},
-		{"nil error is never a 2xx", nil, nil, 500, ""},
-		{"missing backend", st, socialauth.NewError(socialauth.CodeMissingBackend, "x", "", nil), 404, ""},
+		{"redirect", backendName, socialauth.NewError(socialauth.CodeAuthCanceled, backendName, "", nil), 302, "/e?error=auth_canceled"},
+		{"not a backend: no redirect", "b", socialauth.NewError(socialauth.CodeAuthCanceled, "b", "", nil), 403, ""},
+		{"no backend: no redirect", "", socialauth.NewError(socialauth.CodeAuthCanceled, "", "", nil), 403, ""},
+		{"nil error is never a 2xx", "", nil, 500, ""},
+		{"missing backend", backendName, socialauth.NewError(socialauth.CodeMissingBackend, "x", "", nil), 404, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := httptest.NewRecorder()
-			views.ErrorResponse(w, httptest.NewRequest(http.MethodGet, "/", nil), tc.st, "b", tc.err)
+			a.views.ErrorResponse(w, httptest.NewRequest(http.MethodGet, "/", nil), tc.backend, tc.err)
 			if w.Code != tc.status || w.Header().Get("Location") != tc.loc {
 				t.Errorf("got %d to %q, want %d to %q", w.Code, w.Header().Get("Location"), tc.status, tc.loc)
 			}
@@ -413,22 +434,75 @@ func TestErrorResponseDirect(t *testing.T) {
 
 func TestNewRejectsBadConfig(t *testing.T) {
 	a := newApp(t, appOptions{})
-	good := views.Config{Service: a.svc, Strategies: a.strat}
-	for _, p := range []string{"auth", "/a/../b", "/a b", "/{x}", "//evil"} {
+	good := views.Config{Service: a.svc, HTTP: strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: "http://127.0.0.1:8000"}}
+	if _, err := views.New("/auth", good); err != nil {
+		t.Fatalf("good config: %v", err)
+	}
+	for _, p := range []string{"auth", "/a/../b", "/a b", "/{x}", "//evil", "/a%2F"} {
 		if _, err := views.New(p, good); !errors.Is(err, socialauth.ErrImproperlyConfigured) {
 			t.Errorf("prefix %q: err %v, want ImproperlyConfigured", p, err)
 		}
 	}
-	if _, err := views.New("", views.Config{}); !errors.Is(err, socialauth.ErrImproperlyConfigured) {
-		t.Errorf("empty config: err %v", err)
+	bad := []struct {
+		name string
+		cfg  func(c *views.Config)
+		want string // in the error
+	}{
+		{"no service", func(c *views.Config) { c.Service = nil }, "Service"},
+		{"no base URL", func(c *views.Config) { c.HTTP.BaseURL = "" }, "BaseURL"},
+		{"no sessions", func(c *views.Config) { c.HTTP.SessionStore = nil }, "Session"},
+		{"unknown default backend", func(c *views.Config) { c.DefaultBackend = "nope" }, "DefaultBackend"},
+		{"another prefix in HTTP", func(c *views.Config) { c.HTTP.Prefix = "/other" }, "Prefix"},
+		{"https redirect URIs over http", func(c *views.Config) { c.HTTP.RedirectIsHTTPS = true }, "REDIRECT_IS_HTTPS"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := good
+			tc.cfg(&cfg)
+			_, err := views.New("/auth", cfg)
+			if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err %v, want ImproperlyConfigured naming %s", err, tc.want)
+			}
+		})
+	}
+	// The same prefix in HTTP is accepted.
+	same := good
+	same.HTTP.Prefix = "/auth/"
+	if _, err := views.New("/auth", same); err != nil {
+		t.Errorf("HTTP.Prefix equal to the views' prefix: %v", err)
 	}
 }
 
-func mustQuery(t *testing.T, raw string) url.Values {
-	t.Helper()
-	u, err := url.Parse(raw)
+// REDIRECT_IS_HTTPS=true with an http base URL fails at construction,
+// naming the setting (it used to switch the redirect_uri to https
+// silently).
+func TestRedirectIsHTTPSOverHTTPFailsConstruction(t *testing.T) {
+	a := newApp(t, appOptions{})
+	for _, key := range []string{"SOCIAL_AUTH_REDIRECT_IS_HTTPS", "REDIRECT_IS_HTTPS"} {
+		set := settings.New(settings.Map{key: true})
+		hc, err := strategies.HTTPConfigFrom(set, strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: "http://127.0.0.1:8000"})
+		if err == nil {
+			_, err = views.New("/auth", views.Config{Service: a.svc, HTTP: hc})
+		}
+		if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s=true over http: err %v, want ImproperlyConfigured naming %s", key, err, key)
+		}
+	}
+	// Over https the redirect_uri is https (and the cookie Secure).
+	hc, err := strategies.HTTPConfigFrom(settings.New(settings.Map{"REDIRECT_IS_HTTPS": true}),
+		strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: "https://sso.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return u.Query()
+	v, err := views.New("/auth", views.Config{Service: a.svc, HTTP: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Sessions().Cookie.Secure {
+		t.Error("the session cookie of an https service is not Secure")
+	}
+	st := v.Strategy(httptest.NewRequest(http.MethodGet, "/", nil))
+	if got, want := st.CallbackURL(backendName), "https://sso.example.com/auth/complete/edx-oauth2/"; got != want {
+		t.Errorf("CallbackURL %q, want %q", got, want)
+	}
 }

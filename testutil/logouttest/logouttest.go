@@ -1,13 +1,13 @@
 // Package logouttest is the Go counterpart of edx-auth-backends'
 // LogoutViewTestMixin: a reusable test suite an app runs against its own
-// logout handler (the default views.LogoutView, a wrapped one or a
-// replacement).
+// logout handler (the views' logout route, with its default redirect or
+// views.Config.LogoutRedirect, or a handler of its own).
 //
 //	func TestLogout(t *testing.T) {
 //		logouttest.Run(t, logouttest.Harness{
-//			Handler:       app.Handler(),               // mounts /logout/ with sessions
+//			Handler:       app.Handler(),               // mounts the views (v.Mount)
 //			Login:         func(t *testing.T) *http.Cookie { … },
-//			Authenticated: logouttest.SessionChecker(sessions, strategy, service),
+//			Authenticated: logouttest.SessionChecker(v.Sessions(), v, service), // v: *views.Views
 //			RedirectURL:   "https://lms.example.com/logout",
 //		})
 //	}
@@ -195,8 +195,8 @@ func Run(t *testing.T, h Harness) {
 	})
 }
 
-// StrategyFactory gives the strategy of a request; *strategies.HTTP
-// implements it.
+// StrategyFactory gives the strategy of a request; *views.Views and
+// *strategies.HTTP implement it.
 type StrategyFactory interface {
 	Strategy(r *http.Request) socialauth.Strategy
 }
