@@ -190,14 +190,8 @@ func cleanPrefix(prefix string) (string, error) {
 	return p, nil
 }
 
-// buildRoutes is the route table:
-//
-//	GET       {prefix}/login/                                 loginView
-//	(any)     {prefix}/logout/                                logoutView
-//	GET, POST {prefix}/login/{backend}/                       authView
-//	GET, POST {prefix}/complete/{backend}/                    completeView
-//	POST      {prefix}/disconnect/{backend}/                  disconnectView
-//	POST      {prefix}/disconnect/{backend}/{association_id}/ disconnectView
+// buildRoutes builds the route table of Routes, each handler reading its
+// path values whatever the router and loading the session.
 func (v *Views) buildRoutes() []Route {
 	auth, complete, disconnect := v.authView(), v.completeView(), v.disconnectView()
 	table := []struct {
@@ -221,9 +215,17 @@ func (v *Views) buildRoutes() []Route {
 	return routes
 }
 
-// Routes returns the route table (a new slice on every call). A router
-// mounts each Route at its Method and Pattern; the paths match exactly
-// (trailing slash included) and other methods deserve a 405.
+// Routes returns the route table (a new slice on every call):
+//
+//	GET       {prefix}/login/                                 302 to the default backend's login route, query kept
+//	(any)     {prefix}/logout/                                flush the session, 302 to the provider's logout URL
+//	GET, POST {prefix}/login/{backend}/                       Service.Begin: 302 to the provider
+//	GET, POST {prefix}/complete/{backend}/                    Service.Complete: the OAuth redirect_uri
+//	POST      {prefix}/disconnect/{backend}/                  Service.Disconnect, same-origin only
+//	POST      {prefix}/disconnect/{backend}/{association_id}/ Service.Disconnect of one association
+//
+// A router mounts each Route at its Method and Pattern; the paths match
+// exactly (trailing slash included) and other methods deserve a 405.
 func (v *Views) Routes() []Route { return slices.Clone(v.routes) }
 
 // Mount registers the routes on mux (each Pattern with {$}, so that it
@@ -322,13 +324,15 @@ func (v *Views) Prefix() string { return v.prefix }
 // DefaultBackend returns the backend of the login and logout routes.
 func (v *Views) DefaultBackend() string { return v.defaultBackend }
 
-// BeginPath returns the path of the login route of backend, under the
-// mount prefix (and not the base URL's path: see publicPath).
+// BeginPath returns the path of backend's login route as the router sees
+// it: prefix + "/login/<backend>/" (a base URL's path, stripped by the
+// proxy, is not included).
 func (v *Views) BeginPath(backend string) string {
 	return v.prefix + "/login/" + url.PathEscape(backend) + "/"
 }
 
-// LoginPath returns the path of the login route (the default backend's).
+// LoginPath returns the path of the login route (the default backend's),
+// as BeginPath does.
 func (v *Views) LoginPath() string { return v.prefix + "/login/" }
 
 // publicPath returns the path (and query) the browser uses for the app's
