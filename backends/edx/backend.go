@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/socialauth-go/socialauth"
 	"github.com/socialauth-go/socialauth/backends"
+	"github.com/socialauth-go/socialauth/internal/discovery"
+	"github.com/socialauth-go/socialauth/internal/jwtverify"
 	"github.com/socialauth-go/socialauth/settings"
 )
 
@@ -47,18 +48,19 @@ func ExtraDataFields() []backends.ExtraDataField {
 	}
 }
 
-// Options configure an EdXOAuth2 backend. Every field is optional.
+// Options are the backend's constructor dependencies. Every field is
+// optional.
 type Options struct {
 	// Logger receives the backend's log lines (the session cleanup INFO line,
-	// the insecure-mode WARNING). nil: the strategy's logger at request time,
-	// and nothing at construction.
+	// the insecure-mode WARNING, rejected tokens). nil: Config.OAuth2.Logger,
+	// else discarded.
 	Logger *slog.Logger
-	// HTTPClient fetches the provider configuration and the JWKS. nil: the
-	// strategy's client of the first request that needs them (with a 5 s
-	// timeout when it has none). Token requests always use the strategy's
-	// client, as the base does.
+	// HTTPClient makes every call to the LMS: the token requests, the
+	// provider configuration and the JWKS. It is copied with the backend's
+	// timeout (REQUESTS_TIMEOUT) and never follows redirects. nil:
+	// Config.OAuth2.HTTPClient, else a default client.
 	HTTPClient *http.Client
-	// Now is the clock (default time.Now).
+	// Now is the clock (nil: Config.OAuth2.Now, else time.Now).
 	Now func() time.Time
 	// CleanupRecorder is told, exactly once per Start that gets as far as
 	// checking the session, whether a session cleanup was required (upstream's
@@ -68,32 +70,29 @@ type Options struct {
 	// nil (Service.CurrentUser fits). When nil, Users is used.
 	CurrentUser func(ctx context.Context, s socialauth.Strategy) (*socialauth.User, error)
 	// Users loads the user whose id the session holds under
-	// socialauth.SessionUserID when CurrentUser is nil. When both are nil, a
-	// session holding a user id counts as logged in by user 'unknown'.
+	// socialauth.SessionUserID when CurrentUser is nil (the store the
+	// Service uses). When both are nil, a session holding a user id counts as
+	// logged in by user 'unknown'.
 	Users socialauth.UserStorage
-	// Settings are checked at construction for the insecure setting (so
-	// its warning comes at start-up) and answer calls made without a
-	// strategy. Within a request the strategy's settings are used. Pass the
-	// settings your strategies use; nil means none.
-	Settings *settings.Settings
 }
 
 // EdXOAuth2 is the edx-oauth2 backend (upstream's auth_backends.backends.
-// EdXOAuth2) on the OAuth2 base. Build it with New. It is safe for
-// concurrent use; settings are read from the strategy of each request, and
-// the provider configuration, JWKS and verifiers are cached per URL_ROOT
-// for the life of the backend.
+// EdXOAuth2) on the OAuth2 base. Build it with New. Its configuration is
+// fixed at construction, with its token verifier and (in JWKS mode) its
+// discovery provider, whose documents are fetched on first use and cached
+// for the life of the backend. It is safe for concurrent use.
 type EdXOAuth2 struct {
 	*backends.OAuth2
 
+	cfg    Config
 	opts   Options
-	logger *slog.Logger // never nil; discards when Options.Logger is nil
+	logger *slog.Logger // never nil
 	now    func() time.Time
 
-	mu        sync.Mutex
-	providers map[providerKey]*providerEntry
-	verifiers map[verifierKey]*verifierEntry
-	warned    bool // the insecure-mode warning was logged
+	authorizationURL, accessTokenURL, endSessionURL, logoutURL string
+
+	provider *discovery.Provider // nil in HMAC and insecure modes
+	verifier *jwtverify.Verifier // nil in insecure mode
 }
 
 var (
@@ -102,137 +101,101 @@ var (
 	_ socialauth.Refresher   = (*EdXOAuth2)(nil)
 )
 
-// New returns the edx-oauth2 backend. It does no I/O. When opts.Settings
-// turn token verification off, a WARNING is logged here.
-func New(opts Options) (*EdXOAuth2, error) {
-	b := &EdXOAuth2{
-		opts:      opts,
-		logger:    opts.Logger,
-		now:       opts.Now,
-		providers: map[providerKey]*providerEntry{},
-		verifiers: map[verifierKey]*verifierEntry{},
+// New validates cfg and returns the edx-oauth2 backend, with its token
+// verifier built once: HS512 with JWSHMACSigningKey, else the LMS's JWKS
+// found through {URLRoot}/.well-known/openid-configuration. A missing or
+// malformed value is a *socialauth.Error with CodeImproperlyConfigured
+// naming its setting (SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT, …_KEY, …). When
+// InsecureSkipTokenVerification is on, a WARNING is logged here, once. New
+// does no I/O.
+func New(cfg Config, opts Options) (*EdXOAuth2, error) {
+	cfg.URLRoot = trimRoot(cfg.URLRoot)
+	cfg.PublicURLRoot = trimRoot(cfg.PublicURLRoot)
+	cfg.JWTAudience = slices.Clone(cfg.JWTAudience)
+	r := (*settings.Settings)(nil).Reader(Name)
+	cfg.validate(r)
+
+	b := &EdXOAuth2{cfg: cfg, opts: opts}
+	base := cfg.OAuth2
+	base.Name = Name
+	if opts.Logger != nil {
+		base.Logger = opts.Logger
 	}
-	if b.logger == nil {
-		b.logger = slog.New(slog.DiscardHandler)
+	if opts.HTTPClient != nil {
+		base.HTTPClient = opts.HTTPClient
 	}
-	if b.now == nil {
-		b.now = time.Now
+	if opts.Now != nil {
+		base.Now = opts.Now
 	}
-	b.OAuth2 = backends.NewOAuth2(backends.OAuth2Config{
-		Name:              Name,
-		EndpointsFunc:     b.endpoints,
-		DefaultScope:      DefaultScope(),
-		IDKey:             IDKey,
-		ExtraData:         ExtraDataFields(),
-		AccessTokenMethod: http.MethodPost,
-		ClientAuth:        backends.ClientAuthForm,
-		ExtraTokenParams:  url.Values{"token_type": {"jwt"}},
-		RedirectState:     true,
-		VerifyToken:       b.verifyToken,
-		Details:           UserDetails,
-		MoreExtraData:     moreExtraData,
-		Settings:          opts.Settings,
-		Now:               b.now,
-	})
-	if opts.Settings != nil {
-		insecure, err := insecureSkip(opts.Settings)
-		if err != nil {
-			return nil, err
-		}
-		if insecure {
-			b.warnInsecure(context.Background(), b.logger)
-		}
+	if base.Now == nil {
+		base.Now = time.Now
+	}
+	public := cfg.PublicURLRoot
+	if public == "" {
+		public = cfg.URLRoot
+	}
+	b.authorizationURL = public + "/oauth2/authorize"
+	b.accessTokenURL = cfg.URLRoot + "/oauth2/access_token"
+	b.endSessionURL = public + "/logout"
+	b.logoutURL = b.endSessionURL
+	if cfg.LogoutRedirectURL != "" {
+		b.logoutURL += "?client_id=" + QueryValueEscape(base.Key) + "&redirect_url=" + QueryValueEscape(cfg.LogoutRedirectURL)
+	}
+	// The URLs are fixed, but given as a function so that the base neither
+	// requires nor reads URL settings this backend does not have.
+	base.Endpoints = backends.Endpoints{}
+	base.EndpointsFunc = b.endpoints
+	base.IssuerFunc = b.callbackIssuer
+	base.VerifyToken = b.verifyToken
+	base.UserData = nil
+	base.Details = UserDetails
+	base.MoreExtraData = moreExtraData
+	o, baseErr := backends.NewOAuth2(base)
+	if err := errors.Join(r.Err(), settingsErrors(baseErr)); err != nil {
+		return nil, configError(err)
+	}
+	b.OAuth2 = o
+	b.logger = o.Logger()
+	b.now = base.Now
+	if err := b.buildVerifier(); err != nil {
+		return nil, err
+	}
+	if cfg.InsecureSkipTokenVerification {
+		b.logger.Warn("edx-oauth2: " + SettingInsecureSkipTokenVerification +
+			" is on: JWT access tokens are NOT verified (signature, exp, iss, aud); never use this in production")
 	}
 	return b, nil
 }
 
-// log returns the logger for a request.
-func (b *EdXOAuth2) log(s socialauth.Strategy) *slog.Logger {
-	if b.opts.Logger != nil || s == nil {
-		return b.logger
-	}
-	return s.Logger()
+// Config returns a copy of the backend's configuration.
+func (b *EdXOAuth2) Config() Config {
+	c := b.cfg
+	c.OAuth2 = b.OAuth2.Config()
+	c.JWTAudience = slices.Clone(c.JWTAudience)
+	return c
 }
-
-func configErr(setting string, err error) error {
-	return socialauth.NewError(socialauth.CodeImproperlyConfigured, Name, "setting "+setting, err)
-}
-
-// root reads a URL root setting: trimmed of trailing slashes; "" when unset,
-// nil or empty. A value that is not an absolute http(s) URL without
-// userinfo, query or fragment is ImproperlyConfigured.
-func root(s socialauth.Strategy, name string) (string, error) {
-	v, err := s.Settings().String(Name, name, "")
-	if err != nil {
-		return "", configErr(name, err)
-	}
-	v = strings.TrimRight(strings.TrimSpace(v), "/")
-	if v == "" {
-		return "", nil
-	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
-		u.RawQuery != "" || u.Fragment != "" || strings.ContainsFunc(v, isUnsafeURLRune) {
-		return "", socialauth.NewError(socialauth.CodeImproperlyConfigured, Name, "setting "+name+" is not an absolute http(s) URL", nil)
-	}
-	return v, nil
-}
-
-func isUnsafeURLRune(r rune) bool { return r <= 0x20 || r == 0x7f || r == '\\' }
 
 // URLRoot is the URL_ROOT setting: the LMS root reachable from this server.
-// Unset is ImproperlyConfigured.
-func (b *EdXOAuth2) URLRoot(s socialauth.Strategy) (string, error) {
-	r, err := root(s, "URL_ROOT")
-	if err != nil {
-		return "", err
-	}
-	if r == "" {
-		return "", socialauth.NewError(socialauth.CodeImproperlyConfigured, Name, "setting URL_ROOT is not set", nil)
-	}
-	return r, nil
-}
+func (b *EdXOAuth2) URLRoot() string { return b.cfg.URLRoot }
 
 // PublicOrInternalURLRoot is PUBLIC_URL_ROOT when set and non-empty, else
 // URL_ROOT (upstream's get_public_or_internal_url_root).
-func (b *EdXOAuth2) PublicOrInternalURLRoot(s socialauth.Strategy) (string, error) {
-	pub, err := root(s, "PUBLIC_URL_ROOT")
-	if err != nil {
-		return "", err
+func (b *EdXOAuth2) PublicOrInternalURLRoot() string {
+	if b.cfg.PublicURLRoot != "" {
+		return b.cfg.PublicURLRoot
 	}
-	if pub != "" {
-		return pub, nil
-	}
-	return b.URLRoot(s)
+	return b.cfg.URLRoot
 }
 
 // AuthorizationURL is {PUBLIC_URL_ROOT or URL_ROOT}/oauth2/authorize.
-func (b *EdXOAuth2) AuthorizationURL(s socialauth.Strategy) (string, error) {
-	r, err := b.PublicOrInternalURLRoot(s)
-	if err != nil {
-		return "", err
-	}
-	return r + "/oauth2/authorize", nil
-}
+func (b *EdXOAuth2) AuthorizationURL() string { return b.authorizationURL }
 
 // AccessTokenURL is {URL_ROOT}/oauth2/access_token: always the internal root,
 // the token request being server to server.
-func (b *EdXOAuth2) AccessTokenURL(s socialauth.Strategy) (string, error) {
-	r, err := b.URLRoot(s)
-	if err != nil {
-		return "", err
-	}
-	return r + "/oauth2/access_token", nil
-}
+func (b *EdXOAuth2) AccessTokenURL() string { return b.accessTokenURL }
 
 // EndSessionURL is {PUBLIC_URL_ROOT or URL_ROOT}/logout.
-func (b *EdXOAuth2) EndSessionURL(s socialauth.Strategy) (string, error) {
-	r, err := b.PublicOrInternalURLRoot(s)
-	if err != nil {
-		return "", err
-	}
-	return r + "/logout", nil
-}
+func (b *EdXOAuth2) EndSessionURL() string { return b.endSessionURL }
 
 // LogoutURL is upstream's logout_url: EndSessionURL, plus
 // ?client_id={KEY}&redirect_url={LOGOUT_REDIRECT_URL} when a logout redirect
@@ -240,24 +203,10 @@ func (b *EdXOAuth2) EndSessionURL(s socialauth.Strategy) (string, error) {
 // SOCIAL_AUTH_LOGOUT_REDIRECT_URL, then LOGOUT_REDIRECT_URL). Ordinary
 // values appear as upstream writes them, unencoded; only the characters
 // that could end or corrupt the parameter are percent-encoded (see
-// QueryValueEscape).
-func (b *EdXOAuth2) LogoutURL(_ context.Context, s socialauth.Strategy) (string, error) {
-	end, err := b.EndSessionURL(s)
-	if err != nil {
-		return "", err
-	}
-	redirect, err := s.Settings().String(Name, "LOGOUT_REDIRECT_URL", "")
-	if err != nil {
-		return "", configErr("LOGOUT_REDIRECT_URL", err)
-	}
-	if redirect == "" {
-		return end, nil
-	}
-	key, err := s.Settings().String(Name, "KEY", "")
-	if err != nil {
-		return "", configErr("KEY", err)
-	}
-	return end + "?client_id=" + QueryValueEscape(key) + "&redirect_url=" + QueryValueEscape(redirect), nil
+// QueryValueEscape). It is computed at construction; the request is not
+// used.
+func (b *EdXOAuth2) LogoutURL(context.Context, socialauth.Strategy) (string, error) {
+	return b.logoutURL, nil
 }
 
 // QueryValueEscape percent-encodes the bytes of v that could not stand
@@ -290,28 +239,10 @@ func keepInQueryValue(c byte) bool {
 	return strings.IndexByte("-._~!$'()*,=:@/?", c) >= 0
 }
 
-// endpoints computes the provider URLs from the request's settings.
-func (b *EdXOAuth2) endpoints(ctx context.Context, s socialauth.Strategy) (backends.Endpoints, error) {
-	authz, err := b.AuthorizationURL(s)
-	if err != nil {
-		return backends.Endpoints{}, err
-	}
-	token, err := b.AccessTokenURL(s)
-	if err != nil {
-		return backends.Endpoints{}, err
-	}
-	ep := backends.Endpoints{AuthorizationURL: authz, AccessTokenURL: token}
-	// The LMS does not send RFC 9207's iss; when a callback does carry one it
-	// must be the issuer the access token is checked against. Resolving it
-	// may need the (cached) provider configuration, so only then.
-	if _, has := s.RequestData()["iss"]; has {
-		iss, err := b.expectedIssuer(ctx, s)
-		if err != nil {
-			return backends.Endpoints{}, err
-		}
-		ep.Issuer = iss
-	}
-	return ep, nil
+// endpoints is the base's EndpointsFunc: the LMS URLs, fixed at
+// construction.
+func (b *EdXOAuth2) endpoints(context.Context) (backends.Endpoints, error) {
+	return backends.Endpoints{AuthorizationURL: b.authorizationURL, AccessTokenURL: b.accessTokenURL}, nil
 }
 
 // Start begins a login (upstream's start()). When the session already
@@ -333,7 +264,7 @@ func (b *EdXOAuth2) Start(ctx context.Context, s socialauth.Strategy) (*socialau
 		if user != nil && user.Username != "" {
 			username = user.Username
 		}
-		b.log(s).InfoContext(ctx, fmt.Sprintf(SessionCleanupMessage, username))
+		b.logger.InfoContext(ctx, fmt.Sprintf(SessionCleanupMessage, username))
 		next, hasNext := s.SessionGet(socialauth.RedirectFieldName)
 		if err := s.SessionFlush(ctx); err != nil {
 			return nil, err

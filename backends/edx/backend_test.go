@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,19 +17,9 @@ import (
 	"github.com/socialauth-go/socialauth/settings"
 )
 
-func newBackend(t *testing.T) *edx.EdXOAuth2 {
-	t.Helper()
-	b, err := edx.New(edx.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // test_logout_url, test_authorization_url, test_end_session_url, and the
 // token URL (always URL_ROOT).
 func TestURLs(t *testing.T) {
-	b := newBackend(t)
 	tests := []struct {
 		name                          string
 		extra                         settings.Map
@@ -108,19 +99,11 @@ func TestURLs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := fixtureStrategy(t, nil, tc.extra)
-			got := map[string]string{}
+			b := fixtureBackend(t, nil, tc.extra, edx.Options{})
+			got := map[string]string{"authorize": b.AuthorizationURL(), "end_session": b.EndSessionURL(),
+				"token": b.AccessTokenURL()}
 			var err error
-			if got["authorize"], err = b.AuthorizationURL(s); err != nil {
-				t.Fatal(err)
-			}
-			if got["end_session"], err = b.EndSessionURL(s); err != nil {
-				t.Fatal(err)
-			}
-			if got["logout"], err = b.LogoutURL(context.Background(), s); err != nil {
-				t.Fatal(err)
-			}
-			if got["token"], err = b.AccessTokenURL(s); err != nil {
+			if got["logout"], err = b.LogoutURL(context.Background(), newStrategy()); err != nil {
 				t.Fatal(err)
 			}
 			want := map[string]string{"authorize": tc.authorize, "end_session": tc.endSession,
@@ -135,7 +118,6 @@ func TestURLs(t *testing.T) {
 // A logout redirect or key holding &, #, space or % cannot leave its query
 // parameter: parsing the URL gives back exactly the configured values.
 func TestLogoutURLValuesCannotBreakOut(t *testing.T) {
-	b := newBackend(t)
 	for _, redirect := range []string{
 		"https://example.com/logout_redirect&client_id=evil",
 		"https://example.com/a#frag",
@@ -145,11 +127,11 @@ func TestLogoutURLValuesCannotBreakOut(t *testing.T) {
 		"https://example.com/é\t\n",
 	} {
 		t.Run(redirect, func(t *testing.T) {
-			s := fixtureStrategy(t, nil, settings.Map{
+			b := fixtureBackend(t, nil, settings.Map{
 				"SOCIAL_AUTH_EDX_OAUTH2_LOGOUT_REDIRECT_URL": redirect,
 				"SOCIAL_AUTH_EDX_OAUTH2_KEY":                 "key&x=1 #",
-			})
-			got, err := b.LogoutURL(context.Background(), s)
+			}, edx.Options{})
+			got, err := b.LogoutURL(context.Background(), newStrategy())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,32 +154,168 @@ func TestLogoutURLValuesCannotBreakOut(t *testing.T) {
 	}
 }
 
-func TestURLRootRequired(t *testing.T) {
-	b := newBackend(t)
-	for name, m := range map[string]settings.Map{
-		"unset":        {"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": nil},
-		"not absolute": {"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "example.com"},
-		"userinfo":     {"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "https://u:p@example.com"},
-		"wrong type":   {"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": 42},
-	} {
-		t.Run(name, func(t *testing.T) {
-			s := fixtureStrategy(t, nil, m)
-			if _, err := b.AccessTokenURL(s); !errors.Is(err, socialauth.ErrImproperlyConfigured) {
-				t.Errorf("AccessTokenURL error = %v, want ImproperlyConfigured", err)
-			}
-			if _, err := b.Start(context.Background(), s); !errors.Is(err, socialauth.ErrImproperlyConfigured) {
-				t.Errorf("Start error = %v, want ImproperlyConfigured", err)
+// Every missing or malformed setting fails ConfigFrom (and a Config in
+// code fails New) with an ImproperlyConfigured error naming the key that
+// answered, never quoting the value; the first login never gets that far.
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		set  *settings.Settings
+		keys []string // each must be named
+	}{
+		{"no settings at all", nil, []string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT", "SOCIAL_AUTH_EDX_OAUTH2_KEY"}},
+		{"empty settings", settings.New(), []string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT", "SOCIAL_AUTH_EDX_OAUTH2_KEY"}},
+		{"URL_ROOT unset", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": nil}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT"}},
+		{"URL_ROOT not a url", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "not a url"}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT"}},
+		{"URL_ROOT not absolute", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "example.com"}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT"}},
+		{"URL_ROOT with userinfo", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "https://u:p4ss@example.com"}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT"}},
+		{"URL_ROOT with a query", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "https://example.com/?a=b"}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT"}},
+		{"URL_ROOT of the wrong type", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": 42}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT"}},
+		{"plain URL_ROOT is named as it answered", settings.New(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_KEY": clientKey, "URL_ROOT": "ftp://lms"}),
+			[]string{"URL_ROOT"}},
+		{"PUBLIC_URL_ROOT not absolute", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT": "/lms"}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT"}},
+		{"KEY missing", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_KEY": nil}), []string{"SOCIAL_AUTH_EDX_OAUTH2_KEY"}},
+		{"STATE_TTL=abc", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL": "abc"}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL"}},
+		{"global STATE_TTL=abc", fixtureSettings(settings.Map{"SOCIAL_AUTH_STATE_TTL": "abc"}), []string{"SOCIAL_AUTH_STATE_TTL"}},
+		{"USE_PKCE=maybe", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_USE_PKCE": "maybe"}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_USE_PKCE"}},
+		{"JWKS_CACHE_TTL malformed", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWKS_CACHE_TTL": "soon"}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_JWKS_CACHE_TTL"}},
+		{"PROVIDER_CONFIGURATION_CACHE_TTL negative", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_PROVIDER_CONFIGURATION_CACHE_TTL": -5}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_PROVIDER_CONFIGURATION_CACHE_TTL"}},
+		{"JWT_AUDIENCE of the wrong type", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWT_AUDIENCE": 42}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_JWT_AUDIENCE"}},
+		{"JWS_HMAC_SIGNING_KEY of the wrong type", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY": 7}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY"}},
+		{"insecure switch malformed", fixtureSettings(settings.Map{edx.SettingInsecureSkipTokenVerification: "perhaps"}),
+			[]string{edx.SettingInsecureSkipTokenVerification}},
+		{"every error at once", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "not a url",
+			"SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL": "abc", "SOCIAL_AUTH_EDX_OAUTH2_USE_PKCE": "maybe"}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT", "SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL", "SOCIAL_AUTH_EDX_OAUTH2_USE_PKCE"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := edx.ConfigFrom(tc.set)
+			assertConfigError(t, err, tc.keys...)
+			if err != nil && strings.Contains(err.Error(), "p4ss") {
+				t.Errorf("the value reached the error: %v", err)
 			}
 		})
+	}
+}
+
+// A Config written in code is checked by New as the settings are by
+// ConfigFrom, naming the setting that would set the value.
+func TestNewConfigErrors(t *testing.T) {
+	valid := func() edx.Config {
+		c := edx.DefaultConfig()
+		c.URLRoot, c.OAuth2.Key = fixtureURLRoot, clientKey
+		return c
+	}
+	tests := []struct {
+		name string
+		edit func(c *edx.Config)
+		keys []string
+	}{
+		{"zero Config", func(c *edx.Config) { *c = edx.Config{} },
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT", "SOCIAL_AUTH_EDX_OAUTH2_KEY"}},
+		{"defaults only", func(c *edx.Config) { *c = edx.DefaultConfig() },
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT", "SOCIAL_AUTH_EDX_OAUTH2_KEY"}},
+		{"URLRoot not a url", func(c *edx.Config) { c.URLRoot = "not a url" }, []string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT"}},
+		{"PublicURLRoot with a fragment", func(c *edx.Config) { c.PublicURLRoot = "https://lms/#x" },
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT"}},
+		{"negative JWKSCacheTTL", func(c *edx.Config) { c.JWKSCacheTTL = -time.Second }, []string{"SOCIAL_AUTH_EDX_OAUTH2_JWKS_CACHE_TTL"}},
+		{"negative StateTTL", func(c *edx.Config) { c.OAuth2.StateTTL = -time.Second }, []string{"SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := valid()
+			tc.edit(&c)
+			b, err := edx.New(c, edx.Options{})
+			if b != nil {
+				t.Error("New returned a backend with its error")
+			}
+			assertConfigError(t, err, tc.keys...)
+		})
+	}
+	if _, err := edx.New(valid(), edx.Options{}); err != nil {
+		t.Errorf("New(valid) = %v", err)
+	}
+}
+
+// assertConfigError checks an ImproperlyConfigured *socialauth.Error for
+// the edx-oauth2 backend naming every key.
+func assertConfigError(t *testing.T, err error, keys ...string) {
+	t.Helper()
+	if !errors.Is(err, socialauth.ErrImproperlyConfigured) {
+		t.Fatalf("error = %v, want ImproperlyConfigured", err)
+	}
+	var se *socialauth.Error
+	if !errors.As(err, &se) || se.Backend != edx.Name {
+		t.Errorf("error %v is not a *socialauth.Error of %s", err, edx.Name)
+	}
+	for _, k := range keys {
+		if !strings.Contains(err.Error(), k+" ") && !strings.Contains(err.Error(), k+":") {
+			t.Errorf("error %q does not name %s", err, k)
+		}
+	}
+}
+
+// ConfigFrom reads every setting of the backend into its typed field,
+// over DefaultConfig.
+func TestConfigFrom(t *testing.T) {
+	c, err := edx.ConfigFrom(fixtureSettings(settings.Map{
+		"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT":                         "https://lms.internal:8000/",
+		"SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT":                  "https://lms.example.com",
+		"SOCIAL_AUTH_LOGOUT_REDIRECT_URL":                         logoutRedirectURL,
+		"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY":             hmacKey,
+		"SOCIAL_AUTH_EDX_OAUTH2_ISSUER":                           "https://lms.example.com/oauth2",
+		"SOCIAL_AUTH_EDX_OAUTH2_JWT_AUDIENCE":                     "a, b",
+		"SOCIAL_AUTH_EDX_OAUTH2_PROVIDER_CONFIGURATION_CACHE_TTL": 3600,
+		"SOCIAL_AUTH_EDX_OAUTH2_JWKS_CACHE_TTL":                   "90s",
+		edx.SettingInsecureSkipTokenVerification:                  "true",
+		"SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL":                        "5m",
+		"SOCIAL_AUTH_EDX_OAUTH2_USE_PKCE":                         false,
+		"SOCIAL_AUTH_EDX_OAUTH2_SCOPE":                            []string{"read"},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{c.URLRoot, c.PublicURLRoot, c.LogoutRedirectURL, c.JWSHMACSigningKey, c.Issuer, c.JWTAudience,
+		c.ProviderConfigurationCacheTTL, c.JWKSCacheTTL, c.InsecureSkipTokenVerification,
+		c.OAuth2.Name, c.OAuth2.Key, c.OAuth2.Secret, c.OAuth2.StateTTL, c.OAuth2.PKCEDisabled, c.OAuth2.Scope,
+		c.OAuth2.DefaultScope, c.OAuth2.IDKey, c.OAuth2.RedirectState, c.OAuth2.ExtraTokenParams.Get("token_type")}
+	want := []any{"https://lms.internal:8000", "https://lms.example.com", logoutRedirectURL, hmacKey,
+		"https://lms.example.com/oauth2", []string{"a", "b"}, time.Hour, 90 * time.Second, true,
+		edx.Name, clientKey, clientSecret, 5 * time.Minute, true, []string{"read"},
+		edx.DefaultScope(), edx.IDKey, true, "jwt"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Config (-want +got):\n%s", diff)
+	}
+	d, err := edx.ConfigFrom(fixtureSettings(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ProviderConfigurationCacheTTL != edx.DefaultProviderConfigurationCacheTTL || d.JWKSCacheTTL != edx.DefaultJWKSCacheTTL ||
+		d.InsecureSkipTokenVerification || d.PublicURLRoot != "" || d.OAuth2.PKCEDisabled {
+		t.Errorf("defaults = %+v", d)
 	}
 }
 
 // The authorization redirect: upstream's parameters (client_id, redirect_uri
 // with redirect_state, state, response_type, scope) on the public root.
 func TestStartRedirect(t *testing.T) {
-	b := newBackend(t)
-	s := fixtureStrategy(t, nil, settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT": publicURLRoot,
-		"SOCIAL_AUTH_EDX_OAUTH2_SCOPE": []string{"read"}})
+	b := fixtureBackend(t, nil, settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT": publicURLRoot,
+		"SOCIAL_AUTH_EDX_OAUTH2_SCOPE": []string{"read"}}, edx.Options{})
+	s := newStrategy()
 	resp, err := b.Start(context.Background(), s)
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +350,7 @@ func TestStartRedirect(t *testing.T) {
 
 // test_extra_data and the class attributes.
 func TestClassAttributes(t *testing.T) {
-	b := newBackend(t)
+	b := fixtureBackend(t, nil, nil, edx.Options{})
 	if b.Name() != "edx-oauth2" {
 		t.Errorf("Name = %q", b.Name())
 	}
@@ -243,16 +361,16 @@ func TestClassAttributes(t *testing.T) {
 	if diff := cmp.Diff(wantExtra, edx.ExtraDataFields()); diff != "" {
 		t.Errorf("EXTRA_DATA (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(wantExtra, b.Config().ExtraData); diff != "" {
+	if diff := cmp.Diff(wantExtra, b.Config().OAuth2.ExtraData); diff != "" {
 		t.Errorf("backend ExtraData (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"user_id", "profile", "email"}, b.Config().DefaultScope); diff != "" {
+	if diff := cmp.Diff([]string{"user_id", "profile", "email"}, b.Config().OAuth2.DefaultScope); diff != "" {
 		t.Errorf("DEFAULT_SCOPE (-want +got):\n%s", diff)
 	}
 	if b.IDKey() != "preferred_username" {
 		t.Errorf("ID_KEY = %q", b.IDKey())
 	}
-	if got := b.Config().ExtraTokenParams.Get("token_type"); got != "jwt" {
+	if got := b.Config().OAuth2.ExtraTokenParams.Get("token_type"); got != "jwt" {
 		t.Errorf("token_type = %q", got)
 	}
 }
@@ -261,10 +379,9 @@ func TestClassAttributes(t *testing.T) {
 // the JWKS of URL_ROOT (iss https://example.com from discovery).
 func TestUserData(t *testing.T) {
 	lms := &exampleLMS{key: lmsKey}
-	b := newBackend(t)
-	s := fixtureStrategy(t, lms, nil)
+	b := fixtureBackend(t, lms, nil, edx.Options{})
 	token := signJWT(t, jwa.RS512, lmsKey, fixtureClaims(time.Now()), nil)
-	got, err := b.UserData(context.Background(), s, token)
+	got, err := b.UserData(context.Background(), token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,19 +399,14 @@ func TestUserData(t *testing.T) {
 // is logged at construction.
 func TestInsecureSkipVerification(t *testing.T) {
 	logger, logs := newLogger()
-	set := settings.New(settings.Map{edx.SettingInsecureSkipTokenVerification: true})
-	b, err := edx.New(edx.Options{Logger: logger, Settings: set})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := fixtureBackend(t, nil, settings.Map{edx.SettingInsecureSkipTokenVerification: true}, edx.Options{Logger: logger})
 	if w := logs.messages(t, "WARN"); len(w) != 1 {
 		t.Fatalf("warnings at construction = %q, want one", w)
 	}
-	s := fixtureStrategy(t, nil, settings.Map{edx.SettingInsecureSkipTokenVerification: "true"})
 	claims := fixtureClaims(time.Now().Add(-24 * time.Hour))
 	claims["locale"] = "en_US"
 	token := unsignedJWT(t, map[string]any{"alg": "none", "typ": "JWT"}, claims, "")
-	got, err := b.UserData(context.Background(), s, token)
+	got, err := b.UserData(context.Background(), token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,15 +417,19 @@ func TestInsecureSkipVerification(t *testing.T) {
 		t.Errorf("warnings = %q, want still one", w)
 	}
 	for _, bad := range []string{"", "opaque-token", "a.b", "e30.W10.", "!!.e30."} {
-		if _, err := b.UserData(context.Background(), s, bad); !errors.Is(err, socialauth.ErrAuthTokenError) {
+		if _, err := b.UserData(context.Background(), bad); !errors.Is(err, socialauth.ErrAuthTokenError) {
 			t.Errorf("UserData(%q) error = %v, want AuthTokenError", bad, err)
 		}
 	}
 	// Only the exact backend key turns verification off.
-	s2 := fixtureStrategy(t, &exampleLMS{key: lmsKey}, settings.Map{"INSECURE_SKIP_TOKEN_VERIFICATION": true,
-		"SOCIAL_AUTH_INSECURE_SKIP_TOKEN_VERIFICATION": true})
-	if _, err := b.UserData(context.Background(), s2, token); !errors.Is(err, socialauth.ErrAuthTokenError) {
+	logger2, logs2 := newLogger()
+	b2 := fixtureBackend(t, &exampleLMS{key: lmsKey}, settings.Map{"INSECURE_SKIP_TOKEN_VERIFICATION": true,
+		"SOCIAL_AUTH_INSECURE_SKIP_TOKEN_VERIFICATION": true}, edx.Options{Logger: logger2})
+	if _, err := b2.UserData(context.Background(), token); !errors.Is(err, socialauth.ErrAuthTokenError) {
 		t.Errorf("fallback names turned verification off: %v", err)
+	}
+	if w := logs2.messages(t, "WARN"); len(w) != 0 {
+		t.Errorf("warnings with verification on = %q", w)
 	}
 }
 

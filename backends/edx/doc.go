@@ -26,11 +26,19 @@
 //   - start() keeps the sanitized `next` of the current request across the
 //     session cleanup, so that a user who was logged in still lands where
 //     they asked to go (upstream loses it);
-//   - a missing URL_ROOT is an ImproperlyConfigured error rather than
-//     "None/oauth2/…", and a trailing slash on URL_ROOT/PUBLIC_URL_ROOT is
-//     ignored;
+//   - the settings are read once, at start-up (ConfigFrom, then New): a
+//     missing URL_ROOT or KEY, or any malformed setting, is an
+//     ImproperlyConfigured error naming it then, rather than
+//     "None/oauth2/…" at the first login; a trailing slash on
+//     URL_ROOT/PUBLIC_URL_ROOT is ignored;
 //   - expires_in is kept in the extra data so that the base's
 //     AccessToken/refresh logic knows when the token expires.
+//
+// Wiring: ConfigFrom(WithDefaults(settings)) reads the configuration
+// (or fill a Config from DefaultConfig in code), New builds the backend with
+// its token verifier once, RegisterSteps adds the edX steps next to
+// pipeline.NewSteps' defaults, and the backend is registered before
+// socialauth.New builds the Service from the same settings.
 //
 // The auth_complete signal of upstream's EdXOAuth2.auth_complete_signal is
 // the Service's AuthComplete signal (socialauth.Service.AuthComplete), which

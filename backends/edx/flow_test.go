@@ -267,28 +267,36 @@ func TestStartCurrentUserFallbacks(t *testing.T) {
 	store := testutil.NewStore()
 	active, _ := store.AddUser(&socialauth.User{Username: "alice", IsActive: true})
 	inactive, _ := store.AddUser(&socialauth.User{Username: "bob", IsActive: false})
+	// What a CurrentUser hook says wins over the store.
+	hook := func(ctx context.Context, s socialauth.Strategy) (*socialauth.User, error) {
+		if v, _ := s.SessionGet(socialauth.SessionUserID); v == inactive.ID {
+			return inactive, nil
+		}
+		return nil, nil
+	}
 	tests := []struct {
 		name    string
 		users   socialauth.UserStorage
+		hook    func(context.Context, socialauth.Strategy) (*socialauth.User, error)
 		id      string
 		want    bool
 		logUser string
 	}{
-		{"storage, active user", store, active.ID, true, "alice"},
-		{"storage, inactive user", store, inactive.ID, false, ""},
-		{"storage, vanished user", store, "999", false, ""},
-		{"no storage", nil, "42", true, "unknown"},
-		{"no user id", store, "", false, ""},
+		{"storage, active user", store, nil, active.ID, true, "alice"},
+		{"storage, inactive user", store, nil, inactive.ID, false, ""},
+		{"storage, vanished user", store, nil, "999", false, ""},
+		{"no storage", nil, nil, "42", true, "unknown"},
+		{"no user id", store, nil, "", false, ""},
+		{"hook says logged in", store, hook, inactive.ID, true, "bob"},
+		{"hook says nobody", store, hook, active.ID, false, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			logger, logs := newLogger()
 			var got []bool
-			b, err := edx.New(edx.Options{Logger: logger, Users: tc.users, CleanupRecorder: func(r bool) { got = append(got, r) }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := fixtureStrategy(t, nil, nil)
+			b := fixtureBackend(t, nil, nil, edx.Options{Logger: logger, Users: tc.users, CurrentUser: tc.hook,
+				CleanupRecorder: func(r bool) { got = append(got, r) }})
+			s := newStrategy()
 			if tc.id != "" {
 				s.SessionSet(socialauth.SessionUserID, tc.id)
 			}
@@ -408,7 +416,7 @@ func TestRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	social := h.store.SocialAuths()[0]
-	resp, err := h.backend.Refresh(context.Background(), h.strategy(testutil.NewSession(), nil), social.RefreshToken())
+	resp, err := h.backend.Refresh(context.Background(), social.RefreshToken())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,22 +25,18 @@ func FuzzUserData(f *testing.F) {
 	f.Add("not a jwt")
 	f.Add("eyJhbGciOiJIUzI1NiJ9.W10.AAAA")
 	lms := &exampleLMS{key: lmsKey}
-	b, err := edx.New(edx.Options{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	verified := fixtureStrategy(f, lms, nil)
-	insecure := fixtureStrategy(f, lms, settings.Map{edx.SettingInsecureSkipTokenVerification: true})
+	verified := fixtureBackend(f, lms, nil, edx.Options{})
+	insecure := fixtureBackend(f, lms, settings.Map{edx.SettingInsecureSkipTokenVerification: true}, edx.Options{})
 	f.Fuzz(func(t *testing.T, token string) {
 		ctx := context.Background()
-		if got, err := b.UserData(ctx, verified, token); err != nil {
+		if got, err := verified.UserData(ctx, token); err != nil {
 			if !errors.Is(err, socialauth.ErrAuthTokenError) {
 				t.Fatalf("verified: error %v is not an AuthTokenError", err)
 			}
 		} else if got["preferred_username"] != "jsmith" {
 			t.Fatalf("verified a token the LMS did not sign: %v", got)
 		}
-		got, err := b.UserData(ctx, insecure, token)
+		got, err := insecure.UserData(ctx, token)
 		if err != nil && !errors.Is(err, socialauth.ErrAuthTokenError) {
 			t.Fatalf("insecure: error %v is not an AuthTokenError", err)
 		}

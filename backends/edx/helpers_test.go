@@ -155,10 +155,8 @@ func (e *exampleLMS) RoundTrip(r *http.Request) (*http.Response, error) {
 	return rec.Result(), nil
 }
 
-// fixtureStrategy is a strategy with the fixture settings (extra_settings())
-// plus extra, talking to exampleLMS.
-func fixtureStrategy(t testing.TB, e *exampleLMS, extra settings.Map) *testutil.Strategy {
-	t.Helper()
+// fixtureSettings are the fixture settings (extra_settings()) plus extra.
+func fixtureSettings(extra settings.Map) *settings.Settings {
 	m := settings.Map{
 		"SOCIAL_AUTH_EDX_OAUTH2_KEY":      clientKey,
 		"SOCIAL_AUTH_EDX_OAUTH2_SECRET":   clientSecret,
@@ -167,12 +165,29 @@ func fixtureStrategy(t testing.TB, e *exampleLMS, extra settings.Map) *testutil.
 	for k, v := range extra {
 		m[k] = v
 	}
-	var client *http.Client
-	if e != nil {
-		client = &http.Client{Transport: e}
-	}
-	return testutil.NewStrategy(testutil.StrategyOptions{Settings: settings.New(m), HTTPClient: client})
+	return settings.New(m)
 }
+
+// fixtureBackend is the backend built from the fixture settings plus extra,
+// talking to e (nil: no LMS at all), with opts (its HTTPClient is e's).
+func fixtureBackend(t testing.TB, e *exampleLMS, extra settings.Map, opts edx.Options) *edx.EdXOAuth2 {
+	t.Helper()
+	cfg, err := edx.ConfigFrom(fixtureSettings(extra))
+	if err != nil {
+		t.Fatalf("ConfigFrom: %v", err)
+	}
+	if e != nil {
+		opts.HTTPClient = &http.Client{Transport: e}
+	}
+	b, err := edx.New(cfg, opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return b
+}
+
+// newStrategy is one request at http://testserver with a new session.
+func newStrategy() *testutil.Strategy { return testutil.NewStrategy(testutil.StrategyOptions{}) }
 
 // logBuffer is the shared log sink, with the record readers below.
 type logBuffer struct{ testutil.LogBuffer }
@@ -227,11 +242,16 @@ type harness struct {
 
 type harnessOptions struct {
 	settings settings.Map // added to (and overriding) the base settings
-	lms      fakelms.Options
-	steps    []socialauth.Step // extra steps to register
-	now      func() time.Time
+	// lmsSettings, when set, adds settings that name the running LMS.
+	lmsSettings func(lms *fakelms.LMS) settings.Map
+	lms         fakelms.Options
+	steps       []socialauth.Step // extra steps to register
+	now         func() time.Time
 }
 
+// newHarness builds the app as one would at start-up: settings read once
+// by edx.ConfigFrom and socialauth.New, the backend registered before the
+// Service is built.
 func newHarness(t *testing.T, o harnessOptions) *harness {
 	t.Helper()
 	lo := o.lms
@@ -253,33 +273,46 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	for k, v := range o.settings {
 		m[k] = v
 	}
+	if o.lmsSettings != nil {
+		for k, v := range o.lmsSettings(lms) {
+			m[k] = v
+		}
+	}
 	logger, logs := newLogger()
 	h := &harness{t: t, lms: lms, store: testutil.NewStore(), set: settings.New(m), logs: logs, logger: logger}
-	steps := pipeline.NewSteps()
-	edx.RegisterSteps(steps)
-	steps.Register(o.steps...)
-	reg := socialauth.NewRegistry()
-	svc, err := socialauth.New(socialauth.Options{Storage: h.store, Backends: reg, Steps: steps, Logger: logger, Now: o.now})
+	cfg, err := edx.ConfigFrom(h.set)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.svc = svc
-	b, err := edx.New(edx.Options{
-		Logger:      logger,
-		Now:         o.now,
-		CurrentUser: svc.CurrentUser,
+	b, err := edx.New(cfg, edx.Options{
+		Logger:     logger,
+		HTTPClient: lms.Client(),
+		Now:        o.now,
+		// The Service is built below, once the backend is registered.
+		CurrentUser: func(ctx context.Context, s socialauth.Strategy) (*socialauth.User, error) {
+			return h.svc.CurrentUser(ctx, s)
+		},
 		CleanupRecorder: func(required bool) {
 			h.mu.Lock()
 			h.cleanups = append(h.cleanups, required)
 			h.mu.Unlock()
 		},
-		Settings: h.set,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg.Register(b)
 	h.backend = b
+	steps := pipeline.NewSteps()
+	edx.RegisterSteps(steps)
+	steps.Register(o.steps...)
+	reg := socialauth.NewRegistry()
+	reg.Register(b)
+	svc, err := socialauth.New(socialauth.Options{Storage: h.store, Backends: reg, Steps: steps, Settings: h.set,
+		Logger: logger, Now: o.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.svc = svc
 	return h
 }
 
@@ -291,8 +324,7 @@ func (h *harness) cleanupCalls() []bool {
 
 // strategy is one request of the browser owning sess.
 func (h *harness) strategy(sess *testutil.Session, data url.Values) *testutil.Strategy {
-	st := testutil.NewStrategy(testutil.StrategyOptions{Settings: h.set, BaseURL: appBaseURL, Logger: h.logger,
-		HTTPClient: h.lms.Client(), Session: sess})
+	st := testutil.NewStrategy(testutil.StrategyOptions{BaseURL: appBaseURL, Session: sess})
 	st.SetRequestData(data)
 	return st
 }

@@ -174,7 +174,7 @@ func TestTokenRejections(t *testing.T) {
 func TestTokenAccepted(t *testing.T) {
 	tests := []struct {
 		name     string
-		settings settings.Map
+		settings settings.Map // "{issuer}" is the running LMS's issuer
 	}{
 		{name: "defaults"},
 		{name: "ISSUER set to the LMS issuer", settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_ISSUER": "{issuer}"}},
@@ -183,15 +183,16 @@ func TestTokenAccepted(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, harnessOptions{})
-			m := settings.Map{}
-			for k, v := range tc.settings {
-				if v == "{issuer}" {
-					v = h.lms.Issuer()
+			h := newHarness(t, harnessOptions{lmsSettings: func(lms *fakelms.LMS) settings.Map {
+				m := settings.Map{}
+				for k, v := range tc.settings {
+					if v == "{issuer}" {
+						v = lms.Issuer()
+					}
+					m[k] = v
 				}
-				m[k] = v
-			}
-			h.set = h.set.With(m)
+				return m
+			}})
 			sess := testutil.NewSession()
 			if _, err := h.login(sess, nil); err != nil {
 				t.Fatalf("login: %v", err)
@@ -223,9 +224,13 @@ func TestHMACVerification(t *testing.T) {
 }
 
 // The JWKS path in steady state: one discovery and one JWKS fetch for many
-// logins (verifier and keys cached per URL_ROOT by the backend instance).
+// logins (the verifier is built once, by New, without I/O; the keys are
+// fetched at the first login and cached by the backend instance).
 func TestJWKSCaching(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
+	if s := h.backend.ProviderStats(); s != (discovery.Stats{}) {
+		t.Errorf("ProviderStats after New = %+v, want no fetch", s)
+	}
 	const logins = 6
 	for i := 0; i < logins; i++ {
 		sess := testutil.NewSession()
@@ -237,7 +242,7 @@ func TestJWKSCaching(t *testing.T) {
 	if c.Discovery != 1 || c.JWKS != 1 || c.Token != logins {
 		t.Errorf("discovery %d, jwks %d, token %d: want 1, 1, %d", c.Discovery, c.JWKS, c.Token, logins)
 	}
-	if s := h.backend.ProviderStats(h.strategy(testutil.NewSession(), nil)); s != (discovery.Stats{ConfigFetches: 1, JWKSFetches: 1}) {
+	if s := h.backend.ProviderStats(); s != (discovery.Stats{ConfigFetches: 1, JWKSFetches: 1}) {
 		t.Errorf("ProviderStats = %+v", s)
 	}
 }

@@ -1,4 +1,4 @@
-package strategies_test
+package edx_test
 
 import (
 	"context"
@@ -10,15 +10,13 @@ import (
 	"github.com/socialauth-go/socialauth/backends/edx"
 	"github.com/socialauth-go/socialauth/pipeline"
 	"github.com/socialauth-go/socialauth/settings"
-	"github.com/socialauth-go/socialauth/strategies"
-	"github.com/socialauth-go/socialauth/testutil"
 )
 
 // test_get_setting and the rest of EdxDjangoStrategy's table.
-func TestEdxDefaults(t *testing.T) {
+func TestDefaults(t *testing.T) {
 	userFields := []string{"username", "email", "first_name", "last_name"}
 	t.Run("defaults apply when unset", func(t *testing.T) {
-		s := strategies.WithEdxDefaults(settings.New())
+		s := edx.WithDefaults(settings.New())
 		got, err := s.StringList("", "SOCIAL_AUTH_USER_FIELDS", nil)
 		if err != nil || !cmp.Equal(got, userFields) {
 			t.Errorf("SOCIAL_AUTH_USER_FIELDS = %v, %v", got, err)
@@ -27,26 +25,32 @@ func TestEdxDefaults(t *testing.T) {
 		if err != nil || !cmp.Equal(pipe, edx.Pipeline()) {
 			t.Errorf("PIPELINE for edx-oauth2 = %v, %v", pipe, err)
 		}
-		for _, name := range []string{"RAISE_EXCEPTIONS", "REDIRECT_IS_HTTPS"} {
-			if on, err := s.Bool(edx.Name, name, false); !on || err != nil {
-				t.Errorf("%s = %v, %v; want true", name, on, err)
-			}
+		if on, err := s.Bool(edx.Name, "RAISE_EXCEPTIONS", false); !on || err != nil {
+			t.Errorf("RAISE_EXCEPTIONS = %v, %v; want true", on, err)
 		}
 		v, key, ok := s.Lookup(edx.Name, "LOGOUT_REDIRECT_URL")
 		if !ok || v != nil || key != "LOGOUT_REDIRECT_URL" {
 			t.Errorf("LOGOUT_REDIRECT_URL = %v from %q (set %v), want the nil default", v, key, ok)
 		}
 	})
+	t.Run("REDIRECT_IS_HTTPS is left to the base URL", func(t *testing.T) {
+		// Upstream defaults it to True; here the redirect URIs take the
+		// scheme of the service's base URL, and a true that contradicts an
+		// http base URL is a start-up error, so the table leaves it unset.
+		if s := edx.WithDefaults(settings.New()); s.IsSet("", "REDIRECT_IS_HTTPS") {
+			t.Error("the edX defaults set REDIRECT_IS_HTTPS")
+		}
+	})
 	t.Run("explicit nil on a non-_URL setting is kept", func(t *testing.T) {
-		s := strategies.WithEdxDefaults(settings.New(settings.Map{"SOCIAL_AUTH_USER_FIELDS": nil}))
+		s := edx.WithDefaults(settings.New(settings.Map{"SOCIAL_AUTH_USER_FIELDS": nil}))
 		v, _, ok := s.Lookup("", "SOCIAL_AUTH_USER_FIELDS")
 		if !ok || v != nil {
 			t.Errorf("SOCIAL_AUTH_USER_FIELDS = %v (set %v), want explicit nil", v, ok)
 		}
 	})
 	t.Run("app values win", func(t *testing.T) {
-		s := strategies.WithEdxDefaults(settings.New(settings.Map{
-			"SOCIAL_AUTH_REDIRECT_IS_HTTPS":     false,
+		s := edx.WithDefaults(settings.New(settings.Map{
+			"SOCIAL_AUTH_RAISE_EXCEPTIONS":      false,
 			"SOCIAL_AUTH_EDX_OAUTH2_PIPELINE":   []string{"x"},
 			"SOCIAL_AUTH_USER_FIELDS":           []string{"username"},
 			"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT":   "https://lms",
@@ -54,8 +58,8 @@ func TestEdxDefaults(t *testing.T) {
 			"SOCIAL_AUTH_EDX_OAUTH2_SOMETHING":  "",
 			"SOCIAL_AUTH_EDX_OAUTH2_EMPTY_LIST": nil,
 		}))
-		if on, _ := s.Bool(edx.Name, "REDIRECT_IS_HTTPS", true); on {
-			t.Error("REDIRECT_IS_HTTPS default overrode the app")
+		if on, _ := s.Bool(edx.Name, "RAISE_EXCEPTIONS", true); on {
+			t.Error("RAISE_EXCEPTIONS default overrode the app")
 		}
 		if p, _ := s.StringList(edx.Name, "PIPELINE", nil); !cmp.Equal(p, []string{"x"}) {
 			t.Errorf("PIPELINE = %v", p)
@@ -88,7 +92,7 @@ func TestEdxDefaults(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(fmt.Sprint(tc.set), func(t *testing.T) {
-				s := strategies.WithEdxDefaults(settings.New(tc.set))
+				s := edx.WithDefaults(settings.New(tc.set))
 				v, key, _ := s.Lookup(edx.Name, tc.name)
 				if v != tc.want || key != tc.wantKey {
 					t.Errorf("%s = %v from %q, want %v from %q", tc.name, v, key, tc.want, tc.wantKey)
@@ -98,25 +102,28 @@ func TestEdxDefaults(t *testing.T) {
 	})
 	t.Run("does not change its input or share maps", func(t *testing.T) {
 		base := settings.New()
-		_ = strategies.WithEdxDefaults(base)
+		_ = edx.WithDefaults(base)
 		if base.IsSet("", "SOCIAL_AUTH_PIPELINE") {
-			t.Error("WithEdxDefaults changed its input")
+			t.Error("WithDefaults changed its input")
 		}
-		m := strategies.EdxDefaults()
+		m := edx.Defaults()
 		m["SOCIAL_AUTH_PIPELINE"].([]string)[0] = "changed"
-		if strategies.EdxDefaults()["SOCIAL_AUTH_PIPELINE"].([]string)[0] == "changed" {
-			t.Error("EdxDefaults shares its slices")
+		if edx.Defaults()["SOCIAL_AUTH_PIPELINE"].([]string)[0] == "changed" {
+			t.Error("Defaults shares its slices")
 		}
 	})
 }
 
 // With the edX defaults, the pipeline resolves against the default steps
-// plus the edX steps, and the edx-oauth2 backend's logout URL has no
-// redirect (LOGOUT_REDIRECT_URL's default is None).
-func TestEdxDefaultsWithBackend(t *testing.T) {
-	s := strategies.WithEdxDefaults(settings.New(settings.Map{
-		"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "https://www.example.com",
-		"LOGOUT_REDIRECT_URL":             nil,
+// plus the edX steps, and the backend read from them has a logout URL
+// without redirect (LOGOUT_REDIRECT_URL's default is None; an empty
+// backend value falls back to it).
+func TestDefaultsWithBackend(t *testing.T) {
+	s := edx.WithDefaults(settings.New(settings.Map{
+		"SOCIAL_AUTH_EDX_OAUTH2_KEY":                 clientKey,
+		"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT":            "https://www.example.com",
+		"SOCIAL_AUTH_EDX_OAUTH2_LOGOUT_REDIRECT_URL": "",
+		"LOGOUT_REDIRECT_URL":                        nil,
 	}))
 	steps := pipeline.NewSteps()
 	edx.RegisterSteps(steps)
@@ -124,31 +131,29 @@ func TestEdxDefaultsWithBackend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := steps.Resolve(names); err != nil {
-		t.Errorf("Resolve: %v", err)
+	if _, err := steps.Build(names, edx.Name, s); err != nil {
+		t.Errorf("Build: %v", err)
 	}
-	b, err := edx.New(edx.Options{Settings: s})
+	cfg, err := edx.ConfigFrom(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := testutil.NewStrategy(testutil.StrategyOptions{Settings: s})
-	got, err := b.LogoutURL(context.Background(), st)
+	b, err := edx.New(cfg, edx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.LogoutURL(context.Background(), newStrategy())
 	if err != nil || got != "https://www.example.com/logout" {
 		t.Errorf("LogoutURL = %q, %v", got, err)
 	}
-	if uri := st.AbsoluteURI("/complete/edx-oauth2/"); uri != "https://testserver/complete/edx-oauth2/" {
-		t.Errorf("AbsoluteURI = %q, want https (REDIRECT_IS_HTTPS default)", uri)
-	}
 }
 
-func ExampleWithEdxDefaults() {
-	s := strategies.WithEdxDefaults(settings.New(settings.Map{
+func ExampleWithDefaults() {
+	s := edx.WithDefaults(settings.New(settings.Map{
 		"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "http://edx.devstack.lms:18000",
-		"SOCIAL_AUTH_REDIRECT_IS_HTTPS":   false, // devstack
 	}))
-	https, _ := s.Bool("", "REDIRECT_IS_HTTPS", true)
 	fields, _ := s.StringList("", "USER_FIELDS", nil)
 	pipe, _ := s.StringList(edx.Name, "PIPELINE", nil)
-	fmt.Println(https, fields, pipe[len(pipe)-1])
-	// Output: false [username email first_name last_name] auth_backends.pipeline.update_email
+	fmt.Println(fields, pipe[len(pipe)-1])
+	// Output: [username email first_name last_name] auth_backends.pipeline.update_email
 }
