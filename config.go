@@ -2,7 +2,10 @@ package socialauth
 
 import (
 	"errors"
+	"strings"
 	"time"
+
+	"github.com/socialauth-go/socialauth/internal/redirect"
 
 	"github.com/socialauth-go/socialauth/settings"
 )
@@ -77,6 +80,15 @@ func ConfigFrom(s *settings.Settings, backend string) (Config, error) {
 		AllowedRedirectHosts:      r.StringList("ALLOWED_REDIRECT_HOSTS", nil),
 		AllowedRedirectSchemes:    r.StringList("ALLOWED_REDIRECT_SCHEMES", nil),
 	}
+	for _, t := range []struct{ name, v string }{
+		{"INACTIVE_USER_URL", c.InactiveUserURL}, {"LOGIN_REDIRECT_URL", c.LoginRedirectURL},
+		{"NEW_USER_REDIRECT_URL", c.NewUserRedirectURL}, {"NEW_ASSOCIATION_REDIRECT_URL", c.NewAssociationRedirectURL},
+		{"DISCONNECT_REDIRECT_URL", c.DisconnectRedirectURL}, {"LOGIN_ERROR_URL", c.LoginErrorURL}, {"LOGIN_URL", c.LoginURL},
+	} {
+		if reason := checkRedirectTarget(t.v); reason != "" {
+			r.Invalid(t.name, reason)
+		}
+	}
 	global := s.Reader("")
 	c.AllowInactiveUsersLogin = global.Bool("ALLOW_INACTIVE_USERS_LOGIN", false)
 	if err := errors.Join(r.Err(), global.Err()); err != nil {
@@ -86,4 +98,25 @@ func ConfigFrom(s *settings.Settings, backend string) (Config, error) {
 		c.PartialPipelineTTL = DefaultPartialTTL
 	}
 	return c, nil
+}
+
+// checkRedirectTarget returns why v cannot be a redirect target setting
+// ("" when it can, or when it is empty): it must be a local path starting
+// with a single "/" that the redirect policy accepts, or an absolute http(s)
+// URL. (Django's view names are not supported.) Whether an absolute URL's
+// host is allowed is decided per request, against ALLOWED_REDIRECT_HOSTS and
+// the service's own host.
+func checkRedirectTarget(v string) string {
+	switch {
+	case v == "":
+		return ""
+	case strings.HasPrefix(v, "/"):
+		if _, err := (redirect.Policy{}).Sanitize(v); err != nil {
+			return "must be a path starting with / or an absolute http(s) URL (this path is refused by the redirect policy)"
+		}
+		return ""
+	case settings.CheckAbsoluteURL(v) != "":
+		return "must be a path starting with / or an absolute http(s) URL"
+	}
+	return ""
 }

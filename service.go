@@ -3,6 +3,7 @@ package socialauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -131,6 +132,9 @@ func build(b Backend, opts Options) (*served, error) {
 	if cfg.PartialPipelineTTL <= 0 {
 		cfg.PartialPipelineTTL = DefaultPartialTTL
 	}
+	if err := unknownSteps(opts, name, ok, cfg); err != nil {
+		return nil, err
+	}
 	pipeline, err := opts.Steps.Build(cfg.Pipeline, name, opts.Settings)
 	if err != nil {
 		return nil, withBackend(err, name)
@@ -140,6 +144,35 @@ func build(b Backend, opts Options) (*served, error) {
 		return nil, withBackend(err, name)
 	}
 	return &served{backend: b, cfg: cfg, pipeline: pipeline, disconnect: disconnect}, nil
+}
+
+// unknownSteps reports every step name of cfg's pipelines that opts.Steps
+// does not know, naming the setting that listed it (or the Config field,
+// for a Config given in code).
+func unknownSteps(opts Options, name string, inCode bool, cfg Config) error {
+	r := opts.Settings.Reader(name)
+	for _, p := range []struct {
+		setting, field string
+		names          []string
+	}{
+		{"PIPELINE", "Pipeline", cfg.Pipeline},
+		{"DISCONNECT_PIPELINE", "DisconnectPipeline", cfg.DisconnectPipeline},
+	} {
+		for _, step := range p.names {
+			if _, known := opts.Steps.Lookup(step); known {
+				continue
+			}
+			if inCode {
+				return &Error{Code: CodeImproperlyConfigured, Backend: name,
+					Msg: fmt.Sprintf("Options.Configs[%q].%s names an unknown step %q", name, p.field, step)}
+			}
+			r.Invalid(p.setting, fmt.Sprintf("names an unknown pipeline step %q", step))
+		}
+	}
+	if err := r.Err(); err != nil {
+		return configError(name, err)
+	}
+	return nil
 }
 
 func withBackend(err error, name string) error {

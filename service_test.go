@@ -234,8 +234,9 @@ func TestUnknownStepIsConfigurationError(t *testing.T) {
 		b := newBackend()
 		_, err := socialauth.New(socialauth.Options{Storage: testutil.NewStore(), Backends: socialauth.NewRegistry(b),
 			Steps: pipeline.NewSteps(), Settings: settings.New(settings.Map{key: []string{"no.such.step"}})})
-		if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), "no.such.step") {
-			t.Fatalf("%s: New: %v; want ImproperlyConfigured naming no.such.step", key, err)
+		if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), "no.such.step") ||
+			!strings.Contains(err.Error(), key) || !errors.Is(err, settings.ErrInvalid) {
+			t.Fatalf("%s: New: %v; want ImproperlyConfigured naming no.such.step and %s", key, err, key)
 		}
 		var e *socialauth.Error
 		if !errors.As(err, &e) || e.Backend != "fake" {
@@ -266,6 +267,13 @@ func TestMalformedSettingFailsNew(t *testing.T) {
 		{"SOCIAL_AUTH_ALLOW_INACTIVE_USERS_LOGIN", value, settings.ErrWrongType},
 		{"ALLOW_INACTIVE_USERS_LOGIN", 7, settings.ErrWrongType},
 		{"SOCIAL_AUTH_SANITIZE_REDIRECTS", value, settings.ErrWrongType},
+		// Redirect targets: a local path or an absolute http(s) URL.
+		{"LOGIN_REDIRECT_URL", value, settings.ErrInvalid},
+		{"SOCIAL_AUTH_LOGIN_ERROR_URL", "//evil.example/x", settings.ErrInvalid},
+		{"SOCIAL_AUTH_FAKE_NEW_USER_REDIRECT_URL", "javascript:alert(1)", settings.ErrInvalid},
+		{"SOCIAL_AUTH_LOGIN_URL", "/%2F%2Fevil.example", settings.ErrInvalid},
+		{"SOCIAL_AUTH_INACTIVE_USER_URL", "/inactive/", nil},
+		{"SOCIAL_AUTH_DISCONNECT_REDIRECT_URL", "https://lms.example.com/dashboard", nil},
 		// Settings of the default steps are read by New too.
 		{"SOCIAL_AUTH_WHITELISTED_DOMAINS", 3, settings.ErrWrongType},
 		{"SOCIAL_AUTH_FAKE_USER_FIELDS", 3, settings.ErrWrongType},
