@@ -29,8 +29,8 @@ import (
 const hmacKey = "bench-hmac-signing-key-0123456789abcdef0123456789abcdef"
 
 // BenchmarkTokenVerify is the edx-oauth2 backend's access-token check as a
-// login runs it (EdXOAuth2.UserData: settings read, cached verifier, JWKS
-// from the provider cache, exp/iss/aud, claims filtered) against jwx's
+// login runs it (EdXOAuth2.UserData: the verifier built at construction,
+// JWKS from the provider cache, exp/iss/aud, claims filtered) against jwx's
 // jwt.Parse with the key in hand and the same checks. Target ≤ 1.1×.
 func BenchmarkTokenVerify(b *testing.B) {
 	r := newRig(b, rigOptions{})
@@ -41,21 +41,23 @@ func BenchmarkTokenVerify(b *testing.B) {
 	}
 	for _, alg := range []jwa.SignatureAlgorithm{jwa.HS512, jwa.RS512} {
 		b.Run(alg.String(), func(b *testing.B) {
-			set := r.settings
+			backend := r.backend
 			var token string
 			var key any
 			switch alg {
 			case jwa.HS512:
-				set = settings.New(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY": hmacKey}).WithDefaults(settings.Map{
-					"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT":     r.lms.URL(),
-					"SOCIAL_AUTH_EDX_OAUTH2_JWT_AUDIENCE": audience,
-				})
+				// The rig's backend in HMAC mode (JWS_HMAC_SIGNING_KEY).
+				cfg := r.backend.Config()
+				cfg.JWSHMACSigningKey = hmacKey
+				var err error
+				if backend, err = edx.New(cfg, edx.Options{HTTPClient: r.lmsClient}); err != nil {
+					b.Fatal(err)
+				}
 				token, key = signHS512(b, claims), []byte(hmacKey)
 			default:
 				token, key = r.lms.SignAccessToken(claims), r.lms.PublicKey()
 			}
-			st := testutil.NewStrategy(testutil.StrategyOptions{Settings: set, BaseURL: appBase, HTTPClient: r.lmsClient})
-			if _, err := r.backend.UserData(ctx, st, token); err != nil { // warms the caches
+			if _, err := backend.UserData(ctx, token); err != nil { // warms the caches
 				b.Fatal(err)
 			}
 			raw := []byte(token)
@@ -72,7 +74,7 @@ func BenchmarkTokenVerify(b *testing.B) {
 			b.Run("ours", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := r.backend.UserData(ctx, st, token); err != nil {
+					if _, err := backend.UserData(ctx, token); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -110,13 +112,15 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 	backend := &testutil.FakeBackend{BackendName: edx.Name, Response: response, ExtraDataKeys: []string{"access_token", "expires_in"}}
 	store := testutil.NewStore()
-	svc, err := socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(backend), Steps: pipeline.NewSteps()})
+	svc, err := socialauth.New(socialauth.Options{
+		Storage: store, Backends: socialauth.NewRegistry(backend), Steps: pipeline.NewSteps(),
+		Settings: settings.New(settings.Map{"LOGIN_REDIRECT_URL": "/"}),
+	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	set := settings.New(settings.Map{"LOGIN_REDIRECT_URL": "/"})
 	complete := func() {
-		st := testutil.NewStrategy(testutil.StrategyOptions{Settings: set, BaseURL: appBase})
+		st := testutil.NewStrategy(testutil.StrategyOptions{BaseURL: appBase})
 		resp, err := svc.Complete(ctx, st, edx.Name)
 		if err != nil || resp.Status != http.StatusFound {
 			b.Fatalf("Complete: %+v, %v", resp, err)

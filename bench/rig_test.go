@@ -65,10 +65,8 @@ type rig struct {
 	db       *gorm.DB // the store's *gorm.DB, for the floor and the counters
 	dialect  string
 	sessions *scs.SessionManager
-	settings *settings.Settings
 	backend  *edx.EdXOAuth2
 	service  *socialauth.Service
-	strategy *strategies.HTTP
 	handler  http.Handler
 	// lmsClient is the kept-alive client to the LMS used by the backend,
 	// the floor and the code minting.
@@ -120,8 +118,8 @@ func newRig(tb testing.TB, opts rigOptions) *rig {
 		tb.Fatalf("AutoMigrate: %v", err)
 	}
 
-	// The demo's settings for its embedded LMS.
-	set := strategies.WithEdxDefaults(settings.New(settings.Map{
+	// The demo's settings for its embedded LMS, over the edX defaults.
+	set := edx.WithDefaults(settings.New(settings.Map{
 		"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT":     lms.URL(),
 		"SOCIAL_AUTH_EDX_OAUTH2_KEY":          clientID,
 		"SOCIAL_AUTH_EDX_OAUTH2_SECRET":       clientSecret,
@@ -137,13 +135,18 @@ func newRig(tb testing.TB, opts rigOptions) *rig {
 		client = &c
 	}
 
+	// The wiring reads every setting here, once.
 	steps := pipeline.NewSteps()
 	edx.RegisterSteps(steps)
-	backend, err := edx.New(edx.Options{Users: store, Settings: set, HTTPClient: client})
+	cfg, err := edx.ConfigFrom(set)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	service, err := socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(backend), Steps: steps})
+	backend, err := edx.New(cfg, edx.Options{Users: store, HTTPClient: client})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	service, err := socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(backend), Steps: steps, Settings: set})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -152,17 +155,19 @@ func newRig(tb testing.TB, opts rigOptions) *rig {
 		ss = opts.sessionStore
 	}
 	sessions := strategies.NewSessionManager(ss, false)
-	strategy, err := strategies.NewHTTP(strategies.HTTPConfig{Sessions: sessions, Settings: set, BaseURL: appBase, HTTPClient: client})
+	hc, err := strategies.HTTPConfigFrom(set, strategies.HTTPConfig{Sessions: sessions, BaseURL: appBase})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v, err := views.New("", views.Config{Service: service, HTTP: hc})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	if err := views.Routes(mux, "", views.Config{Service: service, Strategies: strategy, Sessions: sessions}); err != nil {
-		tb.Fatal(err)
-	}
+	v.Mount(mux)
 	return &rig{
-		lms: lms, store: store, db: store.DB(), dialect: dialect, sessions: sessions, settings: set,
-		backend: backend, service: service, strategy: strategy, handler: mux, lmsClient: client,
+		lms: lms, store: store, db: store.DB(), dialect: dialect, sessions: sessions,
+		backend: backend, service: service, handler: mux, lmsClient: client,
 	}
 }
 

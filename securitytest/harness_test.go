@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/socialauth-go/socialauth"
@@ -134,17 +135,15 @@ type env struct {
 	lms      *fakelms.LMS
 	store    *storage.Store
 	svc      *socialauth.Service
-	strat    *strategies.HTTP
-	sessions interface {
-		LoadAndSave(http.Handler) http.Handler
-	}
-	srv    *httptest.Server
-	base   string
-	logs   *logBuffer
-	logger *slog.Logger
-	clock  *clock
-	set    *settings.Settings
-	secret string // the client secret (a canary)
+	views    *views.Views
+	sessions *scs.SessionManager
+	srv      *httptest.Server
+	base     string
+	logs     *logBuffer
+	logger   *slog.Logger
+	clock    *clock
+	set      *settings.Settings
+	secret   string // the client secret (a canary)
 
 	*leakLog
 }
@@ -166,6 +165,18 @@ func (e *env) withT(t testing.TB) *env {
 }
 
 func newEnv(t testing.TB, o options) *env {
+	t.Helper()
+	e, err := buildEnv(t, o)
+	if err != nil {
+		t.Fatalf("building the service: %v", err)
+	}
+	return e
+}
+
+// buildEnv is newEnv returning the error of the service's construction (a
+// malformed setting) with the env built so far, whose logs and answers are
+// searched for secrets when the test ends.
+func buildEnv(t testing.TB, o options) (*env, error) {
 	t.Helper()
 	e := &env{t: t, logs: &logBuffer{}, clock: &clock{}, leakLog: &leakLog{secrets: map[string]string{}}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -233,58 +244,14 @@ func newEnv(t testing.TB, o options) *env {
 		t.Fatalf("AutoMigrate: %v", err)
 	}
 	e.store = store
+	t.Cleanup(e.checkNoSecrets)
 
-	steps := pipeline.NewSteps()
-	edx.RegisterSteps(steps)
-	steps.Register(o.steps...)
-	reg := socialauth.NewRegistry()
-	svc, err := socialauth.New(socialauth.Options{Storage: store, Backends: reg, Steps: steps, Logger: logger, Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
+	if err := e.wire(mux, o.steps); err != nil {
+		return e, err
 	}
-	e.svc = svc
-	eb, err := edx.New(edx.Options{Logger: logger, CurrentUser: svc.CurrentUser, Settings: e.set, Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.Register(eb)
-	reg.Register(backends.NewOIDC(backends.OIDCConfig{Settings: e.set, Now: e.clock.Now}))
-	var plain *backends.OAuth2
-	lmsURL := e.lms.URL()
-	plain = backends.NewOAuth2(backends.OAuth2Config{
-		Name: oauthName,
-		Endpoints: backends.Endpoints{
-			AuthorizationURL: lmsURL + "/oauth2/authorize",
-			AccessTokenURL:   lmsURL + "/oauth2/access_token",
-			RevokeURL:        lmsURL + "/oauth2/revoke_token",
-			UserInfoURL:      lmsURL + "/oauth2/user_info",
-		},
-		DefaultScope: []string{"profile", "email"},
-		IDKey:        "preferred_username",
-		ExtraData:    []backends.ExtraDataField{{Name: "refresh_token"}, {Name: "expires_in"}},
-		UserData: func(ctx context.Context, s socialauth.Strategy, token string, _ map[string]any) (map[string]any, error) {
-			return plain.GetJSON(ctx, s, lmsURL+"/oauth2/user_info", token)
-		},
-		Settings: e.set,
-		Now:      e.clock.Now,
-	})
-	reg.Register(plain)
-
-	sessions := strategies.NewSessionManager(store.SessionStore(), false)
-	e.sessions = sessions
-	strat, err := strategies.NewHTTP(strategies.HTTPConfig{
-		Sessions: sessions, Settings: e.set, BaseURL: e.base, Logger: logger,
-		HTTPClient: &http.Client{Timeout: 10 * time.Second},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.strat = strat
-	if err := views.Routes(mux, "", views.Config{Service: svc, Strategies: strat, Sessions: sessions, Logger: logger, DefaultBackend: edxName}); err != nil {
-		t.Fatal(err)
-	}
+	sessions := e.sessions
 	mux.Handle("GET /me", sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := svc.CurrentUser(r.Context(), strat.Strategy(r))
+		u, err := e.svc.CurrentUser(r.Context(), e.views.Strategy(r))
 		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
 			w.WriteHeader(http.StatusInternalServerError)
@@ -309,8 +276,91 @@ func newEnv(t testing.TB, o options) *env {
 		_, _ = io.WriteString(w, sessions.GetString(r.Context(), socialauth.RedirectFieldName))
 	})))
 
-	t.Cleanup(e.checkNoSecrets)
-	return e
+	return e, nil
+}
+
+// wire builds what the service is made of, from e.set, the way an app does
+// at start-up: the three backends (each reading its settings once), the
+// Service (pipelines built, steps resolved), the net/http strategy and the
+// views, mounted on mux. Every malformed setting fails here, naming its key.
+func (e *env) wire(mux *http.ServeMux, extra []socialauth.Step) error {
+	steps := pipeline.NewSteps()
+	edx.RegisterSteps(steps)
+	steps.Register(extra...)
+	reg := socialauth.NewRegistry()
+
+	// The edX backend logs a signed-in user out when a new login starts: it
+	// asks the Service (built below, once every backend is registered).
+	var svc *socialauth.Service
+	currentUser := func(ctx context.Context, st socialauth.Strategy) (*socialauth.User, error) {
+		return svc.CurrentUser(ctx, st)
+	}
+	ecfg, err := edx.ConfigFrom(e.set)
+	if err != nil {
+		return err
+	}
+	eb, err := edx.New(ecfg, edx.Options{Logger: e.logger, CurrentUser: currentUser, Now: e.clock.Now})
+	if err != nil {
+		return err
+	}
+	reg.Register(eb)
+
+	ocfg, err := backends.OIDCConfigFrom(e.set, backends.OIDCConfig{
+		OAuth2: backends.OAuth2Config{Logger: e.logger, Now: e.clock.Now},
+	})
+	if err != nil {
+		return err
+	}
+	ob, err := backends.NewOIDC(ocfg)
+	if err != nil {
+		return err
+	}
+	reg.Register(ob)
+
+	// A plain OAuth2 backend: the base fetches UserInfoURL itself.
+	lmsURL := e.lms.URL()
+	pcfg, err := backends.OAuth2ConfigFrom(e.set, backends.OAuth2Config{
+		Name: oauthName,
+		Endpoints: backends.Endpoints{
+			AuthorizationURL: lmsURL + "/oauth2/authorize",
+			AccessTokenURL:   lmsURL + "/oauth2/access_token",
+			RevokeURL:        lmsURL + "/oauth2/revoke_token",
+			UserInfoURL:      lmsURL + "/oauth2/user_info",
+		},
+		DefaultScope: []string{"profile", "email"},
+		IDKey:        "preferred_username",
+		Logger:       e.logger,
+		Now:          e.clock.Now,
+	})
+	if err != nil {
+		return err
+	}
+	pb, err := backends.NewOAuth2(pcfg)
+	if err != nil {
+		return err
+	}
+	reg.Register(pb)
+
+	svc, err = socialauth.New(socialauth.Options{
+		Storage: e.store, Backends: reg, Steps: steps, Settings: e.set, Logger: e.logger, Now: e.clock.Now,
+	})
+	if err != nil {
+		return err
+	}
+	e.svc = svc
+
+	e.sessions = strategies.NewSessionManager(e.store.SessionStore(), false)
+	hc, err := strategies.HTTPConfigFrom(e.set, strategies.HTTPConfig{Sessions: e.sessions, BaseURL: e.base, Logger: e.logger})
+	if err != nil {
+		return err
+	}
+	v, err := views.New("", views.Config{Service: svc, HTTP: hc, Logger: e.logger, DefaultBackend: edxName})
+	if err != nil {
+		return err
+	}
+	e.views = v
+	v.Mount(mux)
+	return nil
 }
 
 // envs returns one environment per database under test: SQLite always,

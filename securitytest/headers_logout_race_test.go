@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/socialauth-go/socialauth"
-	"github.com/socialauth-go/socialauth/testutil"
 )
 
 // Every answer on the auth paths is private (Cache-Control: no-store), and
@@ -98,7 +97,7 @@ func TestParallelLoginsRefreshesLogouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	type refresher interface {
-		RefreshSocial(ctx context.Context, s socialauth.Strategy, store socialauth.SocialStorage, social *socialauth.UserSocialAuth) (*socialauth.UserSocialAuth, error)
+		RefreshSocial(ctx context.Context, store socialauth.SocialStorage, social *socialauth.UserSocialAuth) (*socialauth.UserSocialAuth, error)
 	}
 	r := bk.(refresher)
 	var wg sync.WaitGroup
@@ -132,9 +131,8 @@ func TestParallelLoginsRefreshesLogouts(t *testing.T) {
 				errs <- err.Error()
 				return
 			}
-			st := testutil.NewStrategy(testutil.StrategyOptions{Settings: e.set, BaseURL: e.base, Logger: e.logger, HTTPClient: &http.Client{}})
 			for range 3 {
-				if _, err := r.RefreshSocial(context.Background(), st, e.store, soc); err != nil {
+				if _, err := r.RefreshSocial(context.Background(), e.store, soc); err != nil {
 					errs <- "refresh: " + err.Error()
 				}
 			}
