@@ -2,7 +2,6 @@ package settings
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -182,9 +181,4 @@ func CheckAbsoluteURL(raw string) string {
 		return "must not have a fragment"
 	}
 	return ""
-}
-
-// Errorf records an error about name that is neither missing nor malformed in type.
-func (r *Reader) Errorf(name, format string, args ...any) {
-	r.Invalid(name, fmt.Sprintf(format, args...))
 }
