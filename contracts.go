@@ -89,15 +89,13 @@ type Strategy interface {
 	CallbackURL(backend string) string
 }
 
-// Storage persists users, associations, partial pipelines and the OpenID
-// records. The GORM store (package storage) and the in-memory store
+// Storage persists users, associations, partial pipelines and email
+// validation codes (NonceStorage and AssociationStorage are optional). The GORM store (package storage) and the in-memory store
 // (testutil) implement it and pass one conformance suite.
 type Storage interface {
 	UserStorage
 	SocialStorage
 	PartialStorage
-	NonceStorage
-	AssociationStorage
 	CodeStorage
 	// Transaction runs fn with a Storage whose writes commit together when fn
 	// returns nil and roll back otherwise. Nested calls join the outer
@@ -159,13 +157,17 @@ type PartialStorage interface {
 	DeletePartial(ctx context.Context, token string) (deleted bool, err error)
 }
 
-// NonceStorage stores one-time nonces.
+// NonceStorage stores one-time nonces: upstream's OpenID 2 / OAuth1 nonce
+// table, for a custom backend that needs it. It is optional (no built-in
+// backend or step uses it); the GORM store and MemStore implement it.
 type NonceStorage interface {
 	// UseNonce records a nonce; fresh is false when it was seen before.
 	UseNonce(ctx context.Context, n Nonce) (fresh bool, err error)
 }
 
-// AssociationStorage stores OpenID associations.
+// AssociationStorage stores OpenID 2 associations, for a custom backend that
+// needs them. It is optional (no built-in backend or step uses it); the GORM
+// store and MemStore implement it.
 type AssociationStorage interface {
 	// StoreAssociation upserts by (server_url, handle).
 	StoreAssociation(ctx context.Context, a *Association) error

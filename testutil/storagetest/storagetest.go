@@ -762,7 +762,17 @@ func testPartialSingleUse(t *testing.T, s socialauth.Storage) {
 	}
 }
 
-func testNonces(t *testing.T, s socialauth.Storage) {
+// nonceStore is a Storage with the optional NonceStorage.
+type nonceStore interface {
+	socialauth.Storage
+	socialauth.NonceStorage
+}
+
+func testNonces(t *testing.T, st socialauth.Storage) {
+	s, ok := st.(nonceStore)
+	if !ok {
+		t.Skip("the store does not implement the optional socialauth.NonceStorage")
+	}
 	n := socialauth.Nonce{ServerURL: "https://op.example.com/", Timestamp: 1700000000, Salt: "abc"}
 	for i, want := range []bool{true, false, false} {
 		fresh, err := s.UseNonce(ctx(t), n)
@@ -781,7 +791,11 @@ func testNonces(t *testing.T, s socialauth.Storage) {
 	}
 	// A replayed nonce inside a transaction does not break the transaction.
 	err := s.Transaction(ctx(t), func(tx socialauth.Storage) error {
-		if fresh, err := tx.UseNonce(ctx(t), n); err != nil || fresh {
+		ntx, ok := tx.(socialauth.NonceStorage)
+		if !ok {
+			return fmt.Errorf("the transaction's Storage is not a NonceStorage")
+		}
+		if fresh, err := ntx.UseNonce(ctx(t), n); err != nil || fresh {
 			return fmt.Errorf("replay in tx = %v, %v", fresh, err)
 		}
 		_, err := tx.CreateUser(ctx(t), map[string]any{"username": "after-replay"})
@@ -792,7 +806,11 @@ func testNonces(t *testing.T, s socialauth.Storage) {
 	}
 }
 
-func testAssociations(t *testing.T, s socialauth.Storage) {
+func testAssociations(t *testing.T, st socialauth.Storage) {
+	s, ok := st.(socialauth.AssociationStorage)
+	if !ok {
+		t.Skip("the store does not implement the optional socialauth.AssociationStorage")
+	}
 	const srv = "https://op.example.com/"
 	a1 := &socialauth.Association{ServerURL: srv, Handle: "h1", Secret: "c2VjcmV0", Issued: 100, Lifetime: 3600, AssocType: "HMAC-SHA256"}
 	a2 := &socialauth.Association{ServerURL: srv, Handle: "h2", Secret: "c2VjcmV0Mg==", Issued: 200, Lifetime: 3600, AssocType: "HMAC-SHA1"}
