@@ -10,18 +10,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/alexedwards/scs/v2"
-
 	"github.com/socialauth-go/socialauth"
 	"github.com/socialauth-go/socialauth/views"
+	"github.com/socialauth-go/socialauth/views/edxsso"
 )
 
 // app serves the demo's own pages: /, /me and /healthz.
 type app struct {
-	service    *socialauth.Service
-	strategies views.StrategyFactory
-	sessions   *scs.SessionManager
-	logger     *slog.Logger
+	sso    *edxsso.SSO
+	logger *slog.Logger
 	// lmsURL is the embedded fake LMS's URL, "" when a real LMS is used.
 	lmsURL string
 	// ping checks the database for /healthz.
@@ -30,32 +27,22 @@ type app struct {
 	page *template.Template
 }
 
-// routes mounts the app's pages and the socialauth views on mux.
-func (a *app) routes(mux *http.ServeMux) error {
-	if err := views.Routes(mux, "", views.Config{
-		Service:        a.service,
-		Strategies:     a.strategies,
-		Sessions:       a.sessions,
-		Logger:         a.logger,
-		DefaultBackend: "edx-oauth2",
-	}); err != nil {
-		return err
-	}
-	mux.Handle("GET /{$}", a.sessions.LoadAndSave(http.HandlerFunc(a.home)))
-	mux.Handle("GET /me", a.sessions.LoadAndSave(http.HandlerFunc(a.me)))
+// routes mounts the socialauth views and the app's pages on mux.
+func (a *app) routes(mux *http.ServeMux) {
+	a.sso.Mount(mux)
+	mux.Handle("GET /{$}", a.sso.LoadUser(http.HandlerFunc(a.home)))
+	mux.Handle("GET /me", a.sso.LoadUser(http.HandlerFunc(a.me)))
 	mux.HandleFunc("GET /healthz", a.healthz)
-	return nil
 }
 
-// currentUser returns the signed-in user and their associations (nil when
-// anonymous).
+// currentUser returns the signed-in user (views.CurrentUser, behind
+// LoadUser) and their associations (nil when anonymous).
 func (a *app) currentUser(r *http.Request) (*socialauth.User, []*socialauth.UserSocialAuth, error) {
-	st := a.strategies.Strategy(r)
-	u, err := a.service.CurrentUser(r.Context(), st)
-	if err != nil || u == nil {
-		return nil, nil, err
+	u := views.CurrentUser(r)
+	if u == nil {
+		return nil, nil, nil
 	}
-	socials, err := a.service.Storage().GetSocialAuthsForUser(r.Context(), u.ID, "", 0)
+	socials, err := a.sso.Store.GetSocialAuthsForUser(r.Context(), u.ID, "", 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -200,8 +187,8 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 		d.Social = newMe(u, socials).Social
 		d.FullName = strings.TrimSpace(u.FirstName + " " + u.LastName)
 	}
-	for _, name := range a.service.Backends().Names() {
-		d.Backends = append(d.Backends, homeBackend{Name: name, LoginURL: "/login/" + name + "/?next=/"})
+	for _, name := range a.sso.Service.Backends().Names() {
+		d.Backends = append(d.Backends, homeBackend{Name: name, LoginURL: a.sso.BeginPath(name) + "?next=/"})
 	}
 	if code := r.URL.Query().Get("error"); code != "" && knownErrorCode(code) {
 		d.Error = code

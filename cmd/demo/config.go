@@ -14,11 +14,10 @@ import (
 	"github.com/socialauth-go/socialauth/backends/edx"
 	"github.com/socialauth-go/socialauth/settings"
 	"github.com/socialauth-go/socialauth/storage"
-	"github.com/socialauth-go/socialauth/strategies"
 )
 
-// Environment variables read by the demo itself (the SOCIAL_AUTH_* settings
-// are read through package settings).
+// Environment variables read by the demo itself. The SOCIAL_AUTH_* settings
+// are read by the library (views/edxsso, backends), once, at start-up.
 const (
 	// EnvDatabaseURL selects the database: sqlite:<path>, postgres://…, mysql://….
 	EnvDatabaseURL = "DATABASE_URL"
@@ -72,57 +71,6 @@ func parseFlags(args []string, out io.Writer) (*flags, error) {
 	return f, nil
 }
 
-// settingError is a start-up validation failure. It names the setting and
-// the problem, never the value (settings hold secrets).
-type settingError struct {
-	Setting string
-	Problem string
-}
-
-func (e *settingError) Error() string { return e.Setting + ": " + e.Problem }
-
-// errInvalidSettings is wrapped by the start-up validation error.
-var errInvalidSettings = errors.New("invalid settings")
-
-// validationErrors collects setting errors so that all of them are reported
-// at once.
-type validationErrors []error
-
-func (v *validationErrors) add(setting, problem string) {
-	*v = append(*v, &settingError{Setting: setting, Problem: problem})
-}
-
-func (v validationErrors) err() error {
-	if len(v) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w:\n  %w", errInvalidSettings, joinLines(v))
-}
-
-// joinLines joins errors one per line (indented), keeping them for errors.As.
-func joinLines(errs []error) error { return &lineErrors{errs} }
-
-type lineErrors struct{ errs []error }
-
-func (l *lineErrors) Error() string {
-	parts := make([]string, len(l.errs))
-	for i, e := range l.errs {
-		parts[i] = e.Error()
-	}
-	return strings.Join(parts, "\n  ")
-}
-
-func (l *lineErrors) Unwrap() []error { return l.errs }
-
-// keyOf names the key that answered name for backend, or the most specific
-// candidate key when none is set.
-func keyOf(s *settings.Settings, backend, name string) string {
-	if _, key, ok := s.Lookup(backend, name); ok {
-		return key
-	}
-	return settings.Keys(backend, name)[0]
-}
-
 // parseLogLevel reads -log-level.
 func parseLogLevel(s string) (slog.Level, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
@@ -138,203 +86,136 @@ func parseLogLevel(s string) (slog.Level, error) {
 	return 0, fmt.Errorf("-log-level: %q is not one of debug, info, warn, error", s)
 }
 
-// checkRootURL checks an LMS or provider root: an absolute http(s) URL with a
-// host and no userinfo, query or fragment.
-func checkRootURL(raw string) string {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil, strings.ContainsFunc(raw, func(r rune) bool { return r <= 0x20 || r == 0x7f || r == '\\' }):
-		return "is not a URL"
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "must be an absolute http:// or https:// URL"
-	case u.Host == "" || u.Hostname() == "":
-		return "must have a host"
-	case u.User != nil:
-		return "must not contain a user name or password"
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):
-		return "must not have a query or fragment"
-	}
-	if p := u.Port(); p != "" {
-		for _, c := range p {
-			if c < '0' || c > '9' {
-				return "has a malformed port"
-			}
-		}
-	}
-	return ""
+// errInvalidSettings is matched (errors.Is) by every start-up failure that a
+// setting causes.
+var errInvalidSettings = errors.New("invalid settings")
+
+// invalidSettings is a start-up failure caused by settings. Its text is
+// "invalid settings:" and one line per problem, each naming its key (never
+// its value: settings hold secrets). It unwraps to errInvalidSettings and to
+// the cause, so errors.As finds the *settings.InvalidError, MissingError or
+// TypeError of each problem, and errors.Is the library's sentinels.
+type invalidSettings struct {
+	cause error
 }
 
-// checkRedirectTarget checks a LOGIN_REDIRECT_URL-like setting: a local path
-// or an absolute http(s) URL.
-func checkRedirectTarget(raw string) string {
-	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") && !strings.HasPrefix(raw, "/\\") {
-		if strings.ContainsFunc(raw, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return "contains control characters"
-		}
-		return ""
-	}
-	if p := checkRootURL(strings.SplitN(raw, "?", 2)[0]); p != "" {
-		return "must be a path starting with / or an absolute http(s) URL"
-	}
-	return ""
+func (e *invalidSettings) Error() string {
+	return errInvalidSettings.Error() + ":\n  " + strings.Join(problems(e.cause), "\n  ")
 }
 
-// isLoopbackHost reports whether host (no port) is a loopback name or address.
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+func (e *invalidSettings) Unwrap() []error { return []error{errInvalidSettings, e.cause} }
+
+// asStartupError gives a construction error its start-up form: an
+// invalidSettings when settings caused it (a settings error in its tree, or
+// an ImproperlyConfigured one), else err as is (the database does not
+// answer, …).
+func asStartupError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if hasSettingsError(err) || errors.Is(err, socialauth.ErrImproperlyConfigured) {
+		return &invalidSettings{cause: err}
+	}
+	return err
+}
+
+// isSettingsError reports whether err itself is one of the settings
+// package's errors, each of which names its key.
+func isSettingsError(err error) bool {
+	switch err.(type) {
+	case *settings.InvalidError, *settings.MissingError, *settings.TypeError:
 		return true
 	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
+	return false
 }
 
-// demoSettings is the demo's layered configuration.
-type demoSettings struct {
-	// s is env over the demo defaults, over the edX strategy defaults.
-	s *settings.Settings
-	// embedded is true when the demo runs its own fake LMS.
-	embedded bool
-	// clientID and clientSecret of the edx-oauth2 backend (embedded mode
-	// registers them with the fake LMS).
-	clientID, clientSecret string
-	// redirectIsHTTPS is the effective SOCIAL_AUTH_REDIRECT_IS_HTTPS.
-	redirectIsHTTPS bool
-	// oidc is true when the generic oidc backend is registered.
-	oidc bool
+// hasSettingsError reports whether err's tree holds a settings error.
+func hasSettingsError(err error) bool {
+	var (
+		invalid *settings.InvalidError
+		missing *settings.MissingError
+		typ     *settings.TypeError
+	)
+	return errors.As(err, &invalid) || errors.As(err, &missing) || errors.As(err, &typ)
 }
 
-// buildSettings layers the environment over the demo's defaults over the
-// edX strategy defaults and validates every setting the demo relies on. lms
-// is the embedded LMS's base URL (ignored unless embedded); base is the
-// service's public base URL.
-func buildSettings(lookupEnv func(string) (string, bool), base, lms string) (*demoSettings, error) {
+// problems lists the problems of err's tree, one line each: every settings
+// error ("KEY: reason", the "settings: " prefix dropped), and every other
+// leaf with its context. The library wraps settings errors in
+// *socialauth.Error and joins them (errors.Join, Unwrap() []error); a
+// setting named by two backends appears once.
+func problems(err error) []string {
+	var lines []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			lines = append(lines, s)
+		}
+	}
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		if !isSettingsError(err) {
+			switch x := err.(type) {
+			case interface{ Unwrap() []error }:
+				for _, e := range x.Unwrap() {
+					walk(e)
+				}
+				return
+			case interface{ Unwrap() error }:
+				// Descend to the settings errors; a chain without any is
+				// one problem, printed whole with its context.
+				if inner := x.Unwrap(); hasSettingsError(inner) {
+					walk(inner)
+					return
+				}
+			}
+		}
+		add(strings.TrimPrefix(err.Error(), "settings: "))
+	}
+	walk(err)
+	return lines
+}
+
+// layeredSettings is the demo's configuration: the environment over the
+// demo's defaults. views/edxsso puts upstream's EdxDjangoStrategy defaults
+// below both. lmsURL is the embedded fake LMS's URL ("" with a real LMS);
+// base is the service's public base URL.
+func layeredSettings(lookupEnv func(string) (string, bool), base, lmsURL string) *settings.Settings {
 	env := settings.Env{LookupEnv: lookupEnv}
-	_, embedded := lookupEnv(EnvEdxURLRoot)
-	embedded = !embedded
-	probe := strategies.WithEdxDefaults(settings.New(env))
-
+	fromEnv := settings.New(env)
 	defaults := settings.Map{
 		// Where a sign-in lands when no next was asked for (Django's
 		// default, /accounts/profile/, does not exist here).
 		"LOGIN_REDIRECT_URL": "/",
 	}
-	u, err := url.Parse(base)
-	if err == nil && isLoopbackHost(u.Hostname()) {
-		// The edX strategy forces https redirect URIs; a demo on loopback
-		// speaks plain http.
-		defaults["SOCIAL_AUTH_REDIRECT_IS_HTTPS"] = false
-	}
-	if _, ok := lookupEnv(EnvOIDCEndpoint); ok && !probe.IsSet(oidcName, "PIPELINE") {
+	if _, ok := lookupEnv(EnvOIDCEndpoint); ok && !fromEnv.IsSet(oidcName, "PIPELINE") {
 		// The edX pipeline adopts an existing user by username
 		// (get_user_if_exists): right for the LMS, a takeover for any other
 		// provider. The generic backend gets social-core's default pipeline.
 		defaults["SOCIAL_AUTH_OIDC_PIPELINE"] = socialauth.DefaultAuthPipeline()
 	}
-	d := &demoSettings{embedded: embedded}
-	if embedded {
-		defaults["SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT"] = lms
-		if !probe.IsSet(edx.Name, "KEY") {
+	if lmsURL != "" {
+		// The embedded LMS: the demo is its only client. A default goes
+		// under the backend's own key only when no candidate key is set in
+		// the environment (SOCIAL_AUTH_KEY must still win).
+		defaults["SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT"] = lmsURL
+		if !fromEnv.IsSet(edx.Name, "KEY") {
 			defaults["SOCIAL_AUTH_EDX_OAUTH2_KEY"] = demoClientID
 		}
-		if !probe.IsSet(edx.Name, "SECRET") {
+		if !fromEnv.IsSet(edx.Name, "SECRET") {
 			defaults["SOCIAL_AUTH_EDX_OAUTH2_SECRET"] = socialauth.RandomString(40)
 		}
-		if !probe.IsSet(edx.Name, "JWT_AUDIENCE") {
+		if !fromEnv.IsSet(edx.Name, "JWT_AUDIENCE") {
 			defaults["SOCIAL_AUTH_EDX_OAUTH2_JWT_AUDIENCE"] = demoAudience
 		}
 		// Signing out at the fake LMS comes back to the demo.
-		defaults["LOGOUT_REDIRECT_URL"] = strings.TrimRight(base, "/") + "/"
+		defaults["LOGOUT_REDIRECT_URL"] = base + "/"
 	}
-	s := strategies.WithEdxDefaults(settings.New(defaults, env))
-	d.s = s
-
-	var errs validationErrors
-	str := func(backend, name string) string {
-		v, err := s.String(backend, name, "")
-		if err != nil {
-			errs.add(keyOf(s, backend, name), "must be a string")
-		}
-		return v
-	}
-
-	// The LMS.
-	root := strings.TrimSpace(str(edx.Name, "URL_ROOT"))
-	switch {
-	case root == "" && !embedded:
-		errs.add(keyOf(s, edx.Name, "URL_ROOT"), "is empty: set it to the LMS root URL (such as https://lms.example.com), or unset it to use the embedded fake LMS")
-	case root != "":
-		if p := checkRootURL(root); p != "" {
-			errs.add(keyOf(s, edx.Name, "URL_ROOT"), p)
-		}
-	}
-	if pub := strings.TrimSpace(str(edx.Name, "PUBLIC_URL_ROOT")); pub != "" {
-		if p := checkRootURL(pub); p != "" {
-			errs.add(keyOf(s, edx.Name, "PUBLIC_URL_ROOT"), p)
-		}
-	}
-	d.clientID = str(edx.Name, "KEY")
-	d.clientSecret = str(edx.Name, "SECRET")
-	if strings.TrimSpace(d.clientID) == "" {
-		errs.add(keyOf(s, edx.Name, "KEY"), "is empty: set it to the OAuth2 client id of this service at the LMS")
-	}
-	if d.clientSecret == "" {
-		errs.add(keyOf(s, edx.Name, "SECRET"), "is empty: set it to the OAuth2 client secret of this service at the LMS")
-	}
-	_ = str(edx.Name, "JWS_HMAC_SIGNING_KEY")
-	_ = str(edx.Name, "ISSUER")
-	for _, name := range []string{"PROVIDER_CONFIGURATION_CACHE_TTL", "JWKS_CACHE_TTL"} {
-		v, err := s.Duration(edx.Name, name, 0)
-		switch {
-		case err != nil:
-			errs.add(keyOf(s, edx.Name, name), "is not a duration (seconds, such as 3600, or a Go duration, such as 1h)")
-		case v < 0:
-			errs.add(keyOf(s, edx.Name, name), "must not be negative")
-		}
-	}
-	if _, err := s.StringList(edx.Name, "JWT_AUDIENCE", nil); err != nil {
-		errs.add(keyOf(s, edx.Name, "JWT_AUDIENCE"), "is not a list (comma-separated, or a JSON array of strings)")
-	}
-	if _, err := s.Bool("", edx.SettingInsecureSkipTokenVerification, false); err != nil {
-		errs.add(edx.SettingInsecureSkipTokenVerification, "is not a boolean (true or false)")
-	}
-
-	// The service.
-	https, err := s.Bool("", "REDIRECT_IS_HTTPS", true)
-	if err != nil {
-		errs.add(keyOf(s, "", "REDIRECT_IS_HTTPS"), "is not a boolean (true or false)")
-	}
-	d.redirectIsHTTPS = https
-	for _, name := range []string{"LOGIN_REDIRECT_URL", "LOGIN_ERROR_URL", "LOGOUT_REDIRECT_URL", "NEW_USER_REDIRECT_URL"} {
-		if v := strings.TrimSpace(str(edx.Name, name)); v != "" {
-			if p := checkRedirectTarget(v); p != "" {
-				errs.add(keyOf(s, edx.Name, name), p)
-			}
-		}
-	}
-	if _, err := s.StringList(edx.Name, "ALLOWED_REDIRECT_HOSTS", nil); err != nil {
-		errs.add(keyOf(s, edx.Name, "ALLOWED_REDIRECT_HOSTS"), "is not a list (comma-separated, or a JSON array of strings)")
-	}
-	if _, err := s.StringList(edx.Name, "PIPELINE", nil); err != nil {
-		errs.add(keyOf(s, edx.Name, "PIPELINE"), "is not a list of step names (comma-separated, or a JSON array of strings)")
-	}
-	if _, err := s.StringList(edx.Name, "USER_FIELDS", nil); err != nil {
-		errs.add(keyOf(s, edx.Name, "USER_FIELDS"), "is not a list of field names (comma-separated, or a JSON array of strings)")
-	}
-
-	// The generic OpenID Connect backend.
-	if ep, ok := lookupEnv(EnvOIDCEndpoint); ok {
-		d.oidc = true
-		if p := checkRootURL(strings.TrimSpace(ep)); p != "" {
-			errs.add(EnvOIDCEndpoint, p)
-		}
-		if strings.TrimSpace(str(oidcName, "KEY")) == "" {
-			errs.add(keyOf(s, oidcName, "KEY"), "is empty: set it to the OAuth2 client id of this service at the OpenID provider")
-		}
-		if str(oidcName, "SECRET") == "" {
-			errs.add(keyOf(s, oidcName, "SECRET"), "is empty: set it to the OAuth2 client secret of this service at the OpenID provider")
-		}
-	}
-	return d, errs.err()
+	return settings.New(defaults, env)
 }
 
 // databaseURL reads DATABASE_URL (default sqlite:demo.db) and checks it.
@@ -344,36 +225,42 @@ func databaseURL(lookupEnv func(string) (string, bool)) (string, error) {
 		return defaultDatabaseURL, nil
 	}
 	if strings.TrimSpace(v) == "" {
-		return "", &settingError{Setting: EnvDatabaseURL, Problem: "is empty: use sqlite:<path>, postgres://… or mysql://… (or unset it for " + defaultDatabaseURL + ")"}
+		return "", &settings.InvalidError{Key: EnvDatabaseURL, Reason: "is empty: use sqlite:<path>, postgres://… or mysql://… (or unset it for " + defaultDatabaseURL + ")"}
 	}
 	if _, err := storage.ParseDatabaseURL(v); err != nil {
 		// ParseDatabaseURL never puts the URL (and its password) in errors.
-		return "", &settingError{Setting: EnvDatabaseURL, Problem: "is not a database URL (sqlite:<path>, postgres://…, mysql://…): " + err.Error()}
+		return "", &settings.InvalidError{Key: EnvDatabaseURL, Reason: "is not a database URL (sqlite:<path>, postgres://…, mysql://…): " + err.Error()}
 	}
 	return v, nil
 }
 
-// baseURLFor returns the public base URL: the flag, else BASE_URL, else
-// http://<listening address>.
-func baseURLFor(flagValue string, lookupEnv func(string) (string, bool), listening net.Addr) (string, error) {
+// configuredBaseURL returns the public base URL given by the -base-url flag,
+// else BASE_URL, else "" (http://<listening address> then). The demo serves
+// its pages and the sign-in routes from /, so the base URL has no path.
+func configuredBaseURL(flagValue string, lookupEnv func(string) (string, bool)) (string, error) {
 	name, v := "-base-url", flagValue
 	if v == "" {
-		if ev, ok := lookupEnv(EnvBaseURL); ok {
-			name, v = EnvBaseURL, ev
-			if strings.TrimSpace(v) == "" {
-				return "", &settingError{Setting: EnvBaseURL, Problem: "is empty: set it to the public base URL of the service, or unset it"}
-			}
+		ev, ok := lookupEnv(EnvBaseURL)
+		if !ok {
+			return "", nil
+		}
+		name, v = EnvBaseURL, ev
+		if strings.TrimSpace(v) == "" {
+			return "", &settings.InvalidError{Key: EnvBaseURL, Reason: "is empty: set it to the public base URL of the service, or unset it"}
 		}
 	}
-	if v == "" {
-		return "http://" + hostPort(listening), nil
-	}
 	v = strings.TrimRight(strings.TrimSpace(v), "/")
-	if p := checkRootURL(v); p != "" {
-		return "", &settingError{Setting: name, Problem: p}
+	if reason := settings.CheckAbsoluteURL(v); reason != "" {
+		return "", &settings.InvalidError{Key: name, Reason: reason}
 	}
-	if u, _ := url.Parse(v); u.Path != "" {
-		return "", &settingError{Setting: name, Problem: "must not have a path (the demo serves from /)"}
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		return "", &settings.InvalidError{Key: name, Reason: "is not a URL"}
+	case u.RawQuery != "" || u.ForceQuery:
+		return "", &settings.InvalidError{Key: name, Reason: "must not have a query"}
+	case u.Path != "":
+		return "", &settings.InvalidError{Key: name, Reason: "must not have a path (the demo serves from /)"}
 	}
 	return v, nil
 }

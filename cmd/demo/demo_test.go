@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,7 +16,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/socialauth-go/socialauth"
 	"github.com/socialauth-go/socialauth/internal/dbtest"
+	"github.com/socialauth-go/socialauth/settings"
 	"github.com/socialauth-go/socialauth/storage"
 	"github.com/socialauth-go/socialauth/testutil/fakelms"
 )
@@ -172,17 +175,28 @@ func TestHomeShowsOnlyKnownErrorCodes(t *testing.T) {
 	}
 }
 
-func TestRedirectIsHTTPSDefault(t *testing.T) {
+// TestRedirectURIFollowsBaseURL pins the scheme rule: the redirect_uri and
+// the session cookie's Secure flag come from the base URL. The demo used to
+// turn a non-loopback http base URL into https redirect URIs (the edX
+// strategy's REDIRECT_IS_HTTPS default); now an http base URL gives http,
+// and REDIRECT_IS_HTTPS=true with an http base URL is a start-up error
+// (TestStartupValidation).
+func TestRedirectURIFollowsBaseURL(t *testing.T) {
 	tests := []struct {
 		name, baseURL string
 		env           map[string]string
 		wantPrefix    string
+		wantSecure    bool
 	}{
 		{name: "loopback: http", wantPrefix: "http://127.0.0.1:"},
-		{name: "public host: the edX default, https", baseURL: "http://demo.example:8000", wantPrefix: "https://demo.example:8000/complete/edx-oauth2/"},
-		{name: "explicit false wins", baseURL: "http://demo.example:8000",
+		{name: "public host over http: http", baseURL: "http://demo.example:8000", wantPrefix: "http://demo.example:8000/complete/edx-oauth2/"},
+		{name: "explicit false", baseURL: "http://demo.example:8000",
 			env: map[string]string{"SOCIAL_AUTH_REDIRECT_IS_HTTPS": "false"}, wantPrefix: "http://demo.example:8000/complete/edx-oauth2/"},
-		{name: "explicit true on loopback", env: map[string]string{"SOCIAL_AUTH_REDIRECT_IS_HTTPS": "true"}, wantPrefix: "https://127.0.0.1:"},
+		{name: "https base URL: https and a Secure cookie", baseURL: "https://demo.example:8000",
+			wantPrefix: "https://demo.example:8000/complete/edx-oauth2/", wantSecure: true},
+		{name: "https base URL, explicit true", baseURL: "https://demo.example:8000",
+			env:        map[string]string{"SOCIAL_AUTH_REDIRECT_IS_HTTPS": "true"},
+			wantPrefix: "https://demo.example:8000/complete/edx-oauth2/", wantSecure: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,6 +213,18 @@ func TestRedirectIsHTTPSDefault(t *testing.T) {
 			}
 			if got := loc.Query().Get("redirect_uri"); !strings.HasPrefix(got, tt.wantPrefix) {
 				t.Errorf("redirect_uri = %q, want prefix %q", got, tt.wantPrefix)
+			}
+			var session *http.Cookie
+			for _, c := range (&http.Response{Header: p.header}).Cookies() {
+				if c.Name == "sessionid" {
+					session = c
+				}
+			}
+			if session == nil {
+				t.Fatalf("no session cookie set by /login/edx-oauth2/: %v", p.header["Set-Cookie"])
+			}
+			if session.Secure != tt.wantSecure {
+				t.Errorf("session cookie Secure = %v, want %v", session.Secure, tt.wantSecure)
 			}
 		})
 	}
@@ -223,6 +249,10 @@ func TestStartupValidation(t *testing.T) {
 		}
 		return env
 	}
+	// The SOCIAL_AUTH_* problems are found and worded by the library
+	// (edxsso.New, backends.OIDCConfigFrom/NewOIDC): each line names the key
+	// and the kind of problem in the library's words. DATABASE_URL, BASE_URL
+	// and the flags are the demo's own.
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -230,49 +260,59 @@ func TestStartupValidation(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{name: "URL_ROOT not a URL", env: real(map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "lms.example.com"}),
-			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT: must be an absolute http:// or https:// URL"}},
+			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT: must be an absolute http or https URL"}},
 		{name: "URL_ROOT with a query", env: real(map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "https://lms.example.com/?a=1"}),
 			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT: must not have a query"}},
 		{name: "URL_ROOT empty", env: real(map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": ""}),
-			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT: is empty"}},
+			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT is required"}},
 		{name: "PUBLIC_URL_ROOT not a URL", env: real(map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT": "javascript:alert(1)"}),
-			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT: must be an absolute http:// or https:// URL"}},
-		{name: "secret missing outside embedded mode", env: map[string]string{
-			"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "https://lms.example.com", "SOCIAL_AUTH_EDX_OAUTH2_KEY": "svc"},
-			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_SECRET: is empty"}},
-		{name: "secret empty outside embedded mode", env: real(map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_SECRET": ""}),
-			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_SECRET: is empty"}},
+			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT: must be an absolute http or https URL"}},
 		{name: "key missing", env: map[string]string{
 			"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "https://lms.example.com", "SOCIAL_AUTH_EDX_OAUTH2_SECRET": canary},
-			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_KEY: is empty"}},
+			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_KEY is required"}},
 		{name: "unparsable config TTL", env: real(map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_PROVIDER_CONFIGURATION_CACHE_TTL": "a week"}),
-			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_PROVIDER_CONFIGURATION_CACHE_TTL: is not a duration"}},
+			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_PROVIDER_CONFIGURATION_CACHE_TTL: want duration, got malformed duration"}},
 		{name: "unparsable JWKS TTL in embedded mode", env: map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_JWKS_CACHE_TTL": "1 day"},
-			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_JWKS_CACHE_TTL: is not a duration"}},
+			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_JWKS_CACHE_TTL: want duration, got malformed duration"}},
 		{name: "negative TTL", env: real(map[string]string{"SOCIAL_AUTH_JWKS_CACHE_TTL": "-5"}),
 			want: []string{"SOCIAL_AUTH_JWKS_CACHE_TTL: must not be negative"}},
+		{name: "STATE_TTL malformed", env: real(map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL": "abc"}),
+			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL: want duration"}},
 		{name: "REDIRECT_IS_HTTPS not a bool", env: map[string]string{"SOCIAL_AUTH_REDIRECT_IS_HTTPS": "maybe"},
-			want: []string{"SOCIAL_AUTH_REDIRECT_IS_HTTPS: is not a boolean"}},
+			want: []string{"SOCIAL_AUTH_REDIRECT_IS_HTTPS: want bool, got malformed bool"}},
+		{name: "REDIRECT_IS_HTTPS true with an http base URL", env: map[string]string{"SOCIAL_AUTH_REDIRECT_IS_HTTPS": "true"},
+			want: []string{"SOCIAL_AUTH_REDIRECT_IS_HTTPS: is true but the base URL is http"}},
+		{name: "REDIRECT_IS_HTTPS true with an http -base-url", env: map[string]string{"SOCIAL_AUTH_REDIRECT_IS_HTTPS": "true"},
+			args: []string{"-base-url", "http://demo.example:8000"},
+			want: []string{"SOCIAL_AUTH_REDIRECT_IS_HTTPS: is true but the base URL is http"}},
 		{name: "insecure switch not a bool", env: map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_INSECURE_SKIP_TOKEN_VERIFICATION": "sure"},
-			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_INSECURE_SKIP_TOKEN_VERIFICATION: is not a boolean"}},
+			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_INSECURE_SKIP_TOKEN_VERIFICATION: want bool, got malformed bool"}},
 		{name: "LOGIN_REDIRECT_URL scheme", env: map[string]string{"LOGIN_REDIRECT_URL": "javascript:alert(1)"},
 			want: []string{"LOGIN_REDIRECT_URL: must be a path starting with / or an absolute http(s) URL"}},
 		{name: "LOGIN_ERROR_URL protocol-relative", env: map[string]string{"SOCIAL_AUTH_LOGIN_ERROR_URL": "//evil.example/"},
 			want: []string{"SOCIAL_AUTH_LOGIN_ERROR_URL: must be a path"}},
 		{name: "JWT_AUDIENCE bad JSON", env: map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_JWT_AUDIENCE": "[1]"},
-			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_JWT_AUDIENCE: is not a list"}},
+			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_JWT_AUDIENCE: want string list"}},
+		{name: "USER_FIELDS bad JSON", env: map[string]string{"SOCIAL_AUTH_USER_FIELDS": "[1]"},
+			want: []string{"SOCIAL_AUTH_USER_FIELDS: want string list"}},
 		{name: "unknown pipeline step", env: map[string]string{"SOCIAL_AUTH_PIPELINE": "social_core.pipeline.social_auth.social_details,no.such.step"},
-			want: []string{"SOCIAL_AUTH_PIPELINE", "no.such.step"}},
+			want: []string{"SOCIAL_AUTH_PIPELINE: names an unknown pipeline step", "no.such.step"}},
 		{name: "DATABASE_URL unknown scheme", env: map[string]string{"DATABASE_URL": "oracle://u:" + canary + "@db/x"},
 			want: []string{"DATABASE_URL: is not a database URL"}},
+		{name: "DATABASE_URL empty", env: map[string]string{"DATABASE_URL": " "},
+			want: []string{"DATABASE_URL: is empty"}},
 		{name: "BASE_URL with a path", env: map[string]string{"BASE_URL": "http://127.0.0.1:8000/app"},
 			want: []string{"BASE_URL: must not have a path"}},
+		{name: "BASE_URL empty", env: map[string]string{"BASE_URL": ""},
+			want: []string{"BASE_URL: is empty"}},
 		{name: "-base-url not a URL", args: []string{"-base-url", "demo.example"},
-			want: []string{"-base-url: must be an absolute http:// or https:// URL"}},
+			want: []string{"-base-url: must be an absolute http or https URL"}},
+		{name: "demo settings together", env: map[string]string{"BASE_URL": "http://127.0.0.1:8000/app", "DATABASE_URL": "oracle://x"},
+			want: []string{"BASE_URL: must not have a path", "DATABASE_URL: is not a database URL"}},
 		{name: "OIDC endpoint and key", env: map[string]string{"SOCIAL_AUTH_OIDC_OIDC_ENDPOINT": "not a url"},
-			want: []string{"SOCIAL_AUTH_OIDC_OIDC_ENDPOINT: is not a URL", "SOCIAL_AUTH_OIDC_KEY: is empty", "SOCIAL_AUTH_OIDC_SECRET: is empty"}},
+			want: []string{"SOCIAL_AUTH_OIDC_OIDC_ENDPOINT: ", "SOCIAL_AUTH_OIDC_KEY is required"}},
 		{name: "several at once", env: real(map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "nope", "SOCIAL_AUTH_EDX_OAUTH2_JWKS_CACHE_TTL": "x"}),
-			want: []string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT:", "SOCIAL_AUTH_EDX_OAUTH2_JWKS_CACHE_TTL:"}},
+			want: []string{"\n  SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT: must be an absolute http or https URL", "\n  SOCIAL_AUTH_EDX_OAUTH2_JWKS_CACHE_TTL: want duration"}},
 		{name: "bad -log-level", args: []string{"-log-level", "loud"}, want: []string{"-log-level"}},
 		{name: "bad -log-format", args: []string{"-log-format", "xml"}, want: []string{"-log-format"}},
 		{name: "stray argument", args: []string{"serve"}, want: []string{"unexpected arguments"}},
@@ -307,15 +347,87 @@ func TestStartupValidation(t *testing.T) {
 	}
 }
 
+// TestSettingErrorsAreTyped: a start-up failure caused by settings matches
+// errInvalidSettings, reads "invalid settings:" and one problem per line
+// (the "settings: " prefix and the library's wrapping dropped), and carries
+// the settings package's typed errors, each naming its key.
 func TestSettingErrorsAreTyped(t *testing.T) {
-	err := run(context.Background(), []string{"-addr", "127.0.0.1:0"},
-		envMap(map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "nope"}), &bytes.Buffer{}, &bytes.Buffer{})
-	if !errors.Is(err, errInvalidSettings) {
-		t.Fatalf("errors.Is(%v, errInvalidSettings) = false", err)
+	start := func(t *testing.T, env map[string]string) error {
+		t.Helper()
+		if _, ok := env[EnvDatabaseURL]; !ok {
+			env[EnvDatabaseURL] = "sqlite:" + filepath.Join(t.TempDir(), "demo.db")
+		}
+		var stdout bytes.Buffer
+		err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-lms-addr", "127.0.0.1:0"}, envMap(env), &stdout, &bytes.Buffer{})
+		if err == nil {
+			t.Fatal("run started with invalid settings")
+		}
+		if !errors.Is(err, errInvalidSettings) {
+			t.Errorf("errors.Is(%v, errInvalidSettings) = false", err)
+		}
+		return err
 	}
-	var se *settingError
-	if !errors.As(err, &se) || se.Setting != "SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT" {
-		t.Errorf("errors.As settingError = %+v", se)
+
+	t.Run("invalid", func(t *testing.T) {
+		err := start(t, map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "nope", "SOCIAL_AUTH_EDX_OAUTH2_KEY": "svc"})
+		if want := "invalid settings:\n  SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT: must be an absolute http or https URL"; err.Error() != want {
+			t.Errorf("error text:\n%s\nwant:\n%s", err, want)
+		}
+		var ie *settings.InvalidError
+		if !errors.As(err, &ie) || ie.Key != "SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT" {
+			t.Errorf("errors.As *settings.InvalidError = %+v", ie)
+		}
+		if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !errors.Is(err, settings.ErrInvalid) {
+			t.Errorf("the library's sentinels do not match: %v", err)
+		}
+	})
+	t.Run("missing", func(t *testing.T) {
+		err := start(t, map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "https://lms.example.com"})
+		var me *settings.MissingError
+		if !errors.As(err, &me) || me.Key != "SOCIAL_AUTH_EDX_OAUTH2_KEY" {
+			t.Errorf("errors.As *settings.MissingError = %+v (%v)", me, err)
+		}
+	})
+	t.Run("wrong type", func(t *testing.T) {
+		err := start(t, map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL": "abc"})
+		var te *settings.TypeError
+		if !errors.As(err, &te) || te.Key != "SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL" || te.Want != "duration" {
+			t.Errorf("errors.As *settings.TypeError = %+v (%v)", te, err)
+		}
+	})
+	t.Run("the demo's own", func(t *testing.T) {
+		err := start(t, map[string]string{EnvDatabaseURL: "oracle://db/x"})
+		var ie *settings.InvalidError
+		if !errors.As(err, &ie) || ie.Key != EnvDatabaseURL {
+			t.Errorf("errors.As *settings.InvalidError = %+v (%v)", ie, err)
+		}
+		if !strings.HasPrefix(err.Error(), "invalid settings:\n  DATABASE_URL: ") {
+			t.Errorf("error text: %q", err)
+		}
+	})
+}
+
+// TestProblems pins how an error tree becomes the lines of the start-up
+// message: every settings error once, prefix dropped, whatever wraps it; any
+// other leaf whole, with its context.
+func TestProblems(t *testing.T) {
+	rootErr := &settings.InvalidError{Key: "SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT", Reason: "must be an absolute http or https URL"}
+	pipe := &settings.InvalidError{Key: "SOCIAL_AUTH_PIPELINE", Reason: "names an unknown pipeline step \"x\""}
+	err := errors.Join(
+		&socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Backend: "edx-oauth2", Err: errors.Join(rootErr,
+			&settings.MissingError{Key: "SOCIAL_AUTH_EDX_OAUTH2_KEY"})},
+		&socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Backend: "edx-oauth2", Err: pipe},
+		&socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Backend: "oidc", Err: fmt.Errorf("pipeline step y: %w", pipe)},
+		fmt.Errorf("views: %w", errors.New("base URL has a fragment")),
+	)
+	want := []string{
+		"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT: must be an absolute http or https URL",
+		"SOCIAL_AUTH_EDX_OAUTH2_KEY is required",
+		`SOCIAL_AUTH_PIPELINE: names an unknown pipeline step "x"`,
+		"views: base URL has a fragment",
+	}
+	if diff := cmp.Diff(want, problems(err)); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }
 

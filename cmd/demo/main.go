@@ -1,6 +1,8 @@
 // Command demo is a small web service protected by edX single sign-on,
-// built on socialauth: the edx-oauth2 backend, the net/http strategy, the
-// GORM store and the views.
+// built on socialauth's five-minute integration, views/edxsso (the
+// edx-oauth2 backend, the GORM store, the sessions and the views in one
+// constructor), with the generic OpenID Connect backend next to it when
+// configured.
 //
 //	make demo            # or: go run ./cmd/demo
 //
@@ -9,8 +11,9 @@
 // 127.0.0.1:18000 (-lms-addr) that the service signs users in at. Every
 // setting comes from the environment under the names of README.md
 // (SOCIAL_AUTH_EDX_OAUTH2_KEY, _SECRET, _URL_ROOT, …, DATABASE_URL, BASE_URL);
-// a missing or malformed one stops the demo at start-up with a message
-// naming it.
+// the library reads them once, at start-up, and a missing or malformed one
+// stops the demo with a message naming it. The redirect_uri and the session
+// cookie's Secure flag follow the base URL's scheme.
 //
 // Routes: / (an HTML page), /me (the signed-in user as JSON, 401 when
 // anonymous), /healthz, and the socialauth views /login/, /logout/,
@@ -32,17 +35,16 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/socialauth-go/socialauth"
 	"github.com/socialauth-go/socialauth/backends"
 	"github.com/socialauth-go/socialauth/backends/edx"
-	"github.com/socialauth-go/socialauth/pipeline"
+	"github.com/socialauth-go/socialauth/settings"
 	"github.com/socialauth-go/socialauth/storage"
-	"github.com/socialauth-go/socialauth/strategies"
 	"github.com/socialauth-go/socialauth/testutil/fakelms"
+	"github.com/socialauth-go/socialauth/views/edxsso"
 )
 
 func main() {
@@ -90,31 +92,23 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 	_, realLMS := lookupEnv(EnvEdxURLRoot)
 	embedded := !realLMS
 
-	// Validate everything before touching the network or the database, with
-	// provisional URLs (the real ones need the listening ports).
-	provisional, err := baseURLFor(f.baseURL, lookupEnv, provisionalAddr(f.addr))
-	if err != nil {
-		return fmt.Errorf("%w:\n  %w", errInvalidSettings, err)
-	}
+	// The demo's own settings. The SOCIAL_AUTH_* ones are the library's:
+	// edxsso.New and the backends' constructors read and check them, once.
 	dbURL, dbErr := databaseURL(lookupEnv)
-	if _, err := buildSettings(lookupEnv, provisional, "http://"+hostPort(provisionalAddr(f.lmsAddr))); err != nil || dbErr != nil {
-		if err == nil {
-			return fmt.Errorf("%w:\n  %w", errInvalidSettings, dbErr)
-		}
-		if dbErr != nil {
-			return fmt.Errorf("%w\n  %w", err, dbErr)
-		}
-		return err
+	configuredBase, baseErr := configuredBaseURL(f.baseURL, lookupEnv)
+	if err := errors.Join(baseErr, dbErr); err != nil {
+		return &invalidSettings{cause: err}
 	}
 
+	// The URLs need the listening ports (-addr 127.0.0.1:0 in tests).
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("-addr: %w", err)
 	}
 	defer ln.Close()
-	base, err := baseURLFor(f.baseURL, lookupEnv, ln.Addr())
-	if err != nil {
-		return err
+	base := configuredBase
+	if base == "" {
+		base = "http://" + hostPort(ln.Addr())
 	}
 	var lmsLn net.Listener
 	lmsURL := ""
@@ -126,67 +120,41 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 		defer lmsLn.Close()
 		lmsURL = "http://" + hostPort(lmsLn.Addr())
 	}
-	cfg, err := buildSettings(lookupEnv, base, lmsURL)
-	if err != nil {
-		return err
-	}
+	set := layeredSettings(lookupEnv, base, lmsURL)
 
-	store, err := storage.Open(ctx, dbURL, storage.Options{Logger: logger.With("component", "storage")})
-	if err != nil {
-		return fmt.Errorf("%s: %w", EnvDatabaseURL, err)
-	}
-	defer store.Close()
-	if err := store.AutoMigrate(ctx); err != nil {
-		return fmt.Errorf("%s: migrating the schema: %w", EnvDatabaseURL, err)
-	}
-
-	steps := pipeline.NewSteps()
-	edx.RegisterSteps(steps)
-	edxBackend, err := edx.New(edx.Options{Logger: logger.With("component", "edx-oauth2"), Users: store, Settings: cfg.s})
-	if err != nil {
-		return err
-	}
-	registry := socialauth.NewRegistry(edxBackend)
-	if cfg.oidc {
-		registry.Register(backends.NewOIDC(backends.OIDCConfig{Settings: cfg.s}))
-	}
-	// Every pipeline the settings name must resolve now, not at the first
-	// sign-in.
-	for _, name := range registry.Names() {
-		names, _ := cfg.s.StringList(name, "PIPELINE", socialauth.DefaultAuthPipeline())
-		if _, err := steps.Resolve(names); err != nil {
-			return fmt.Errorf("%w:\n  %s: %w", errInvalidSettings, keyOf(cfg.s, name, "PIPELINE"), err)
+	var more []socialauth.Backend
+	if _, ok := lookupEnv(EnvOIDCEndpoint); ok {
+		oidc, err := newOIDC(set, logger.With("component", oidcName))
+		if err != nil {
+			return asStartupError(err)
 		}
+		more = append(more, oidc)
 	}
-	service, err := socialauth.New(socialauth.Options{Storage: store, Backends: registry, Steps: steps, Logger: logger})
+	sso, err := edxsso.New(ctx, edxsso.Options{
+		BaseURL:     base,
+		DatabaseURL: dbURL,
+		Settings:    set,
+		Backends:    more,
+		Logger:      logger.With("component", "socialauth"),
+	})
 	if err != nil {
-		return err
+		return asStartupError(err)
 	}
-	service.AuthComplete().Connect(func(ctx context.Context, backend string, p socialauth.AuthCompleted) error {
+	defer sso.Close()
+	sso.Service.AuthComplete().Connect(func(ctx context.Context, backend string, p socialauth.AuthCompleted) error {
 		logger.InfoContext(ctx, "demo: signed in", "backend", backend, "user_id", p.User.ID, "username", p.User.Username)
 		return nil
 	})
 
-	sessions := strategies.NewSessionManager(store.SessionStore(), cfg.redirectIsHTTPS)
-	strategy, err := strategies.NewHTTP(strategies.HTTPConfig{
-		Sessions: sessions, Settings: cfg.s, BaseURL: base, Logger: logger.With("component", "socialauth"),
-	})
-	if err != nil {
-		return err
-	}
-	a := &app{
-		service: service, strategies: strategy, sessions: sessions, logger: logger,
-		lmsURL: lmsURL, ping: pinger(store), page: homePage(),
-	}
+	a := &app{sso: sso, logger: logger, lmsURL: lmsURL, ping: pinger(sso.Store), page: homePage()}
 	mux := http.NewServeMux()
-	if err := a.routes(mux); err != nil {
-		return err
-	}
+	a.routes(mux)
 
 	servers := []*http.Server{newServer(accessLog(logger.With("component", "http"), mux), logger)}
 	listeners := []net.Listener{ln}
+	client := sso.Backend.Config().OAuth2
 	if embedded {
-		lms, err := newEmbeddedLMS(cfg, base, logger.With("component", "fake-lms"))
+		lms, err := newEmbeddedLMS(client.Key, client.Secret, base, logger.With("component", "fake-lms"))
 		if err != nil {
 			return err
 		}
@@ -201,17 +169,16 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 	}
 	cleanupCtx, stopCleanup := context.WithCancel(ctx)
 	defer stopCleanup()
-	go cleanupLoop(cleanupCtx, store, logger)
+	go cleanupLoop(cleanupCtx, sso.Store, logger)
 
-	attrs := []any{"url", base, "listen", hostPort(ln.Addr()), "database", dialectOf(dbURL), "backends", registry.Names(),
-		"redirect_is_https", cfg.redirectIsHTTPS}
+	attrs := []any{"url", base, "listen", hostPort(ln.Addr()), "database", dialectOf(dbURL),
+		"backends", sso.Service.Backends().Names(), "client_id", client.Key}
 	if embedded {
-		attrs = append(attrs, "fake_lms", lmsURL, "client_id", cfg.clientID)
+		attrs = append(attrs, "fake_lms", lmsURL)
 		logger.Info("demo: listening", attrs...)
 		fmt.Fprintf(stdout, "socialauth demo: open %s/ (embedded fake LMS at %s: sign in with any username)\n", base, lmsURL)
 	} else {
-		root, _ := cfg.s.String(edx.Name, "URL_ROOT", "")
-		attrs = append(attrs, "lms", root, "client_id", cfg.clientID)
+		attrs = append(attrs, "lms", sso.Backend.URLRoot())
 		logger.Info("demo: listening", attrs...)
 		fmt.Fprintf(stdout, "socialauth demo: open %s/\n", base)
 	}
@@ -239,19 +206,14 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 	return nil
 }
 
-// provisionalAddr is the listen address as a net.Addr for the provisional
-// base URL (port 0 stays 0; only validation uses it).
-func provisionalAddr(addr string) net.Addr {
-	host, port, err := net.SplitHostPort(addr)
+// newOIDC builds the generic OpenID Connect backend from the
+// SOCIAL_AUTH_OIDC_* settings (OIDC_ENDPOINT, KEY, SECRET, …).
+func newOIDC(set *settings.Settings, logger *slog.Logger) (*backends.OIDC, error) {
+	cfg, err := backends.OIDCConfigFrom(set, backends.OIDCConfig{OAuth2: backends.OAuth2Config{Logger: logger}})
 	if err != nil {
-		return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}
+		return nil, err
 	}
-	a := &net.TCPAddr{IP: net.ParseIP(host)}
-	if host == "localhost" {
-		a.IP = net.IPv4(127, 0, 0, 1)
-	}
-	fmt.Sscan(port, &a.Port)
-	return a
+	return backends.NewOIDC(cfg)
 }
 
 func newServer(h http.Handler, logger *slog.Logger) *http.Server {
@@ -266,21 +228,19 @@ func newServer(h http.Handler, logger *slog.Logger) *http.Server {
 	}
 }
 
-// newEmbeddedLMS builds the fake LMS with one client: this service, allowed
-// to come back to /complete/edx-oauth2/ and to be sent back after logout.
-func newEmbeddedLMS(cfg *demoSettings, base string, logger *slog.Logger) (*fakelms.LMS, error) {
-	complete := strings.TrimRight(base, "/") + "/complete/" + edx.Name + "/"
-	uris := []string{complete}
-	if strings.HasPrefix(complete, "http://") {
-		uris = append(uris, "https://"+strings.TrimPrefix(complete, "http://"))
-	}
+// newEmbeddedLMS builds the fake LMS with one client: this service (the
+// edx-oauth2 backend's client id and secret), allowed to come back to
+// /complete/edx-oauth2/ and to be sent back after logout.
+func newEmbeddedLMS(clientID, clientSecret, base string, logger *slog.Logger) (*fakelms.LMS, error) {
 	host := ""
 	if u, err := url.Parse(base); err == nil {
 		host = u.Host
 	}
 	return fakelms.New(fakelms.Options{
 		Clients: []fakelms.Client{{
-			ID: cfg.clientID, Secret: cfg.clientSecret, RedirectURIs: uris, LogoutRedirectHosts: []string{host},
+			ID: clientID, Secret: clientSecret,
+			RedirectURIs:        []string{base + "/complete/" + edx.Name + "/"},
+			LogoutRedirectHosts: []string{host},
 		}},
 		Audience: demoAudience,
 		Logger:   logger,
