@@ -13,8 +13,9 @@
 // request (which makes the LMS sign an RS512 token) is inside it.
 //
 // The tests in this package pin what a login costs in statements and
-// provider calls: at most 3 SQL statements for a returning user and 6 for
-// a first login (session-store statements counted separately), no
+// provider calls: at most 4 SQL statements for a returning user and 7 for
+// a first login, last_login included (session-store statements counted
+// separately, at most 3), no
 // discovery or JWKS fetch in steady state, a reused connection for the token
 // request, and a flat heap across many abandoned login starts.
 //

@@ -10,8 +10,13 @@
 // secret (client secret, code, PKCE verifier, tokens, HMAC key, session id)
 // in any log line, error string or response body.
 //
+// The service is wired as an app wires it, reading its settings once: a
+// malformed security setting is refused at construction, naming its key
+// (TestMalformedSecuritySettingsFailAtStartUp), so every rejection the
+// other tests assert is a rejection of the request.
+//
 // The package has no API: it is tests and fuzz targets only.
 //
 //	go test -race ./securitytest/
-//	go test -run '^$' -fuzz FuzzCallbackHandler -fuzztime 10m ./securitytest/
+//	go test -run '^$' -fuzz FuzzCompleteHandler -fuzztime 10m ./securitytest/
 package securitytest
