@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // Code names a kind of authentication error. It mirrors the exception classes of
@@ -127,10 +128,34 @@ func (e *Error) Error() string {
 	if e.Backend != "" {
 		s = e.Backend + ": " + s
 	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
+	if e.Err == nil {
+		return s
 	}
-	return s
+	causes := leaves(e.Err)
+	if len(causes) == 1 {
+		return s + ": " + causes[0].Error()
+	}
+	// Several causes (every bad setting of a backend, say): one per line.
+	var b strings.Builder
+	b.WriteString(s + ":")
+	for _, c := range causes {
+		b.WriteString("\n  " + strings.ReplaceAll(c.Error(), "\n", "\n  "))
+	}
+	return b.String()
+}
+
+// leaves flattens errors joined with errors.Join (Unwrap() []error), so a
+// join of joins prints as one list.
+func leaves(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, leaves(e)...)
+	}
+	return out
 }
 
 // Unwrap returns the cause.

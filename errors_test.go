@@ -81,3 +81,22 @@ func TestErrorDetails(t *testing.T) {
 		t.Error("matched a non-sentinel")
 	}
 }
+
+func TestErrorListsJoinedCauses(t *testing.T) {
+	a, b := errors.New("settings: A is required"), errors.New("settings: B: want bool, got malformed bool")
+	c := errors.New("settings: C: must not be negative")
+	err := &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Backend: "x", Err: errors.Join(errors.Join(a, b), c)}
+	want := "x: Improperly configured:\n  settings: A is required\n  settings: B: want bool, got malformed bool\n  settings: C: must not be negative"
+	if got := err.Error(); got != want {
+		t.Errorf("Error() =\n%s\nwant\n%s", got, want)
+	}
+	for _, cause := range []error{a, b, c} {
+		if !errors.Is(err, cause) {
+			t.Errorf("errors.Is(err, %v) = false", cause)
+		}
+	}
+	one := &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Backend: "x", Err: errors.Join(a)}
+	if got := one.Error(); got != "x: Improperly configured: settings: A is required" {
+		t.Errorf("one cause: %q", got)
+	}
+}

@@ -163,8 +163,12 @@ func TestConfigErrors(t *testing.T) {
 		set  *settings.Settings
 		keys []string // each must be named
 	}{
-		{"no settings at all", nil, []string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT", "SOCIAL_AUTH_EDX_OAUTH2_KEY"}},
-		{"empty settings", settings.New(), []string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT", "SOCIAL_AUTH_EDX_OAUTH2_KEY"}},
+		{"no settings at all", nil, []string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT", "SOCIAL_AUTH_EDX_OAUTH2_KEY", "SOCIAL_AUTH_EDX_OAUTH2_SECRET"}},
+		{"empty settings", settings.New(), []string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT", "SOCIAL_AUTH_EDX_OAUTH2_KEY", "SOCIAL_AUTH_EDX_OAUTH2_SECRET"}},
+		{"SECRET missing (the LMS's applications are confidential)", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_SECRET": nil}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_SECRET"}},
+		{"SECRET empty", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_SECRET": ""}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_SECRET"}},
 		{"URL_ROOT unset", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": nil}),
 			[]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT"}},
 		{"URL_ROOT not a url", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "not a url"}),
@@ -217,7 +221,7 @@ func TestConfigErrors(t *testing.T) {
 func TestNewConfigErrors(t *testing.T) {
 	valid := func() edx.Config {
 		c := edx.DefaultConfig()
-		c.URLRoot, c.OAuth2.Key = fixtureURLRoot, clientKey
+		c.URLRoot, c.OAuth2.Key, c.OAuth2.Secret = fixtureURLRoot, clientKey, clientSecret
 		return c
 	}
 	tests := []struct {
@@ -226,7 +230,7 @@ func TestNewConfigErrors(t *testing.T) {
 		keys []string
 	}{
 		{"zero Config", func(c *edx.Config) { *c = edx.Config{} },
-			[]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT", "SOCIAL_AUTH_EDX_OAUTH2_KEY"}},
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT", "SOCIAL_AUTH_EDX_OAUTH2_KEY", "SOCIAL_AUTH_EDX_OAUTH2_SECRET"}},
 		{"defaults only", func(c *edx.Config) { *c = edx.DefaultConfig() },
 			[]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT", "SOCIAL_AUTH_EDX_OAUTH2_KEY"}},
 		{"URLRoot not a url", func(c *edx.Config) { c.URLRoot = "not a url" }, []string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT"}},
@@ -492,5 +496,15 @@ func TestQueryValueEscape(t *testing.T) {
 		if got := edx.QueryValueEscape(in); got != want {
 			t.Errorf("QueryValueEscape(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestConfigErrorsNameOnlyWhatIsWrong: a missing KEY does not make a set
+// SECRET look missing too.
+func TestConfigErrorsNameOnlyWhatIsWrong(t *testing.T) {
+	_, err := edx.ConfigFrom(fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_KEY": nil}))
+	assertConfigError(t, err, "SOCIAL_AUTH_EDX_OAUTH2_KEY")
+	if strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("error %q names SECRET, which is set", err)
 	}
 }

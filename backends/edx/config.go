@@ -90,7 +90,7 @@ func DefaultConfig() Config {
 // ISSUER, JWT_AUDIENCE, PROVIDER_CONFIGURATION_CACHE_TTL, JWKS_CACHE_TTL,
 // SettingInsecureSkipTokenVerification, and the OAuth2 base's settings
 // (backends.OAuth2ConfigFrom). Every missing or malformed setting (no
-// URL_ROOT or KEY, a URL_ROOT that is not an absolute http(s) URL, a
+// URL_ROOT, KEY or SECRET, a URL_ROOT that is not an absolute http(s) URL, a
 // malformed TTL or STATE_TTL, USE_PKCE=maybe, …) is reported, each naming
 // its key, in one *socialauth.Error with CodeImproperlyConfigured. A nil s
 // reads as empty (and fails: URL_ROOT and KEY are required).
@@ -109,7 +109,6 @@ func ConfigFrom(s *settings.Settings) (Config, error) {
 	// is the only name that answers.
 	global := s.Reader("")
 	c.InsecureSkipTokenVerification = global.Bool(SettingInsecureSkipTokenVerification, false)
-	c.validate(r)
 
 	base := c.OAuth2
 	// The LMS URLs are not settings of this backend (they derive from
@@ -117,6 +116,10 @@ func ConfigFrom(s *settings.Settings) (Config, error) {
 	// it must not ask for AUTHORIZATION_URL or ACCESS_TOKEN_URL.
 	base.EndpointsFunc = func(context.Context) (backends.Endpoints, error) { return backends.Endpoints{}, nil }
 	base, baseErr := backends.OAuth2ConfigFrom(s, base)
+	// validate's SECRET check, whether or not the base read succeeded (a
+	// wrong type is the base's to report).
+	c.OAuth2.Secret, _ = s.String(Name, "SECRET", "")
+	c.validate(r)
 	if err := errors.Join(r.Err(), global.Err(), settingsErrors(baseErr)); err != nil {
 		return Config{}, configError(err)
 	}
@@ -139,6 +142,13 @@ func (c *Config) validate(r *settings.Reader) {
 	default:
 		if reason := checkRoot(c.URLRoot); reason != "" {
 			r.Invalid("URL_ROOT", reason)
+		}
+	}
+	if c.OAuth2.Secret == "" {
+		// The LMS's applications are confidential clients: the token
+		// request would be refused at the first sign-in.
+		if v, _, _ := r.Settings().Lookup(r.Backend(), "SECRET"); v == nil || isString(v) {
+			r.Missing("SECRET")
 		}
 	}
 	if c.PublicURLRoot != "" {

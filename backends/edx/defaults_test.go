@@ -121,6 +121,7 @@ func TestDefaults(t *testing.T) {
 func TestDefaultsWithBackend(t *testing.T) {
 	s := edx.WithDefaults(settings.New(settings.Map{
 		"SOCIAL_AUTH_EDX_OAUTH2_KEY":                 clientKey,
+		"SOCIAL_AUTH_EDX_OAUTH2_SECRET":              clientSecret,
 		"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT":            "https://www.example.com",
 		"SOCIAL_AUTH_EDX_OAUTH2_LOGOUT_REDIRECT_URL": "",
 		"LOGOUT_REDIRECT_URL":                        nil,

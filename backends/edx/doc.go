@@ -27,7 +27,7 @@
 //     session cleanup, so that a user who was logged in still lands where
 //     they asked to go (upstream loses it);
 //   - the settings are read once, at start-up (ConfigFrom, then New): a
-//     missing URL_ROOT or KEY, or any malformed setting, is an
+//     missing URL_ROOT, KEY or SECRET, or any malformed setting, is an
 //     ImproperlyConfigured error naming it then, rather than
 //     "None/oauth2/…" at the first login; a trailing slash on
 //     URL_ROOT/PUBLIC_URL_ROOT is ignored;

@@ -69,17 +69,25 @@ func ExampleDefaultConfig() {
 func ExampleConfigFrom_missing() {
 	_, err := edx.ConfigFrom(settings.New(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_KEY": "a-key"}))
 	fmt.Println(err)
-	// Output: edx-oauth2: Improperly configured: settings: SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT is required
+	// Output:
+	// edx-oauth2: Improperly configured:
+	//   settings: SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT is required
+	//   settings: SOCIAL_AUTH_EDX_OAUTH2_SECRET is required
 }
 
 func ExampleEdXOAuth2_LogoutURL() {
 	cfg, _ := edx.ConfigFrom(settings.New(settings.Map{
 		"SOCIAL_AUTH_EDX_OAUTH2_KEY":                 "a-key",
+		"SOCIAL_AUTH_EDX_OAUTH2_SECRET":              "a-secret",
 		"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT":            "http://edx.devstack.lms:18000",
 		"SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT":     "http://localhost:18000",
 		"SOCIAL_AUTH_EDX_OAUTH2_LOGOUT_REDIRECT_URL": "http://localhost:8150/logged-out?from=lms&x=1",
 	}))
-	b, _ := edx.New(cfg, edx.Options{})
+	b, err := edx.New(cfg, edx.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	u, _ := b.LogoutURL(context.Background(), testutil.NewStrategy(testutil.StrategyOptions{}))
 	fmt.Println(u)
 	// Output: http://localhost:18000/logout?client_id=a-key&redirect_url=http://localhost:8150/logged-out?from=lms%26x=1

@@ -369,7 +369,8 @@ func TestSettingErrorsAreTyped(t *testing.T) {
 	}
 
 	t.Run("invalid", func(t *testing.T) {
-		err := start(t, map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "nope", "SOCIAL_AUTH_EDX_OAUTH2_KEY": "svc"})
+		err := start(t, map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "nope", "SOCIAL_AUTH_EDX_OAUTH2_KEY": "svc",
+			"SOCIAL_AUTH_EDX_OAUTH2_SECRET": "svc-secret"})
 		if want := "invalid settings:\n  SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT: must be an absolute http or https URL"; err.Error() != want {
 			t.Errorf("error text:\n%s\nwant:\n%s", err, want)
 		}
@@ -382,7 +383,8 @@ func TestSettingErrorsAreTyped(t *testing.T) {
 		}
 	})
 	t.Run("missing", func(t *testing.T) {
-		err := start(t, map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "https://lms.example.com"})
+		err := start(t, map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "https://lms.example.com",
+			"SOCIAL_AUTH_EDX_OAUTH2_SECRET": "svc-secret"})
 		var me *settings.MissingError
 		if !errors.As(err, &me) || me.Key != "SOCIAL_AUTH_EDX_OAUTH2_KEY" {
 			t.Errorf("errors.As *settings.MissingError = %+v (%v)", me, err)

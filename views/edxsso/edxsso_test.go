@@ -180,10 +180,11 @@ func TestNewRefusesBadSettings(t *testing.T) {
 		want []string
 	}{
 		{"nothing set", settings.Map{}, "http://127.0.0.1:8000",
-			[]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT", "SOCIAL_AUTH_EDX_OAUTH2_KEY"}},
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT", "SOCIAL_AUTH_EDX_OAUTH2_KEY", "SOCIAL_AUTH_EDX_OAUTH2_SECRET"}},
 		{"malformed values", settings.Map{
 			"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT":  "not a url",
 			"SOCIAL_AUTH_EDX_OAUTH2_KEY":       "k",
+			"SOCIAL_AUTH_EDX_OAUTH2_SECRET":    "s",
 			"SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL": "abc",
 			"SOCIAL_AUTH_EDX_OAUTH2_USE_PKCE":  "maybe",
 		}, "http://127.0.0.1:8000",
@@ -191,16 +192,19 @@ func TestNewRefusesBadSettings(t *testing.T) {
 		{"https redirect URIs over an http base URL", settings.Map{
 			"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "https://lms.example.com",
 			"SOCIAL_AUTH_EDX_OAUTH2_KEY":      "k",
+			"SOCIAL_AUTH_EDX_OAUTH2_SECRET":   "s",
 			"SOCIAL_AUTH_REDIRECT_IS_HTTPS":   true,
 		}, "http://127.0.0.1:8000", []string{"SOCIAL_AUTH_REDIRECT_IS_HTTPS"}},
 		{"unknown pipeline step", settings.Map{
 			"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "https://lms.example.com",
 			"SOCIAL_AUTH_EDX_OAUTH2_KEY":      "k",
+			"SOCIAL_AUTH_EDX_OAUTH2_SECRET":   "s",
 			"SOCIAL_AUTH_PIPELINE":            []string{"social_core.pipeline.social_auth.social_detals"},
 		}, "http://127.0.0.1:8000", []string{"social_detals"}},
 		{"no base URL", settings.Map{
 			"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "https://lms.example.com",
 			"SOCIAL_AUTH_EDX_OAUTH2_KEY":      "k",
+			"SOCIAL_AUTH_EDX_OAUTH2_SECRET":   "s",
 		}, "", []string{"BaseURL"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
