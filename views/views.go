@@ -147,6 +147,17 @@ func New(prefix string, cfg Config) (*Views, error) {
 	return v, nil
 }
 
+// CallbackURL is backend's redirect_uri as the provider must know it (the
+// URL to register there): the base URL, the prefix and
+// "/complete/<backend>/". It is "" when Config.Strategies was given a
+// factory without a CallbackURL method.
+func (v *Views) CallbackURL(backend string) string {
+	if c, ok := v.strategies.(interface{ CallbackURL(string) string }); ok {
+		return c.CallbackURL(backend)
+	}
+	return ""
+}
+
 func configErr(msg string) error {
 	return &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Msg: msg}
 }

@@ -122,13 +122,15 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 	}
 	set := layeredSettings(lookupEnv, base, lmsURL)
 
-	var more []socialauth.Backend
+	var more []edxsso.BackendFunc
 	if _, ok := lookupEnv(EnvOIDCEndpoint); ok {
-		oidc, err := newOIDC(set, logger.With("component", oidcName))
-		if err != nil {
-			return asStartupError(err)
-		}
-		more = append(more, oidc)
+		more = append(more, func(s *settings.Settings) (socialauth.Backend, error) {
+			b, err := newOIDC(s, logger.With("component", oidcName))
+			if err != nil {
+				return nil, err // not a typed nil in the interface
+			}
+			return b, nil
+		})
 	}
 	sso, err := edxsso.New(ctx, edxsso.Options{
 		BaseURL:     base,
@@ -154,7 +156,7 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 	listeners := []net.Listener{ln}
 	client := sso.Backend.Config().OAuth2
 	if embedded {
-		lms, err := newEmbeddedLMS(client.Key, client.Secret, base, logger.With("component", "fake-lms"))
+		lms, err := newEmbeddedLMS(client.Key, client.Secret, sso.CallbackURL(edx.Name), base, logger.With("component", "fake-lms"))
 		if err != nil {
 			return err
 		}
@@ -230,8 +232,8 @@ func newServer(h http.Handler, logger *slog.Logger) *http.Server {
 
 // newEmbeddedLMS builds the fake LMS with one client: this service (the
 // edx-oauth2 backend's client id and secret), allowed to come back to
-// /complete/edx-oauth2/ and to be sent back after logout.
-func newEmbeddedLMS(clientID, clientSecret, base string, logger *slog.Logger) (*fakelms.LMS, error) {
+// callback (the edx-oauth2 redirect_uri) and to be sent back after logout.
+func newEmbeddedLMS(clientID, clientSecret, callback, base string, logger *slog.Logger) (*fakelms.LMS, error) {
 	host := ""
 	if u, err := url.Parse(base); err == nil {
 		host = u.Host
@@ -239,7 +241,7 @@ func newEmbeddedLMS(clientID, clientSecret, base string, logger *slog.Logger) (*
 	return fakelms.New(fakelms.Options{
 		Clients: []fakelms.Client{{
 			ID: clientID, Secret: clientSecret,
-			RedirectURIs:        []string{base + "/complete/" + edx.Name + "/"},
+			RedirectURIs:        []string{callback},
 			LogoutRedirectHosts: []string{host},
 		}},
 		Audience: demoAudience,

@@ -57,9 +57,10 @@ type Options struct {
 	// Settings are the Django-style settings (nil: the environment). The
 	// edX defaults go below them.
 	Settings *settings.Settings
-	// Backends are more backends to serve next to edx-oauth2 (built by the
-	// app from the same settings).
-	Backends []socialauth.Backend
+	// Backends build more backends to serve next to edx-oauth2, from the
+	// same settings (the edX defaults included). Their errors are reported
+	// with those of every other setting, before the database is opened.
+	Backends []BackendFunc
 	// Steps are more pipeline steps to register, for a PIPELINE setting
 	// that names them.
 	Steps []socialauth.Step
@@ -68,6 +69,10 @@ type Options struct {
 	// HTTPClient makes the calls to the LMS (nil: a default client).
 	HTTPClient *http.Client
 }
+
+// BackendFunc builds a backend from the settings, as backends.OIDCConfigFrom
+// and backends.NewOIDC do for the generic OpenID Connect backend.
+type BackendFunc func(s *settings.Settings) (socialauth.Backend, error)
 
 // SSO is a wired sign-in: the views (Mount, Routes, RequireLogin, …), the
 // Service and the store. Close it when the service stops.
@@ -99,7 +104,16 @@ func New(ctx context.Context, opts Options) (*SSO, error) {
 	// one is reported with all the others, and nothing is created.
 	edxCfg, edxErr := edx.ConfigFrom(set)
 	httpCfg, httpErr := strategies.HTTPConfigFrom(set, strategies.HTTPConfig{BaseURL: opts.BaseURL, Logger: logger})
-	if err := errors.Join(edxErr, httpErr); err != nil {
+	errs := []error{edxErr, httpErr}
+	var more []socialauth.Backend
+	for _, build := range opts.Backends {
+		b, err := build(set)
+		errs = append(errs, err)
+		if b != nil {
+			more = append(more, b)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 
@@ -111,7 +125,7 @@ func New(ctx context.Context, opts Options) (*SSO, error) {
 	if err != nil {
 		return nil, err
 	}
-	sso, err := wire(ctx, store, set, edxCfg, httpCfg, opts, logger)
+	sso, err := wire(ctx, store, set, edxCfg, httpCfg, more, opts, logger)
 	if err != nil {
 		_ = store.Close()
 		return nil, err
@@ -120,7 +134,7 @@ func New(ctx context.Context, opts Options) (*SSO, error) {
 }
 
 func wire(ctx context.Context, store *storage.Store, set *settings.Settings, edxCfg edx.Config,
-	httpCfg strategies.HTTPConfig, opts Options, logger *slog.Logger) (*SSO, error) {
+	httpCfg strategies.HTTPConfig, more []socialauth.Backend, opts Options, logger *slog.Logger) (*SSO, error) {
 	if err := store.AutoMigrate(ctx); err != nil {
 		return nil, err
 	}
@@ -133,7 +147,7 @@ func wire(ctx context.Context, store *storage.Store, set *settings.Settings, edx
 	steps.Register(opts.Steps...)
 	service, err := socialauth.New(socialauth.Options{
 		Storage:  store,
-		Backends: socialauth.NewRegistry(append([]socialauth.Backend{backend}, opts.Backends...)...),
+		Backends: socialauth.NewRegistry(append([]socialauth.Backend{backend}, more...)...),
 		Steps:    steps,
 		Settings: set,
 		Logger:   logger,

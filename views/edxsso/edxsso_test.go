@@ -313,3 +313,48 @@ func between(s, begin, end string) string {
 	}
 	return s[:j]
 }
+
+// TestMoreBackendsReportedTogether: a bad setting of an extra backend is
+// reported with the edX backend's, before any database is created, and the
+// extra backend reads the same settings.
+func TestMoreBackendsReportedTogether(t *testing.T) {
+	dir := t.TempDir()
+	var saw *settings.Settings
+	_, err := edxsso.New(context.Background(), edxsso.Options{
+		BaseURL: "http://127.0.0.1:8000", DatabaseURL: "sqlite:" + filepath.Join(dir, "app.db"),
+		Settings: settings.New(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL": "abc"}),
+		Backends: []edxsso.BackendFunc{func(s *settings.Settings) (socialauth.Backend, error) {
+			saw = s
+			return nil, &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Backend: "other",
+				Err: &settings.MissingError{Key: "SOCIAL_AUTH_OTHER_KEY"}}
+		}},
+	})
+	for _, w := range []string{"SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL", "SOCIAL_AUTH_OTHER_KEY"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v does not name %s", err, w)
+		}
+	}
+	if saw == nil || !saw.IsSet(edx.Name, "PIPELINE") {
+		t.Error("the extra backend did not get the settings with the edX defaults")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "app.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a database was created although the settings are bad: %v", err)
+	}
+}
+
+// TestCallbackURL: the URL to register at the LMS follows the base URL and
+// the prefix.
+func TestCallbackURL(t *testing.T) {
+	sso, err := edxsso.New(context.Background(), edxsso.Options{
+		BaseURL: "https://svc.example.com/app", Prefix: "/auth", DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "app.db"),
+		Settings: settings.New(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "https://lms.example.com",
+			"SOCIAL_AUTH_EDX_OAUTH2_KEY": "k", "SOCIAL_AUTH_EDX_OAUTH2_SECRET": "s"}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sso.Close()
+	if got, want := sso.CallbackURL(edx.Name), "https://svc.example.com/app/auth/complete/edx-oauth2/"; got != want {
+		t.Errorf("CallbackURL = %q, want %q", got, want)
+	}
+}
