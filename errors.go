@@ -10,7 +10,33 @@ import (
 // Code names a kind of authentication error. It mirrors the exception classes of
 // social-core (AuthCanceled → CodeAuthCanceled) and is safe to put in a URL
 // (LOGIN_ERROR_URL?error=<code>) or a log line.
+//
+// A Code is also the target to match an *Error with errors.Is, following the
+// upstream class hierarchy: errors.Is(err, CodeAuthException) holds for every
+// Auth* error, errors.Is(err, CodeAuthMissingParameter) for an
+// AuthInvalidParameter. Return an *Error (NewError), not a bare Code, so
+// that the backend and the cause travel with it.
 type Code string
+
+// Error is the upstream message of the code.
+func (c Code) Error() string { return c.message() }
+
+// Is reports whether c is target or one of its descendants in the upstream
+// hierarchy.
+func (c Code) Is(target error) bool {
+	t, ok := target.(Code)
+	return ok && c.isA(t)
+}
+
+// isA reports whether c is t or descends from it.
+func (c Code) isA(t Code) bool {
+	for ; c != ""; c = c.parent() {
+		if c == t {
+			return true
+		}
+	}
+	return false
+}
 
 // The social-core family of errors, one code per upstream exception class.
 const (
@@ -37,9 +63,9 @@ const (
 	CodeImproperlyConfigured        Code = "improperly_configured"
 )
 
-// parent gives the upstream class hierarchy: errors.Is(err, ErrAuthException)
-// holds for every Auth* error, errors.Is(err, ErrAuthMissingParameter) for an
-// AuthInvalidParameter, errors.Is(err, ErrWrongBackend) for a MissingBackend.
+// parent gives the upstream class hierarchy: errors.Is(err, CodeAuthException)
+// holds for every Auth* error, errors.Is(err, CodeAuthMissingParameter) for an
+// AuthInvalidParameter, errors.Is(err, CodeWrongBackend) for a MissingBackend.
 func (c Code) parent() Code {
 	switch c {
 	case CodeAuthException, CodeNotAllowedToDisconnect, CodeWrongBackend,
@@ -103,8 +129,8 @@ func (c Code) message() string {
 }
 
 // Error is the one error type of socialauth's authentication paths. Match it
-// with errors.Is against the Err* sentinels (which follow the upstream class
-// hierarchy) or errors.As to read its fields.
+// with errors.Is against a Code (which follows the upstream class hierarchy)
+// or errors.As to read its fields.
 //
 // Msg and Param must never hold secrets (tokens, codes, keys): they end up in
 // logs and, as Code, in redirect URLs.
@@ -161,19 +187,11 @@ func leaves(err error) []error {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is a sentinel of this error's code or of one of
-// its ancestors in the upstream hierarchy.
+// Is reports whether target is this error's Code or one of its ancestors in
+// the upstream hierarchy.
 func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	if !ok || t.Backend != "" || t.Param != "" || t.Msg != "" || t.Err != nil {
-		return false
-	}
-	for c := e.Code; c != ""; c = c.parent() {
-		if c == t.Code {
-			return true
-		}
-	}
-	return false
+	t, ok := target.(Code)
+	return ok && e.Code.isA(t)
 }
 
 // NewError builds an *Error; a helper for backends and steps.
@@ -185,32 +203,6 @@ func NewError(code Code, backend, msg string, cause error) *Error {
 func MissingParameter(backend, param string) *Error {
 	return &Error{Code: CodeAuthMissingParameter, Backend: backend, Param: param}
 }
-
-// Sentinels for errors.Is. Do not return them directly; return an *Error with
-// the same Code (NewError) so that the backend and cause travel with it.
-var (
-	ErrAuthException               = &Error{Code: CodeAuthException}
-	ErrAuthFailed                  = &Error{Code: CodeAuthFailed}
-	ErrAuthCanceled                = &Error{Code: CodeAuthCanceled}
-	ErrAuthUnknownError            = &Error{Code: CodeAuthUnknownError}
-	ErrAuthTokenError              = &Error{Code: CodeAuthTokenError}
-	ErrAuthMissingParameter        = &Error{Code: CodeAuthMissingParameter}
-	ErrAuthInvalidParameter        = &Error{Code: CodeAuthInvalidParameter}
-	ErrAuthNotImplementedParameter = &Error{Code: CodeAuthNotImplementedParameter}
-	ErrAuthStateMissing            = &Error{Code: CodeAuthStateMissing}
-	ErrAuthStateForbidden          = &Error{Code: CodeAuthStateForbidden}
-	ErrAuthAlreadyAssociated       = &Error{Code: CodeAuthAlreadyAssociated}
-	ErrAuthTokenRevoked            = &Error{Code: CodeAuthTokenRevoked}
-	ErrAuthForbidden               = &Error{Code: CodeAuthForbidden}
-	ErrAuthUnreachableProvider     = &Error{Code: CodeAuthUnreachableProvider}
-	ErrAuthConnectionError         = &Error{Code: CodeAuthConnectionError}
-	ErrInvalidEmail                = &Error{Code: CodeInvalidEmail}
-	ErrNotAllowedToDisconnect      = &Error{Code: CodeNotAllowedToDisconnect}
-	ErrWrongBackend                = &Error{Code: CodeWrongBackend}
-	ErrMissingBackend              = &Error{Code: CodeMissingBackend}
-	ErrStorageUnavailable          = &Error{Code: CodeStorageUnavailable}
-	ErrImproperlyConfigured        = &Error{Code: CodeImproperlyConfigured}
-)
 
 // Storage-level sentinels. A Storage returns errors that wrap these so the
 // pipeline can tell "no row" and "unique key collided" from a failure.

@@ -18,20 +18,20 @@ func TestErrorHierarchy(t *testing.T) {
 		status  int
 		message string
 	}{
-		{socialauth.CodeAuthCanceled, []error{socialauth.ErrAuthCanceled, socialauth.ErrAuthException}, []error{socialauth.ErrAuthFailed}, 403, "Authentication process canceled"},
-		{socialauth.CodeAuthInvalidParameter, []error{socialauth.ErrAuthInvalidParameter, socialauth.ErrAuthMissingParameter, socialauth.ErrAuthException}, []error{socialauth.ErrAuthNotImplementedParameter}, 400, "Invalid value for parameter"},
-		{socialauth.CodeAuthNotImplementedParameter, []error{socialauth.ErrAuthMissingParameter}, nil, 400, "Not implemented parameter"},
-		{socialauth.CodeAuthStateMissing, []error{socialauth.ErrAuthException}, []error{socialauth.ErrAuthStateForbidden}, 400, "Session value state missing."},
-		{socialauth.CodeAuthStateForbidden, []error{socialauth.ErrAuthException}, nil, 403, "Wrong state parameter given."},
-		{socialauth.CodeAuthTokenError, []error{socialauth.ErrAuthException}, nil, 403, "Token error"},
-		{socialauth.CodeAuthAlreadyAssociated, []error{socialauth.ErrAuthException}, nil, 409, "This account is already in use."},
-		{socialauth.CodeAuthUnreachableProvider, []error{socialauth.ErrAuthException}, nil, 502, "The authentication provider could not be reached"},
-		{socialauth.CodeAuthConnectionError, []error{socialauth.ErrAuthException}, nil, 502, "Connection error"},
-		{socialauth.CodeMissingBackend, []error{socialauth.ErrMissingBackend, socialauth.ErrWrongBackend}, []error{socialauth.ErrAuthException}, 404, "Missing backend entry"},
-		{socialauth.CodeWrongBackend, []error{socialauth.ErrWrongBackend}, []error{socialauth.ErrMissingBackend, socialauth.ErrAuthException}, 400, "Incorrect authentication service"},
-		{socialauth.CodeNotAllowedToDisconnect, []error{socialauth.ErrNotAllowedToDisconnect}, []error{socialauth.ErrAuthException}, 403, "This account is not allowed to be disconnected."},
-		{socialauth.CodeStorageUnavailable, []error{socialauth.ErrStorageUnavailable}, []error{socialauth.ErrAuthException}, 503, "Storage unavailable"},
-		{socialauth.CodeInvalidEmail, []error{socialauth.ErrInvalidEmail, socialauth.ErrAuthException}, nil, 403, "Email couldn't be validated"},
+		{socialauth.CodeAuthCanceled, []error{socialauth.CodeAuthCanceled, socialauth.CodeAuthException}, []error{socialauth.CodeAuthFailed}, 403, "Authentication process canceled"},
+		{socialauth.CodeAuthInvalidParameter, []error{socialauth.CodeAuthInvalidParameter, socialauth.CodeAuthMissingParameter, socialauth.CodeAuthException}, []error{socialauth.CodeAuthNotImplementedParameter}, 400, "Invalid value for parameter"},
+		{socialauth.CodeAuthNotImplementedParameter, []error{socialauth.CodeAuthMissingParameter}, nil, 400, "Not implemented parameter"},
+		{socialauth.CodeAuthStateMissing, []error{socialauth.CodeAuthException}, []error{socialauth.CodeAuthStateForbidden}, 400, "Session value state missing."},
+		{socialauth.CodeAuthStateForbidden, []error{socialauth.CodeAuthException}, nil, 403, "Wrong state parameter given."},
+		{socialauth.CodeAuthTokenError, []error{socialauth.CodeAuthException}, nil, 403, "Token error"},
+		{socialauth.CodeAuthAlreadyAssociated, []error{socialauth.CodeAuthException}, nil, 409, "This account is already in use."},
+		{socialauth.CodeAuthUnreachableProvider, []error{socialauth.CodeAuthException}, nil, 502, "The authentication provider could not be reached"},
+		{socialauth.CodeAuthConnectionError, []error{socialauth.CodeAuthException}, nil, 502, "Connection error"},
+		{socialauth.CodeMissingBackend, []error{socialauth.CodeMissingBackend, socialauth.CodeWrongBackend}, []error{socialauth.CodeAuthException}, 404, "Missing backend entry"},
+		{socialauth.CodeWrongBackend, []error{socialauth.CodeWrongBackend}, []error{socialauth.CodeMissingBackend, socialauth.CodeAuthException}, 400, "Incorrect authentication service"},
+		{socialauth.CodeNotAllowedToDisconnect, []error{socialauth.CodeNotAllowedToDisconnect}, []error{socialauth.CodeAuthException}, 403, "This account is not allowed to be disconnected."},
+		{socialauth.CodeStorageUnavailable, []error{socialauth.CodeStorageUnavailable}, []error{socialauth.CodeAuthException}, 503, "Storage unavailable"},
+		{socialauth.CodeInvalidEmail, []error{socialauth.CodeInvalidEmail, socialauth.CodeAuthException}, nil, 403, "Email couldn't be validated"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.code), func(t *testing.T) {
@@ -56,6 +56,20 @@ func TestErrorHierarchy(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.message) || !strings.Contains(err.Error(), "edx-oauth2") {
 				t.Errorf("Error() = %q, want the upstream message %q and the backend", err.Error(), tt.message)
 			}
+			// A bare Code follows the same hierarchy and reads as the message.
+			for _, target := range tt.is {
+				if !errors.Is(tt.code, target) {
+					t.Errorf("errors.Is(%s, %v) = false", tt.code, target)
+				}
+			}
+			for _, target := range tt.isNot {
+				if errors.Is(tt.code, target) {
+					t.Errorf("errors.Is(%s, %v) = true", tt.code, target)
+				}
+			}
+			if tt.code.Error() != tt.message {
+				t.Errorf("Code.Error() = %q, want %q", tt.code.Error(), tt.message)
+			}
 		})
 	}
 }
@@ -76,9 +90,10 @@ func TestErrorDetails(t *testing.T) {
 	if socialauth.HTTPStatus(errors.New("x")) != 500 || socialauth.HTTPStatus(nil) != 200 {
 		t.Error("untyped errors must map to 500")
 	}
-	// A sentinel with fields is not a sentinel: no accidental matches.
-	if errors.Is(err, &socialauth.Error{Code: socialauth.CodeAuthConnectionError, Msg: "x"}) {
-		t.Error("matched a non-sentinel")
+	// Only a Code is a match target: another *Error never matches, even of
+	// the same code.
+	if errors.Is(err, &socialauth.Error{Code: socialauth.CodeAuthConnectionError}) {
+		t.Error("matched an *Error target")
 	}
 }
 

@@ -196,7 +196,7 @@ func TestCompleteFailureWritesNothing(t *testing.T) {
 	sess := testutil.NewSession()
 	before := h.store.Snapshot()
 	_, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"state": {"bad"}}), "fake")
-	if !errors.Is(err, socialauth.ErrAuthStateForbidden) || socialauth.HTTPStatus(err) != 403 {
+	if !errors.Is(err, socialauth.CodeAuthStateForbidden) || socialauth.HTTPStatus(err) != 403 {
 		t.Fatalf("err = %v (status %d), want AuthStateForbidden/403", err, socialauth.HTTPStatus(err))
 	}
 	if d := before.Diff(h.store.Snapshot()); d != "" {
@@ -215,7 +215,7 @@ func TestPipelineStepErrorRollsBack(t *testing.T) {
 		}})
 	sess := testutil.NewSession()
 	_, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"state": {"s"}}), "fake")
-	if !errors.Is(err, socialauth.ErrAuthForbidden) {
+	if !errors.Is(err, socialauth.CodeAuthForbidden) {
 		t.Fatalf("err = %v, want AuthForbidden", err)
 	}
 	if n, m := len(h.store.Users()), len(h.store.SocialAuths()); n != 0 || m != 0 {
@@ -234,7 +234,7 @@ func TestUnknownStepIsConfigurationError(t *testing.T) {
 		b := newBackend()
 		_, err := socialauth.New(socialauth.Options{Storage: testutil.NewStore(), Backends: socialauth.NewRegistry(b),
 			Steps: pipeline.NewSteps(), Settings: settings.New(settings.Map{key: []string{"no.such.step"}})})
-		if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), "no.such.step") ||
+		if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !strings.Contains(err.Error(), "no.such.step") ||
 			!strings.Contains(err.Error(), key) || !errors.Is(err, settings.ErrInvalid) {
 			t.Fatalf("%s: New: %v; want ImproperlyConfigured naming no.such.step and %s", key, err, key)
 		}
@@ -290,7 +290,7 @@ func TestMalformedSettingFailsNew(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.key) {
+			if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.key) {
 				t.Fatalf("New: %v; want ImproperlyConfigured (%v) naming %s", err, tc.want, tc.key)
 			}
 			if strings.Contains(err.Error(), value) {
@@ -337,7 +337,7 @@ func TestOptionsConfigs(t *testing.T) {
 	_, err = socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(newBackend()), Steps: steps,
 		Settings: settings.New(settings.Map{"SOCIAL_AUTH_USER_FIELDS": 1}),
 		Configs:  map[string]socialauth.Config{"fake": cfg}})
-	if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), "SOCIAL_AUTH_USER_FIELDS") {
+	if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !strings.Contains(err.Error(), "SOCIAL_AUTH_USER_FIELDS") {
 		t.Errorf("step setting with Configs: %v", err)
 	}
 	// An unknown step in a Config from code fails New too.
@@ -345,7 +345,7 @@ func TestOptionsConfigs(t *testing.T) {
 	bad.DisconnectPipeline = []string{"no.such.step"}
 	_, err = socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(newBackend()), Steps: steps,
 		Configs: map[string]socialauth.Config{"fake": bad}})
-	if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), "no.such.step") {
+	if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !strings.Contains(err.Error(), "no.such.step") {
 		t.Errorf("unknown step in Configs: %v", err)
 	}
 }
@@ -417,7 +417,7 @@ func TestMultiTenant(t *testing.T) {
 func TestMissingBackend(t *testing.T) {
 	h := newHarness(t, nil)
 	_, err := h.svc.Complete(context.Background(), h.strategy(testutil.NewSession(), nil), "nope")
-	if !errors.Is(err, socialauth.ErrMissingBackend) || !errors.Is(err, socialauth.ErrWrongBackend) || socialauth.HTTPStatus(err) != 404 {
+	if !errors.Is(err, socialauth.CodeMissingBackend) || !errors.Is(err, socialauth.CodeWrongBackend) || socialauth.HTTPStatus(err) != 404 {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -464,7 +464,7 @@ func TestInactiveUserCannotLogIn(t *testing.T) {
 			sess := testutil.NewSession()
 			resp, err := h.svc.Complete(ctx, h.strategy(sess, nil), "fake")
 			if tc.wantErr {
-				if !errors.Is(err, socialauth.ErrAuthForbidden) {
+				if !errors.Is(err, socialauth.CodeAuthForbidden) {
 					t.Fatalf("err = %v, want AuthForbidden", err)
 				}
 			} else if err != nil || resp.Location != tc.wantLoc {
@@ -493,7 +493,7 @@ func TestLoggedInUserCannotSilentlyMerge(t *testing.T) {
 	sess.Set(socialauth.SessionUserID, other.ID)
 	before := h.store.Snapshot()
 	_, err := h.svc.Complete(ctx, h.strategy(sess, nil), "fake")
-	if !errors.Is(err, socialauth.ErrAuthAlreadyAssociated) || socialauth.HTTPStatus(err) != 409 {
+	if !errors.Is(err, socialauth.CodeAuthAlreadyAssociated) || socialauth.HTTPStatus(err) != 409 {
 		t.Fatalf("err = %v, want AuthAlreadyAssociated/409", err)
 	}
 	if d := before.Diff(h.store.Snapshot()); d != "" {
@@ -644,7 +644,7 @@ func TestPartialPauseAndResume(t *testing.T) {
 	}
 	// Single use: the consumed token cannot be replayed.
 	_, err = h.svc.Complete(ctx, h.strategy(sess, url.Values{"partial_token": {tok2}, "slug": {"x"}}), "fake")
-	if !errors.Is(err, socialauth.ErrAuthForbidden) {
+	if !errors.Is(err, socialauth.CodeAuthForbidden) {
 		t.Errorf("replayed token: err = %v, want AuthForbidden", err)
 	}
 }
@@ -665,7 +665,7 @@ func TestPartialRefusals(t *testing.T) {
 		attacker := testutil.NewSession()
 		before := h.store.Snapshot()
 		_, err := h.svc.Complete(ctx, h.strategy(attacker, url.Values{"partial_token": {tok}, "password": {"x"}}), "fake")
-		if !errors.Is(err, socialauth.ErrAuthForbidden) {
+		if !errors.Is(err, socialauth.CodeAuthForbidden) {
 			t.Fatalf("err = %v, want AuthForbidden", err)
 		}
 		if d := before.Diff(h.store.Snapshot()); d != "" {
@@ -683,7 +683,7 @@ func TestPartialRefusals(t *testing.T) {
 		attacker.Set(socialauth.SessionPartialBinding, "guessed")
 		before := h.store.Snapshot()
 		_, err := h.svc.Complete(ctx, h.strategy(attacker, url.Values{"partial_token": {tok}, "password": {"x"}}), "fake")
-		if !errors.Is(err, socialauth.ErrAuthForbidden) {
+		if !errors.Is(err, socialauth.CodeAuthForbidden) {
 			t.Fatalf("err = %v, want AuthForbidden", err)
 		}
 		if d := before.Diff(h.store.Snapshot()); d != "" {
@@ -700,7 +700,7 @@ func TestPartialRefusals(t *testing.T) {
 		sess, tok := pause(t, h)
 		h.clock.advance(2 * time.Millisecond)
 		_, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"partial_token": {tok}, "password": {"x"}}), "fake")
-		if !errors.Is(err, socialauth.ErrAuthForbidden) || !strings.Contains(err.Error(), "expired") {
+		if !errors.Is(err, socialauth.CodeAuthForbidden) || !strings.Contains(err.Error(), "expired") {
 			t.Fatalf("err = %v, want an expired-partial AuthForbidden", err)
 		}
 		if len(h.store.Partials()) != 0 {
@@ -781,7 +781,7 @@ func TestDisconnect(t *testing.T) {
 	}
 	// The only way to log in: refused.
 	_, err := h.svc.Disconnect(ctx, h.strategy(sess, nil), "fake", 0)
-	if !errors.Is(err, socialauth.ErrNotAllowedToDisconnect) {
+	if !errors.Is(err, socialauth.CodeNotAllowedToDisconnect) {
 		t.Fatalf("err = %v, want NotAllowedToDisconnect", err)
 	}
 	// A second association makes it allowed.
@@ -801,7 +801,7 @@ func TestDisconnect(t *testing.T) {
 	}
 	// Anonymous: refused.
 	_, err = h.svc.Disconnect(ctx, h.strategy(testutil.NewSession(), nil), "fake", 0)
-	if !errors.Is(err, socialauth.ErrAuthForbidden) {
+	if !errors.Is(err, socialauth.CodeAuthForbidden) {
 		t.Errorf("anonymous disconnect: err = %v", err)
 	}
 }

@@ -679,7 +679,7 @@ func TestVerifyTokenHook(t *testing.T) {
 	})
 	before := l.Calls().UserInfo
 	_, err := login(t, l, b, newStrategy())
-	if !errors.Is(err, socialauth.ErrAuthTokenError) {
+	if !errors.Is(err, socialauth.CodeAuthTokenError) {
 		t.Fatalf("err = %v", err)
 	}
 	if l.Calls().UserInfo != before {
@@ -697,7 +697,7 @@ func TestRegistry(t *testing.T) {
 		t.Errorf("Lookup(oidc) = %v, %v", b, err)
 	}
 	_, err := reg.Lookup("nope")
-	if !errors.Is(err, socialauth.ErrMissingBackend) || !errors.Is(err, socialauth.ErrWrongBackend) {
+	if !errors.Is(err, socialauth.CodeMissingBackend) || !errors.Is(err, socialauth.CodeWrongBackend) {
 		t.Errorf("Lookup(nope) = %v", err)
 	}
 }

@@ -59,7 +59,7 @@ func TestMalformedSettingFailsAtBuild(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !errors.Is(err, tc.wantErr) {
+			if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !errors.Is(err, tc.wantErr) {
 				t.Fatalf("build: %v; want ImproperlyConfigured and %v", err, tc.wantErr)
 			}
 			var e *socialauth.Error

@@ -76,13 +76,13 @@ func TestMailValidation(t *testing.T) {
 		}
 		return err
 	}
-	if err := resume("wrong", "a@example.com"); !errors.Is(err, socialauth.ErrInvalidEmail) {
+	if err := resume("wrong", "a@example.com"); !errors.Is(err, socialauth.CodeInvalidEmail) {
 		t.Errorf("wrong code: %v", err)
 	}
 	if _, ok := strat.SessionGet(pipeline.SessionEmailValidationAddress); ok {
 		t.Error("session address not popped on a verification attempt")
 	}
-	if err := resume(code, "other@example.com"); !errors.Is(err, socialauth.ErrInvalidEmail) {
+	if err := resume(code, "other@example.com"); !errors.Is(err, socialauth.CodeInvalidEmail) {
 		t.Errorf("code for another email: %v", err)
 	}
 	if err := resume(code, "a@example.com"); err != nil {
@@ -91,7 +91,7 @@ func TestMailValidation(t *testing.T) {
 	if c := store.Codes(); len(c) != 1 || !c[0].Verified {
 		t.Errorf("codes = %+v", c)
 	}
-	if err := resume(code, "a@example.com"); !errors.Is(err, socialauth.ErrInvalidEmail) {
+	if err := resume(code, "a@example.com"); !errors.Is(err, socialauth.CodeInvalidEmail) {
 		t.Errorf("code reused: %v", err)
 	}
 
@@ -104,11 +104,11 @@ func TestMailValidation(t *testing.T) {
 	// A missing URL or sender fails when the pipeline is built, not at the
 	// first login that has to send.
 	noURL := settings.Map{"SOCIAL_AUTH_FORCE_EMAIL_VALIDATION": true}
-	if err := buildErr(pipeline.StepMailValidation, noURL, send); !errors.Is(err, socialauth.ErrImproperlyConfigured) ||
+	if err := buildErr(pipeline.StepMailValidation, noURL, send); !errors.Is(err, socialauth.CodeImproperlyConfigured) ||
 		!errors.Is(err, settings.ErrMissing) || !strings.Contains(err.Error(), "EMAIL_VALIDATION_URL") {
 		t.Errorf("no EMAIL_VALIDATION_URL: %v; want ImproperlyConfigured naming it", err)
 	}
-	if err := buildErr(pipeline.StepMailValidation, on); !errors.Is(err, socialauth.ErrImproperlyConfigured) || !errors.Is(err, pipeline.ErrNoEmailSender) {
+	if err := buildErr(pipeline.StepMailValidation, on); !errors.Is(err, socialauth.CodeImproperlyConfigured) || !errors.Is(err, pipeline.ErrNoEmailSender) {
 		t.Errorf("no sender: %v; want ImproperlyConfigured wrapping ErrNoEmailSender", err)
 	}
 
@@ -190,7 +190,7 @@ func TestDisconnectPipeline(t *testing.T) {
 	_, _ = store.CreateSocialAuth(ctx, u.ID, "fake", "1")
 	before := store.Snapshot()
 	st := testutil.NewState(t, testutil.WithStorage(store), testutil.WithUser(u))
-	if _, err := run(t, st, socialauth.DefaultDisconnectPipeline(), nil); !errors.Is(err, socialauth.ErrNotAllowedToDisconnect) {
+	if _, err := run(t, st, socialauth.DefaultDisconnectPipeline(), nil); !errors.Is(err, socialauth.CodeNotAllowedToDisconnect) {
 		t.Errorf("last association: %v", err)
 	}
 	if !before.Equal(store.Snapshot()) {
@@ -201,7 +201,7 @@ func TestDisconnectPipeline(t *testing.T) {
 	b := &testutil.FakeBackend{RevokeErr: socialauth.NewError(socialauth.CodeAuthUnreachableProvider, "fake", "", nil)}
 	before = s.store.Snapshot()
 	st = testutil.NewState(t, testutil.WithStorage(s.store), testutil.WithBackend(b), testutil.WithUser(s.user))
-	if _, err := run(t, st, socialauth.DefaultDisconnectPipeline(), settings.Map{"REVOKE_TOKENS_ON_DISCONNECT": true}); !errors.Is(err, socialauth.ErrAuthUnreachableProvider) {
+	if _, err := run(t, st, socialauth.DefaultDisconnectPipeline(), settings.Map{"REVOKE_TOKENS_ON_DISCONNECT": true}); !errors.Is(err, socialauth.CodeAuthUnreachableProvider) {
 		t.Errorf("revoke failure: %v", err)
 	}
 	if !before.Equal(s.store.Snapshot()) {
@@ -216,7 +216,7 @@ func TestDisconnectPipeline(t *testing.T) {
 	}
 	// No user.
 	st = testutil.NewState(t)
-	if _, err := step(t, pipeline.StepAllowedToDisconnect, st, nil); !errors.Is(err, socialauth.ErrNotAllowedToDisconnect) {
+	if _, err := step(t, pipeline.StepAllowedToDisconnect, st, nil); !errors.Is(err, socialauth.CodeNotAllowedToDisconnect) {
 		t.Errorf("no user: %v", err)
 	}
 }

@@ -57,10 +57,10 @@ func TestSocialUID(t *testing.T) {
 	}{
 		{"string", map[string]any{"id": "Alice "}, "Alice ", nil},
 		{"number", map[string]any{"id": 42.0}, "42", nil},
-		{"missing", map[string]any{}, "", socialauth.ErrAuthMissingParameter},
-		{"null", map[string]any{"id": nil}, "", socialauth.ErrAuthMissingParameter},
-		{"empty", map[string]any{"id": ""}, "", socialauth.ErrAuthMissingParameter},
-		{"None text", map[string]any{"id": "None"}, "", socialauth.ErrAuthMissingParameter},
+		{"missing", map[string]any{}, "", socialauth.CodeAuthMissingParameter},
+		{"null", map[string]any{"id": nil}, "", socialauth.CodeAuthMissingParameter},
+		{"empty", map[string]any{"id": ""}, "", socialauth.CodeAuthMissingParameter},
+		{"None text", map[string]any{"id": "None"}, "", socialauth.CodeAuthMissingParameter},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,7 +76,7 @@ func TestSocialUID(t *testing.T) {
 	}
 	backendErr := socialauth.NewError(socialauth.CodeAuthTokenError, "fake", "", nil)
 	st := testutil.NewState(t, testutil.WithBackend(&uidErrBackend{err: backendErr}))
-	if _, err := step(t, pipeline.StepSocialUID, st, nil); !errors.Is(err, socialauth.ErrAuthTokenError) {
+	if _, err := step(t, pipeline.StepSocialUID, st, nil); !errors.Is(err, socialauth.CodeAuthTokenError) {
 		t.Errorf("backend error not passed on: %v", err)
 	}
 }
@@ -125,7 +125,7 @@ func TestAuthAllowed(t *testing.T) {
 			if tc.allowed && err != nil {
 				t.Errorf("err = %v, want allowed", err)
 			}
-			if !tc.allowed && !errors.Is(err, socialauth.ErrAuthForbidden) {
+			if !tc.allowed && !errors.Is(err, socialauth.CodeAuthForbidden) {
 				t.Errorf("err = %v, want AuthForbidden", err)
 			}
 		})
@@ -185,10 +185,10 @@ func TestSocialUser(t *testing.T) {
 		{"unknown uid, no user", "U2", nil, "", true, true, nil},
 		{"unknown uid, logged-in user keeps it", "U2", other, other.ID, false, true, nil},
 		{"owner logged in", "U1", owner, owner.ID, false, false, nil},
-		{"someone else logged in", "U1", other, "", false, false, []error{socialauth.ErrAuthAlreadyAssociated}},
-		{"someone else logged in, inactive owner", "S1", other, "", false, false, []error{socialauth.ErrAuthAlreadyAssociated}},
-		{"inactive owner", "S1", nil, "", false, false, []error{socialauth.ErrAuthForbidden, pipeline.ErrInactiveUser}},
-		{"empty uid", "", nil, "", false, false, []error{socialauth.ErrAuthMissingParameter}},
+		{"someone else logged in", "U1", other, "", false, false, []error{socialauth.CodeAuthAlreadyAssociated}},
+		{"someone else logged in, inactive owner", "S1", other, "", false, false, []error{socialauth.CodeAuthAlreadyAssociated}},
+		{"inactive owner", "S1", nil, "", false, false, []error{socialauth.CodeAuthForbidden, pipeline.ErrInactiveUser}},
+		{"empty uid", "", nil, "", false, false, []error{socialauth.CodeAuthMissingParameter}},
 	}
 	for _, storage := range []struct {
 		name string
@@ -280,7 +280,7 @@ func TestAssociateByEmail(t *testing.T) {
 		{"nobody@example.com", nil, "", nil},
 		{"", nil, "", nil},
 		{"off@example.com", nil, "", nil},
-		{"twin@example.com", nil, "", socialauth.ErrAuthException},
+		{"twin@example.com", nil, "", socialauth.CodeAuthException},
 		{"one@example.com", &socialauth.User{ID: "77"}, "77", nil},
 	}
 	for _, tc := range tests {
@@ -323,7 +323,7 @@ func TestAssociateUser(t *testing.T) {
 	before := store.Snapshot()
 	st = testutil.NewState(t, testutil.WithStorage(store), testutil.WithUID("X"), testutil.WithUser(v))
 	_, err := step(t, pipeline.StepAssociateUser, st, nil)
-	if !errors.Is(err, socialauth.ErrDuplicate) || !errors.Is(err, socialauth.ErrAuthAlreadyAssociated) {
+	if !errors.Is(err, socialauth.ErrDuplicate) || !errors.Is(err, socialauth.CodeAuthAlreadyAssociated) {
 		t.Errorf("collision: %v, want ErrDuplicate and AuthAlreadyAssociated", err)
 	}
 	if diff := before.Diff(store.Snapshot()); diff != "" {

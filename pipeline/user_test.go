@@ -126,7 +126,7 @@ func TestGetUsernameOptionsAndLimits(t *testing.T) {
 	// build, naming the key.
 	for _, n := range []int{0, -3} {
 		err = buildErr(pipeline.StepGetUsername, settings.Map{"SOCIAL_AUTH_UUID_LENGTH": n})
-		if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !errors.Is(err, settings.ErrInvalid) ||
+		if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !errors.Is(err, settings.ErrInvalid) ||
 			!strings.Contains(err.Error(), "SOCIAL_AUTH_UUID_LENGTH") {
 			t.Errorf("UUID_LENGTH %d: %v; want an ImproperlyConfigured error naming SOCIAL_AUTH_UUID_LENGTH", n, err)
 		}
@@ -136,7 +136,7 @@ func TestGetUsernameOptionsAndLimits(t *testing.T) {
 	_, _ = store.CreateUser(ctx, map[string]any{"username": "taken"})
 	st = testutil.NewState(t, testutil.WithStorage(store), testutil.WithDetails(socialauth.Details{"username": "alice"}))
 	_, err = step(t, pipeline.StepGetUsername, st, nil, pipeline.WithCleanUsername(func(string) string { return "taken" }))
-	if !errors.Is(err, socialauth.ErrAuthException) || errors.Is(err, socialauth.ErrImproperlyConfigured) {
+	if !errors.Is(err, socialauth.CodeAuthException) || errors.Is(err, socialauth.CodeImproperlyConfigured) {
 		t.Errorf("no free username: %v; want an AuthException", err)
 	}
 }
@@ -170,7 +170,7 @@ func TestCreateUser(t *testing.T) {
 				testutil.WithState(func(st *socialauth.State) { st.Username = tc.username; st.Values = tc.values }))
 			_, err := step(t, pipeline.StepCreateUser, st, tc.settings)
 			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) || !errors.Is(err, socialauth.ErrAuthAlreadyAssociated) {
+				if !errors.Is(err, tc.wantErr) || !errors.Is(err, socialauth.CodeAuthAlreadyAssociated) {
 					t.Fatalf("err = %v, want %v and AuthAlreadyAssociated", err, tc.wantErr)
 				}
 				if st.User != nil {

@@ -107,8 +107,8 @@ func TestUnavailable(t *testing.T) {
 	}
 	s.Close()
 	_, err = s.GetSocialAuth(t.Context(), "edx-oauth2", "jsmith")
-	if !errors.Is(err, socialauth.ErrStorageUnavailable) {
-		t.Errorf("query on a closed database err = %v; want ErrStorageUnavailable", err)
+	if !errors.Is(err, socialauth.CodeStorageUnavailable) {
+		t.Errorf("query on a closed database err = %v; want CodeStorageUnavailable", err)
 	}
 }
 

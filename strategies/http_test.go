@@ -62,7 +62,7 @@ func TestNewHTTPValidatesBaseURL(t *testing.T) {
 		"http://x/a/../b", "http://x//a", "http://x/./a", "http://x/a%2Fb"}
 	for _, raw := range bad {
 		_, err := strategies.NewHTTP(strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: raw})
-		if !errors.Is(err, socialauth.ErrImproperlyConfigured) {
+		if !errors.Is(err, socialauth.CodeImproperlyConfigured) {
 			t.Errorf("%q: err %v, want ImproperlyConfigured", raw, err)
 		}
 	}
@@ -82,17 +82,17 @@ func TestNewHTTPValidatesPrefix(t *testing.T) {
 	}
 	for _, raw := range []string{"auth", "/a/../b", "/a b", "/{x}", "//evil", "/a?b", "/a#b", "/a%2F"} {
 		_, err := strategies.NewHTTP(strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: "http://x", Prefix: raw})
-		if !errors.Is(err, socialauth.ErrImproperlyConfigured) {
+		if !errors.Is(err, socialauth.CodeImproperlyConfigured) {
 			t.Errorf("%q: err %v, want ImproperlyConfigured", raw, err)
 		}
 	}
 }
 
 func TestNewHTTPRejectsGobAndMissingSessions(t *testing.T) {
-	if _, err := strategies.NewHTTP(strategies.HTTPConfig{BaseURL: "http://x"}); !errors.Is(err, socialauth.ErrImproperlyConfigured) {
+	if _, err := strategies.NewHTTP(strategies.HTTPConfig{BaseURL: "http://x"}); !errors.Is(err, socialauth.CodeImproperlyConfigured) {
 		t.Errorf("no sessions: %v", err)
 	}
-	if _, err := strategies.NewHTTP(strategies.HTTPConfig{Sessions: scs.New(), BaseURL: "http://x"}); !errors.Is(err, socialauth.ErrImproperlyConfigured) {
+	if _, err := strategies.NewHTTP(strategies.HTTPConfig{Sessions: scs.New(), BaseURL: "http://x"}); !errors.Is(err, socialauth.CodeImproperlyConfigured) {
 		t.Errorf("gob codec: %v", err)
 	}
 }
@@ -112,7 +112,7 @@ func TestSessionCookieSecureFollowsBaseURL(t *testing.T) {
 			t.Errorf("%s with a matching manager: %v", base, err)
 		}
 		_, err = strategies.NewHTTP(strategies.HTTPConfig{Sessions: strategies.NewSessionManager(memstore.New(), !secure), BaseURL: base})
-		if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), "Secure") {
+		if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !strings.Contains(err.Error(), "Secure") {
 			t.Errorf("%s with Secure=%v: err %v, want ImproperlyConfigured naming Secure", base, !secure, err)
 		}
 	}
@@ -123,7 +123,7 @@ func TestSessionCookieSecureFollowsBaseURL(t *testing.T) {
 func TestRedirectIsHTTPS(t *testing.T) {
 	t.Run("option", func(t *testing.T) {
 		_, err := strategies.NewHTTP(strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: "http://x", RedirectIsHTTPS: true})
-		if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), "REDIRECT_IS_HTTPS") {
+		if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !strings.Contains(err.Error(), "REDIRECT_IS_HTTPS") {
 			t.Errorf("http base, RedirectIsHTTPS: err %v, want ImproperlyConfigured naming REDIRECT_IS_HTTPS", err)
 		}
 		h, err := strategies.NewHTTP(strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: "https://x", RedirectIsHTTPS: true})
@@ -152,7 +152,7 @@ func TestRedirectIsHTTPS(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := strategies.HTTPConfigFrom(settings.New(tc.m), strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: tc.base})
 			if tc.wantErr != "" {
-				if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), tc.wantErr) {
+				if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Errorf("err %v, want ImproperlyConfigured naming %s", err, tc.wantErr)
 				}
 				return
@@ -362,7 +362,7 @@ func TestStrategyWithoutLoadedSession(t *testing.T) {
 	if _, ok := st.SessionGet("k"); ok {
 		t.Error("read a value without a session")
 	}
-	if err := st.SessionRotate(context.Background()); !errors.Is(err, socialauth.ErrImproperlyConfigured) {
+	if err := st.SessionRotate(context.Background()); !errors.Is(err, socialauth.CodeImproperlyConfigured) {
 		t.Errorf("rotate: %v", err)
 	}
 	if err := st.SessionFlush(context.Background()); !errors.Is(err, strategies.ErrNoSession) {

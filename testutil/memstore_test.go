@@ -115,8 +115,8 @@ func TestMemStoreSocialAuth(t *testing.T) {
 		{"edx-oauth2", "Alice ", socialauth.ErrNotFound},
 		{"edx-oauth2", "Alicé", socialauth.ErrNotFound},
 		{"other", "Alice", socialauth.ErrNotFound},
-		{"edx-oauth2", "", socialauth.ErrAuthMissingParameter},
-		{"", "Alice", socialauth.ErrAuthMissingParameter},
+		{"edx-oauth2", "", socialauth.CodeAuthMissingParameter},
+		{"", "Alice", socialauth.CodeAuthMissingParameter},
 	}
 	for _, tc := range tests {
 		got, err := s.GetSocialAuth(ctx, tc.provider, tc.uid)
@@ -135,8 +135,8 @@ func TestMemStoreSocialAuth(t *testing.T) {
 		want                error
 	}{
 		{u.ID, "edx-oauth2", "Alice", socialauth.ErrDuplicate},
-		{u.ID, "edx-oauth2", "", socialauth.ErrAuthMissingParameter},
-		{u.ID, "", "x", socialauth.ErrAuthMissingParameter},
+		{u.ID, "edx-oauth2", "", socialauth.CodeAuthMissingParameter},
+		{u.ID, "", "x", socialauth.CodeAuthMissingParameter},
 		{"42", "edx-oauth2", "x", socialauth.ErrNotFound},
 	} {
 		if _, err := s.CreateSocialAuth(ctx, tc.user, tc.provider, tc.uid); !errors.Is(err, tc.want) {

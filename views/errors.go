@@ -59,7 +59,7 @@ func (v *Views) ErrorResponse(w http.ResponseWriter, r *http.Request, backend st
 		status = http.StatusInternalServerError
 	}
 	code := errorCode(err)
-	missing := errors.Is(err, socialauth.ErrMissingBackend)
+	missing := errors.Is(err, socialauth.CodeMissingBackend)
 	if missing {
 		status = http.StatusNotFound
 	}

@@ -329,7 +329,7 @@ func TestDefaultBackend(t *testing.T) {
 		t.Errorf("logout: Location %q", got)
 	}
 	_, err := views.New("", views.Config{Service: a.svc, HTTP: strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: "http://x"}})
-	if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), "DefaultBackend") {
+	if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !strings.Contains(err.Error(), "DefaultBackend") {
 		t.Errorf("two backends, no DefaultBackend: err %v, want ImproperlyConfigured naming DefaultBackend", err)
 	}
 	// One backend: it is the default.

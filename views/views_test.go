@@ -439,7 +439,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Fatalf("good config: %v", err)
 	}
 	for _, p := range []string{"auth", "/a/../b", "/a b", "/{x}", "//evil", "/a%2F"} {
-		if _, err := views.New(p, good); !errors.Is(err, socialauth.ErrImproperlyConfigured) {
+		if _, err := views.New(p, good); !errors.Is(err, socialauth.CodeImproperlyConfigured) {
 			t.Errorf("prefix %q: err %v, want ImproperlyConfigured", p, err)
 		}
 	}
@@ -460,7 +460,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			cfg := good
 			tc.cfg(&cfg)
 			_, err := views.New("/auth", cfg)
-			if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), tc.want) {
+			if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err %v, want ImproperlyConfigured naming %s", err, tc.want)
 			}
 		})
@@ -484,7 +484,7 @@ func TestRedirectIsHTTPSOverHTTPFailsConstruction(t *testing.T) {
 		if err == nil {
 			_, err = views.New("/auth", views.Config{Service: a.svc, HTTP: hc})
 		}
-		if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !strings.Contains(err.Error(), key) {
+		if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !strings.Contains(err.Error(), key) {
 			t.Errorf("%s=true over http: err %v, want ImproperlyConfigured naming %s", key, err, key)
 		}
 	}

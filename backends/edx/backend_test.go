@@ -259,7 +259,7 @@ func TestNewConfigErrors(t *testing.T) {
 // the edx-oauth2 backend naming every key.
 func assertConfigError(t *testing.T, err error, keys ...string) {
 	t.Helper()
-	if !errors.Is(err, socialauth.ErrImproperlyConfigured) {
+	if !errors.Is(err, socialauth.CodeImproperlyConfigured) {
 		t.Fatalf("error = %v, want ImproperlyConfigured", err)
 	}
 	var se *socialauth.Error
@@ -421,7 +421,7 @@ func TestInsecureSkipVerification(t *testing.T) {
 		t.Errorf("warnings = %q, want still one", w)
 	}
 	for _, bad := range []string{"", "opaque-token", "a.b", "e30.W10.", "!!.e30."} {
-		if _, err := b.UserData(context.Background(), bad); !errors.Is(err, socialauth.ErrAuthTokenError) {
+		if _, err := b.UserData(context.Background(), bad); !errors.Is(err, socialauth.CodeAuthTokenError) {
 			t.Errorf("UserData(%q) error = %v, want AuthTokenError", bad, err)
 		}
 	}
@@ -429,7 +429,7 @@ func TestInsecureSkipVerification(t *testing.T) {
 	logger2, logs2 := newLogger()
 	b2 := fixtureBackend(t, &exampleLMS{key: lmsKey}, settings.Map{"INSECURE_SKIP_TOKEN_VERIFICATION": true,
 		"SOCIAL_AUTH_INSECURE_SKIP_TOKEN_VERIFICATION": true}, edx.Options{Logger: logger2})
-	if _, err := b2.UserData(context.Background(), token); !errors.Is(err, socialauth.ErrAuthTokenError) {
+	if _, err := b2.UserData(context.Background(), token); !errors.Is(err, socialauth.CodeAuthTokenError) {
 		t.Errorf("fallback names turned verification off: %v", err)
 	}
 	if w := logs2.messages(t, "WARN"); len(w) != 0 {

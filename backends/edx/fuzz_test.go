@@ -30,14 +30,14 @@ func FuzzUserData(f *testing.F) {
 	f.Fuzz(func(t *testing.T, token string) {
 		ctx := context.Background()
 		if got, err := verified.UserData(ctx, token); err != nil {
-			if !errors.Is(err, socialauth.ErrAuthTokenError) {
+			if !errors.Is(err, socialauth.CodeAuthTokenError) {
 				t.Fatalf("verified: error %v is not an AuthTokenError", err)
 			}
 		} else if got["preferred_username"] != "jsmith" {
 			t.Fatalf("verified a token the LMS did not sign: %v", got)
 		}
 		got, err := insecure.UserData(ctx, token)
-		if err != nil && !errors.Is(err, socialauth.ErrAuthTokenError) {
+		if err != nil && !errors.Is(err, socialauth.CodeAuthTokenError) {
 			t.Fatalf("insecure: error %v is not an AuthTokenError", err)
 		}
 		for k := range got {

@@ -43,7 +43,7 @@ func (h *harness) loginWithToken(sess *testutil.Session, accessToken string) (*s
 // AuthTokenError (403), no login, nothing written, no secret in the logs.
 func assertRejected(t *testing.T, h *harness, sess *testutil.Session, before testutil.Snapshot, token string, err error) {
 	t.Helper()
-	if !errors.Is(err, socialauth.ErrAuthTokenError) {
+	if !errors.Is(err, socialauth.CodeAuthTokenError) {
 		t.Fatalf("error = %v, want AuthTokenError", err)
 	}
 	if got := socialauth.HTTPStatus(err); got != http.StatusForbidden {
@@ -330,12 +330,12 @@ func TestUnknownKidFlood(t *testing.T) {
 func TestKeyFetchFaults(t *testing.T) {
 	tests := []struct {
 		fault fakelms.Fault
-		want  *socialauth.Error
+		want  socialauth.Code
 	}{
-		{fakelms.Fault{Endpoint: "discovery", Status: http.StatusServiceUnavailable, Body: "{}"}, socialauth.ErrAuthUnreachableProvider},
-		{fakelms.Fault{Endpoint: "jwks", Status: http.StatusInternalServerError, Body: "{}"}, socialauth.ErrAuthUnreachableProvider},
-		{fakelms.Fault{Endpoint: "jwks", Body: "<html>oops</html>", ContentType: "text/html"}, socialauth.ErrAuthUnknownError},
-		{fakelms.Fault{Endpoint: "discovery", Status: http.StatusFound, RedirectTo: "https://evil.example.com/"}, socialauth.ErrAuthUnknownError},
+		{fakelms.Fault{Endpoint: "discovery", Status: http.StatusServiceUnavailable, Body: "{}"}, socialauth.CodeAuthUnreachableProvider},
+		{fakelms.Fault{Endpoint: "jwks", Status: http.StatusInternalServerError, Body: "{}"}, socialauth.CodeAuthUnreachableProvider},
+		{fakelms.Fault{Endpoint: "jwks", Body: "<html>oops</html>", ContentType: "text/html"}, socialauth.CodeAuthUnknownError},
+		{fakelms.Fault{Endpoint: "discovery", Status: http.StatusFound, RedirectTo: "https://evil.example.com/"}, socialauth.CodeAuthUnknownError},
 	}
 	for _, tc := range tests {
 		t.Run(tc.fault.Endpoint+"/"+http.StatusText(tc.fault.Status)+tc.fault.ContentType, func(t *testing.T) {

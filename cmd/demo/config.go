@@ -113,7 +113,7 @@ func asStartupError(err error) error {
 	if err == nil {
 		return nil
 	}
-	if hasSettingsError(err) || errors.Is(err, socialauth.ErrImproperlyConfigured) {
+	if hasSettingsError(err) || errors.Is(err, socialauth.CodeImproperlyConfigured) {
 		return &invalidSettings{cause: err}
 	}
 	return err

@@ -378,7 +378,7 @@ func TestSettingErrorsAreTyped(t *testing.T) {
 		if !errors.As(err, &ie) || ie.Key != "SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT" {
 			t.Errorf("errors.As *settings.InvalidError = %+v", ie)
 		}
-		if !errors.Is(err, socialauth.ErrImproperlyConfigured) || !errors.Is(err, settings.ErrInvalid) {
+		if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !errors.Is(err, settings.ErrInvalid) {
 			t.Errorf("the library's sentinels do not match: %v", err)
 		}
 	})

@@ -5,7 +5,7 @@
 //   - uids, providers and usernames compare exactly: case, accents, trailing
 //     spaces and Unicode normalization forms all make different keys;
 //   - GetSocialAuth and CreateSocialAuth with an empty provider or uid fail
-//     with an error matching socialauth.ErrAuthMissingParameter (and not
+//     with an error matching socialauth.CodeAuthMissingParameter (and not
 //     socialauth.ErrNotFound), and write nothing;
 //   - lookups by an empty or unknown id, username, token or code wrap
 //     socialauth.ErrNotFound;
@@ -449,8 +449,8 @@ func testEmptyKeys(t *testing.T, s socialauth.Storage) {
 	u := mustUser(t, s, "jsmith")
 	check := func(what string, err error) {
 		t.Helper()
-		if !errors.Is(err, socialauth.ErrAuthMissingParameter) {
-			t.Errorf("%s: err = %v, want ErrAuthMissingParameter", what, err)
+		if !errors.Is(err, socialauth.CodeAuthMissingParameter) {
+			t.Errorf("%s: err = %v, want CodeAuthMissingParameter", what, err)
 		}
 		if errors.Is(err, socialauth.ErrNotFound) {
 			t.Errorf("%s: err = %v must not look like ErrNotFound (a caller would go on to create)", what, err)
@@ -1099,8 +1099,8 @@ func testSocialUserGetter(t *testing.T, s socialauth.Storage) {
 	// Empty keys: AuthMissingParameter, never ErrNotFound.
 	for _, key := range [][2]string{{p, ""}, {"", "jsmith"}, {"", ""}} {
 		sa, u, err := g.GetSocialAuthWithUser(ctx(t), key[0], key[1])
-		if !errors.Is(err, socialauth.ErrAuthMissingParameter) || errors.Is(err, socialauth.ErrNotFound) {
-			t.Errorf("GetSocialAuthWithUser(%q, %q): err = %v, want ErrAuthMissingParameter and not ErrNotFound", key[0], key[1], err)
+		if !errors.Is(err, socialauth.CodeAuthMissingParameter) || errors.Is(err, socialauth.ErrNotFound) {
+			t.Errorf("GetSocialAuthWithUser(%q, %q): err = %v, want CodeAuthMissingParameter and not ErrNotFound", key[0], key[1], err)
 		}
 		if sa != nil || u != nil {
 			t.Errorf("GetSocialAuthWithUser(%q, %q) = %+v, %+v; want nil, nil", key[0], key[1], sa, u)

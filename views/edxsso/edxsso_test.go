@@ -214,7 +214,7 @@ func TestNewRefusesBadSettings(t *testing.T) {
 			if err == nil {
 				t.Fatal("New succeeded")
 			}
-			if !errors.Is(err, socialauth.ErrImproperlyConfigured) {
+			if !errors.Is(err, socialauth.CodeImproperlyConfigured) {
 				t.Errorf("error %v is not ImproperlyConfigured", err)
 			}
 			for _, w := range tc.want {
