@@ -35,7 +35,7 @@ func Example() {
 	})
 	svc, err := socialauth.New(socialauth.Options{
 		Storage:  testutil.NewStore(),
-		Backends: socialauth.NewRegistry(backend),
+		Backends: []socialauth.Backend{backend},
 		Steps:    steps,
 		Settings: cfg,
 	})

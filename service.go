@@ -47,7 +47,7 @@ type AuthCompleted struct {
 // Options configure a Service.
 type Options struct {
 	Storage  Storage   // required
-	Backends *Registry // required; backends registered after New are not served
+	Backends []Backend // required: the backends served, one per name
 	Steps    *Steps    // required: pipeline.NewSteps() has the defaults
 	// Settings are read once, in New, for each backend: ConfigFrom, and the
 	// settings of every step of its pipelines (nil: no settings).
@@ -66,8 +66,8 @@ type Options struct {
 // Service per tenant and picks one per request.
 type Service struct {
 	storage      Storage
-	backends     *Registry
 	served       map[string]*served
+	names        []string // sorted
 	logger       *slog.Logger
 	now          func() time.Time
 	authComplete *signals.Signal[AuthCompleted]
@@ -85,7 +85,7 @@ type served struct {
 // backend and builds its pipelines: a malformed setting or an unknown step
 // name is an ImproperlyConfigured error naming it.
 func New(opts Options) (*Service, error) {
-	if opts.Storage == nil || opts.Backends == nil || opts.Steps == nil {
+	if opts.Storage == nil || len(opts.Backends) == 0 || opts.Steps == nil {
 		return nil, &Error{Code: CodeImproperlyConfigured, Msg: "Options.Storage, Backends and Steps are required"}
 	}
 	logger := opts.Logger
@@ -98,22 +98,29 @@ func New(opts Options) (*Service, error) {
 	}
 	s := &Service{
 		storage:      opts.Storage,
-		backends:     opts.Backends,
 		served:       map[string]*served{},
 		logger:       logger,
 		now:          now,
 		authComplete: signals.New[AuthCompleted]("auth_complete", logger),
 	}
 	var errs []error
-	for _, name := range opts.Backends.Names() {
-		b, _ := opts.Backends.Lookup(name)
+	for _, b := range opts.Backends {
+		name := b.Name()
+		if _, dup := s.served[name]; dup || name == "" {
+			errs = append(errs, &Error{Code: CodeImproperlyConfigured, Backend: name,
+				Msg: "Options.Backends: every backend needs a name of its own"})
+			continue
+		}
 		sv, err := build(b, opts)
 		if err != nil {
 			errs = append(errs, err)
+			s.served[name] = nil
 			continue
 		}
 		s.served[name] = sv
+		s.names = append(s.names, name)
 	}
+	slices.Sort(s.names)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -187,17 +194,29 @@ func withBackend(err error, name string) error {
 
 // lookup returns what the service serves under name (MissingBackend).
 func (s *Service) lookup(name string) (*served, error) {
-	sv, ok := s.served[name]
-	if !ok {
+	sv := s.served[name]
+	if sv == nil {
 		return nil, &Error{Code: CodeMissingBackend, Backend: name}
 	}
 	return sv, nil
 }
 
+// Backend returns the backend the service serves under name.
+func (s *Service) Backend(name string) (Backend, bool) {
+	if sv := s.served[name]; sv != nil {
+		return sv.backend, true
+	}
+	return nil, false
+}
+
+// BackendNames lists the names of the backends served, sorted (for a
+// sign-in page).
+func (s *Service) BackendNames() []string { return slices.Clone(s.names) }
+
 // Config returns the configuration the service uses for backend.
 func (s *Service) Config(backend string) (Config, bool) {
-	sv, ok := s.served[backend]
-	if !ok {
+	sv := s.served[backend]
+	if sv == nil {
 		return Config{}, false
 	}
 	return sv.cfg, true
@@ -206,9 +225,6 @@ func (s *Service) Config(backend string) (Config, bool) {
 // AuthComplete is the auth_complete signal: connect a receiver to hear of
 // every completed login. A receiver's error or panic never breaks the login.
 func (s *Service) AuthComplete() *signals.Signal[AuthCompleted] { return s.authComplete }
-
-// Backends returns the registry.
-func (s *Service) Backends() *Registry { return s.backends }
 
 // Storage returns the store.
 func (s *Service) Storage() Storage { return s.storage }

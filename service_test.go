@@ -78,7 +78,7 @@ func newHarness(t *testing.T, cfg settings.Map, steps ...socialauth.Step) *harne
 // and backend: settings are read once, here.
 func (h *harness) build(t *testing.T) {
 	t.Helper()
-	svc, err := socialauth.New(socialauth.Options{Storage: h.store, Backends: socialauth.NewRegistry(h.backend),
+	svc, err := socialauth.New(socialauth.Options{Storage: h.store, Backends: []socialauth.Backend{h.backend},
 		Steps: h.steps, Settings: settings.New(h.cfg), Now: h.clock.now})
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +232,7 @@ func TestPipelineStepErrorRollsBack(t *testing.T) {
 func TestUnknownStepIsConfigurationError(t *testing.T) {
 	for _, key := range []string{"SOCIAL_AUTH_PIPELINE", "SOCIAL_AUTH_FAKE_PIPELINE", "SOCIAL_AUTH_DISCONNECT_PIPELINE"} {
 		b := newBackend()
-		_, err := socialauth.New(socialauth.Options{Storage: testutil.NewStore(), Backends: socialauth.NewRegistry(b),
+		_, err := socialauth.New(socialauth.Options{Storage: testutil.NewStore(), Backends: []socialauth.Backend{b},
 			Steps: pipeline.NewSteps(), Settings: settings.New(settings.Map{key: []string{"no.such.step"}})})
 		if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !strings.Contains(err.Error(), "no.such.step") ||
 			!strings.Contains(err.Error(), key) || !errors.Is(err, settings.ErrInvalid) {
@@ -282,7 +282,7 @@ func TestMalformedSettingFailsNew(t *testing.T) {
 		{"REVOKE_TOKENS_ON_DISCONNECT", value, settings.ErrWrongType},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
-			_, err := socialauth.New(socialauth.Options{Storage: testutil.NewStore(), Backends: socialauth.NewRegistry(newBackend()),
+			_, err := socialauth.New(socialauth.Options{Storage: testutil.NewStore(), Backends: []socialauth.Backend{newBackend()},
 				Steps: pipeline.NewSteps(), Settings: settings.New(settings.Map{tc.key: tc.value})})
 			if tc.want == nil {
 				if err != nil {
@@ -314,7 +314,7 @@ func TestOptionsConfigs(t *testing.T) {
 		return nil, nil
 	}})
 	store := testutil.NewStore()
-	svc, err := socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(newBackend()), Steps: steps,
+	svc, err := socialauth.New(socialauth.Options{Storage: store, Backends: []socialauth.Backend{newBackend()}, Steps: steps,
 		// Malformed service settings are not read for a backend configured in code.
 		Settings: settings.New(settings.Map{"LOGIN_REDIRECT_URL": "/from-settings", "SOCIAL_AUTH_PARTIAL_PIPELINE_TTL": "abc"}),
 		Configs:  map[string]socialauth.Config{"fake": cfg}})
@@ -334,7 +334,7 @@ func TestOptionsConfigs(t *testing.T) {
 		t.Errorf("redirect %q, custom step ran %d times; want /from-code and 1", resp.Location, marked)
 	}
 	// The steps still read their settings: a malformed one fails New.
-	_, err = socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(newBackend()), Steps: steps,
+	_, err = socialauth.New(socialauth.Options{Storage: store, Backends: []socialauth.Backend{newBackend()}, Steps: steps,
 		Settings: settings.New(settings.Map{"SOCIAL_AUTH_USER_FIELDS": 1}),
 		Configs:  map[string]socialauth.Config{"fake": cfg}})
 	if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !strings.Contains(err.Error(), "SOCIAL_AUTH_USER_FIELDS") {
@@ -343,7 +343,7 @@ func TestOptionsConfigs(t *testing.T) {
 	// An unknown step in a Config from code fails New too.
 	bad := socialauth.DefaultConfig()
 	bad.DisconnectPipeline = []string{"no.such.step"}
-	_, err = socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(newBackend()), Steps: steps,
+	_, err = socialauth.New(socialauth.Options{Storage: store, Backends: []socialauth.Backend{newBackend()}, Steps: steps,
 		Configs: map[string]socialauth.Config{"fake": bad}})
 	if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !strings.Contains(err.Error(), "no.such.step") {
 		t.Errorf("unknown step in Configs: %v", err)
@@ -371,7 +371,7 @@ func TestMultiTenant(t *testing.T) {
 	for host, m := range tenants {
 		b := newBackend()
 		b.IDKey, b.Response = "id", map[string]any{"id": host, "username": "jsmith", "email": "js@" + host}
-		svc, err := socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(b), Steps: steps, Settings: settings.New(m)})
+		svc, err := socialauth.New(socialauth.Options{Storage: store, Backends: []socialauth.Backend{b}, Steps: steps, Settings: settings.New(m)})
 		if err != nil {
 			t.Fatalf("tenant %s: %v", host, err)
 		}
@@ -816,5 +816,29 @@ func TestReceiverFailureDoesNotBreakLogin(t *testing.T) {
 	}
 	if _, ok := sess.Get(socialauth.SessionUserID); !ok {
 		t.Error("login broken by a receiver")
+	}
+}
+
+// TestBackendsOnePerName: two backends of one name, or none, stop New.
+func TestBackendsOnePerName(t *testing.T) {
+	for name, list := range map[string][]socialauth.Backend{
+		"duplicate": {&testutil.FakeBackend{BackendName: "x"}, &testutil.FakeBackend{BackendName: "x"}},
+		"none":      nil,
+	} {
+		_, err := socialauth.New(socialauth.Options{Storage: testutil.NewStore(), Steps: pipeline.NewSteps(), Backends: list})
+		if !errors.Is(err, socialauth.CodeImproperlyConfigured) {
+			t.Errorf("%s: New = %v, want ImproperlyConfigured", name, err)
+		}
+	}
+	svc, err := socialauth.New(socialauth.Options{Storage: testutil.NewStore(), Steps: pipeline.NewSteps(),
+		Backends: []socialauth.Backend{&testutil.FakeBackend{BackendName: "b"}, &testutil.FakeBackend{BackendName: "a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := svc.BackendNames(); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Errorf("BackendNames = %v", got)
+	}
+	if _, ok := svc.Backend("c"); ok {
+		t.Error("Backend(c) found")
 	}
 }

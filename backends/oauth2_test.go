@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/pipeline"
 	"github.com/socialauth-go/socialauth/settings"
 	"github.com/socialauth-go/socialauth/testutil"
 	"github.com/socialauth-go/socialauth/testutil/fakelms"
@@ -687,17 +688,21 @@ func TestVerifyTokenHook(t *testing.T) {
 	}
 }
 
-func TestRegistry(t *testing.T) {
+func TestServiceServesBothBases(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
-	reg := socialauth.NewRegistry(lmsOAuth2(t, l, nil, nil), newOIDC(t, l, nil))
-	if diff := cmp.Diff([]string{"lms", "oidc"}, reg.Names()); diff != "" {
+	svc, err := socialauth.New(socialauth.Options{Storage: testutil.NewStore(), Steps: pipeline.NewSteps(),
+		Backends: []socialauth.Backend{lmsOAuth2(t, l, nil, nil), newOIDC(t, l, nil)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"lms", "oidc"}, svc.BackendNames()); diff != "" {
 		t.Error(diff)
 	}
-	if b, err := reg.Lookup("oidc"); err != nil || b.Name() != "oidc" {
-		t.Errorf("Lookup(oidc) = %v, %v", b, err)
+	if b, ok := svc.Backend("oidc"); !ok || b.Name() != "oidc" {
+		t.Errorf("Backend(oidc) = %v, %v", b, ok)
 	}
-	_, err := reg.Lookup("nope")
+	_, err = svc.Begin(context.Background(), testutil.NewStrategy(testutil.StrategyOptions{}), "nope")
 	if !errors.Is(err, socialauth.CodeMissingBackend) || !errors.Is(err, socialauth.CodeWrongBackend) {
-		t.Errorf("Lookup(nope) = %v", err)
+		t.Errorf("Begin(nope) = %v", err)
 	}
 }

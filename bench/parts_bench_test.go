@@ -113,7 +113,7 @@ func BenchmarkPipeline(b *testing.B) {
 	backend := &testutil.FakeBackend{BackendName: edx.Name, Response: response, ExtraDataKeys: []string{"access_token", "expires_in"}}
 	store := testutil.NewStore()
 	svc, err := socialauth.New(socialauth.Options{
-		Storage: store, Backends: socialauth.NewRegistry(backend), Steps: pipeline.NewSteps(),
+		Storage: store, Backends: []socialauth.Backend{backend}, Steps: pipeline.NewSteps(),
 		Settings: settings.New(settings.Map{"LOGIN_REDIRECT_URL": "/"}),
 	})
 	if err != nil {

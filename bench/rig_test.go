@@ -146,7 +146,7 @@ func newRig(tb testing.TB, opts rigOptions) *rig {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	service, err := socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(backend), Steps: steps, Settings: set})
+	service, err := socialauth.New(socialauth.Options{Storage: store, Backends: []socialauth.Backend{backend}, Steps: steps, Settings: set})
 	if err != nil {
 		tb.Fatal(err)
 	}

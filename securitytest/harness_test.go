@@ -287,7 +287,7 @@ func (e *env) wire(mux *http.ServeMux, extra []socialauth.Step) error {
 	steps := pipeline.NewSteps()
 	edx.RegisterSteps(steps)
 	steps.Register(extra...)
-	reg := socialauth.NewRegistry()
+	reg := []socialauth.Backend{}
 
 	// The edX backend logs a signed-in user out when a new login starts: it
 	// asks the Service (built below, once every backend is registered).
@@ -303,7 +303,7 @@ func (e *env) wire(mux *http.ServeMux, extra []socialauth.Step) error {
 	if err != nil {
 		return err
 	}
-	reg.Register(eb)
+	reg = append(reg, eb)
 
 	ocfg, err := backends.OIDCConfigFrom(e.set, backends.OIDCConfig{
 		OAuth2: backends.OAuth2Config{Logger: e.logger, Now: e.clock.Now},
@@ -315,7 +315,7 @@ func (e *env) wire(mux *http.ServeMux, extra []socialauth.Step) error {
 	if err != nil {
 		return err
 	}
-	reg.Register(ob)
+	reg = append(reg, ob)
 
 	// A plain OAuth2 backend: the base fetches UserInfoURL itself.
 	lmsURL := e.lms.URL()
@@ -339,7 +339,7 @@ func (e *env) wire(mux *http.ServeMux, extra []socialauth.Step) error {
 	if err != nil {
 		return err
 	}
-	reg.Register(pb)
+	reg = append(reg, pb)
 
 	svc, err = socialauth.New(socialauth.Options{
 		Storage: e.store, Backends: reg, Steps: steps, Settings: e.set, Logger: e.logger, Now: e.clock.Now,

@@ -92,9 +92,9 @@ func TestParallelLoginsRefreshesLogouts(t *testing.T) {
 		b.get("/logout/?no_redirect=1")
 	}
 	e.lms.AutoApprove("jsmith")
-	bk, err := e.svc.Backends().Lookup(edxName)
-	if err != nil {
-		t.Fatal(err)
+	bk, ok := e.svc.Backend(edxName)
+	if !ok {
+		t.Fatal("no edX backend")
 	}
 	type refresher interface {
 		RefreshSocial(ctx context.Context, store socialauth.SocialStorage, social *socialauth.UserSocialAuth) (*socialauth.UserSocialAuth, error)

@@ -30,7 +30,7 @@ func (member) TableName() string { return "members" }
 func signIn(t *testing.T, s socialauth.Storage, at time.Time, response map[string]any) *socialauth.User {
 	t.Helper()
 	b := &testutil.FakeBackend{BackendName: "fake", IDKey: "username", Response: response}
-	svc, err := socialauth.New(socialauth.Options{Storage: s, Backends: socialauth.NewRegistry(b), Steps: pipeline.NewSteps(),
+	svc, err := socialauth.New(socialauth.Options{Storage: s, Backends: []socialauth.Backend{b}, Steps: pipeline.NewSteps(),
 		Settings: settings.New(settings.Map{"LOGIN_REDIRECT_URL": "/home"}), Now: func() time.Time { return at }})
 	if err != nil {
 		t.Fatal(err)

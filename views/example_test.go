@@ -22,7 +22,7 @@ import (
 func Example() {
 	svc, err := socialauth.New(socialauth.Options{
 		Storage:  testutil.NewStore(),
-		Backends: socialauth.NewRegistry(&testutil.FakeBackend{BackendName: "edx-oauth2", Logout: "https://lms.example.com/logout"}),
+		Backends: []socialauth.Backend{&testutil.FakeBackend{BackendName: "edx-oauth2", Logout: "https://lms.example.com/logout"}},
 		Steps:    pipeline.NewSteps(),
 		Settings: settings.New(settings.Map{"SOCIAL_AUTH_LOGIN_ERROR_URL": "/login-error/"}),
 	})
@@ -59,7 +59,7 @@ func Example() {
 func ExampleViews_Routes() {
 	svc, err := socialauth.New(socialauth.Options{
 		Storage:  testutil.NewStore(),
-		Backends: socialauth.NewRegistry(&testutil.FakeBackend{BackendName: "edx-oauth2"}),
+		Backends: []socialauth.Backend{&testutil.FakeBackend{BackendName: "edx-oauth2"}},
 		Steps:    pipeline.NewSteps(),
 	})
 	if err != nil {

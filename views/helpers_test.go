@@ -108,7 +108,7 @@ func newApp(t *testing.T, opts appOptions) *app {
 		}
 	}
 	a.backend = &callbackBackend{fb}
-	reg := socialauth.NewRegistry(append([]socialauth.Backend{a.backend}, opts.others...)...)
+	reg := append([]socialauth.Backend{a.backend}, opts.others...)
 	var err error
 	a.svc, err = socialauth.New(socialauth.Options{
 		Storage:  a.store,

@@ -170,12 +170,7 @@ func defaultBackend(svc *socialauth.Service, name string) (string, error) {
 		}
 		return name, nil
 	}
-	var served []string
-	for _, n := range svc.Backends().Names() {
-		if _, ok := svc.Config(n); ok {
-			served = append(served, n)
-		}
-	}
+	served := svc.BackendNames()
 	if len(served) != 1 {
 		return "", configErr("views.Config.DefaultBackend is required when the Service does not serve exactly one backend")
 	}
@@ -572,8 +567,8 @@ func (v *Views) providerLogoutURL(ctx context.Context, st socialauth.Strategy, _
 			}
 		}
 	}
-	b, err := v.svc.Backends().Lookup(name)
-	if err != nil {
+	b, ok := v.svc.Backend(name)
+	if !ok {
 		v.logger.WarnContext(ctx, "socialauth: logout backend not registered", "backend", name)
 	} else if lu, ok := b.(socialauth.LogoutURLer); ok {
 		target, err := lu.LogoutURL(ctx, st)

@@ -37,9 +37,7 @@ func ExampleNew() {
 	}
 	steps := pipeline.NewSteps()
 	edx.RegisterSteps(steps)
-	registry := socialauth.NewRegistry()
-	registry.Register(backend)
-	svc, err := socialauth.New(socialauth.Options{Storage: store, Backends: registry, Steps: steps, Settings: set, Logger: logger})
+	svc, err := socialauth.New(socialauth.Options{Storage: store, Backends: []socialauth.Backend{backend}, Steps: steps, Settings: set, Logger: logger})
 	if err != nil {
 		panic(err)
 	}
@@ -50,7 +48,7 @@ func ExampleNew() {
 		return nil
 	})
 	c, _ := svc.Config(edx.Name)
-	fmt.Println(registry.Names(), backend.AuthorizationURL(), c.Pipeline[len(c.Pipeline)-1])
+	fmt.Println(svc.BackendNames(), backend.AuthorizationURL(), c.Pipeline[len(c.Pipeline)-1])
 	// Output: [edx-oauth2] http://edx.devstack.lms:18000/oauth2/authorize auth_backends.pipeline.update_email
 }
 

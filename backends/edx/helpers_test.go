@@ -305,9 +305,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	steps := pipeline.NewSteps()
 	edx.RegisterSteps(steps)
 	steps.Register(o.steps...)
-	reg := socialauth.NewRegistry()
-	reg.Register(b)
-	svc, err := socialauth.New(socialauth.Options{Storage: h.store, Backends: reg, Steps: steps, Settings: h.set,
+	svc, err := socialauth.New(socialauth.Options{Storage: h.store, Backends: []socialauth.Backend{b}, Steps: steps, Settings: h.set,
 		Logger: logger, Now: o.now})
 	if err != nil {
 		t.Fatal(err)

@@ -45,7 +45,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	svc, err := socialauth.New(socialauth.Options{Storage: store, Settings: set,
-		Backends: socialauth.NewRegistry(acme), Steps: pipeline.NewSteps()})
+		Backends: []socialauth.Backend{acme}, Steps: pipeline.NewSteps()})
 	if err != nil {
 		log.Fatal(err) // a bad service setting or pipeline step, named
 	}

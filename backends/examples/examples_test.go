@@ -12,6 +12,7 @@ import (
 
 	"github.com/socialauth-go/socialauth"
 	"github.com/socialauth-go/socialauth/backends"
+	"github.com/socialauth-go/socialauth/pipeline"
 	"github.com/socialauth-go/socialauth/settings"
 	"github.com/socialauth-go/socialauth/testutil"
 	"github.com/socialauth-go/socialauth/testutil/fakelms"
@@ -278,8 +279,12 @@ func Example_authorizationRequest() {
 	if err != nil {
 		panic(err)
 	}
-	reg := socialauth.NewRegistry(acme, company)
-	fmt.Println(reg.Names())
+	svc, err := socialauth.New(socialauth.Options{Storage: testutil.NewStore(), Steps: pipeline.NewSteps(),
+		Backends: []socialauth.Backend{acme, company}, Settings: set})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(svc.BackendNames())
 
 	st := testutil.NewStrategy(testutil.StrategyOptions{})
 	resp, err := acme.Start(context.Background(), st)

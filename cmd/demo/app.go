@@ -187,7 +187,7 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 		d.Social = newMe(u, socials).Social
 		d.FullName = strings.TrimSpace(u.FirstName + " " + u.LastName)
 	}
-	for _, name := range a.sso.Service.Backends().Names() {
+	for _, name := range a.sso.Service.BackendNames() {
 		d.Backends = append(d.Backends, homeBackend{Name: name, LoginURL: a.sso.BeginPath(name) + "?next=/"})
 	}
 	if code := r.URL.Query().Get("error"); code != "" && knownErrorCode(code) {

@@ -174,7 +174,7 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 	go cleanupLoop(cleanupCtx, sso.Store, logger)
 
 	attrs := []any{"url", base, "listen", hostPort(ln.Addr()), "database", dialectOf(dbURL),
-		"backends", sso.Service.Backends().Names(), "client_id", client.Key}
+		"backends", sso.Service.BackendNames(), "client_id", client.Key}
 	if embedded {
 		attrs = append(attrs, "fake_lms", lmsURL)
 		logger.Info("demo: listening", attrs...)

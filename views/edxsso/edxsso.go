@@ -147,7 +147,7 @@ func wire(ctx context.Context, store *storage.Store, set *settings.Settings, edx
 	steps.Register(opts.Steps...)
 	service, err := socialauth.New(socialauth.Options{
 		Storage:  store,
-		Backends: socialauth.NewRegistry(append([]socialauth.Backend{backend}, more...)...),
+		Backends: append([]socialauth.Backend{backend}, more...),
 		Steps:    steps,
 		Settings: set,
 		Logger:   logger,

@@ -70,7 +70,7 @@ func byHand(ln net.Listener, base string, logger *slog.Logger) error {
 	}
 	steps := pipeline.NewSteps()
 	edx.RegisterSteps(steps) // get_user_if_exists, update_email
-	svc, err := socialauth.New(socialauth.Options{Storage: store, Backends: socialauth.NewRegistry(backend),
+	svc, err := socialauth.New(socialauth.Options{Storage: store, Backends: []socialauth.Backend{backend},
 		Steps: steps, Settings: set, Logger: logger}) // PIPELINE, redirects, …: checked now
 	if err != nil {
 		return err
