@@ -86,12 +86,7 @@ func newOAuth2(cfg OAuth2Config) *OAuth2 {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	cfg.Scope = slices.Clone(cfg.Scope)
-	cfg.DefaultScope = slices.Clone(cfg.DefaultScope)
-	cfg.ExtraData = slices.Clone(cfg.ExtraData)
-	cfg.AllowedAuthExtraArgs = slices.Clone(cfg.AllowedAuthExtraArgs)
-	cfg.AuthExtraArguments = maps.Clone(cfg.AuthExtraArguments)
-	cfg.ExtraTokenParams = cloneValues(cfg.ExtraTokenParams)
+	cfg = cfg.clone()
 	var c http.Client
 	if cfg.HTTPClient != nil {
 		c = *cfg.HTTPClient
@@ -105,8 +100,11 @@ func newOAuth2(cfg OAuth2Config) *OAuth2 {
 func (o *OAuth2) Name() string { return o.cfg.Name }
 
 // Config returns a copy of the backend's configuration, defaults filled.
-func (o *OAuth2) Config() OAuth2Config {
-	c := o.cfg
+func (o *OAuth2) Config() OAuth2Config { return o.cfg.clone() }
+
+// clone copies c with its own slices and maps, so neither the caller's
+// value nor the backend's can change the other.
+func (c OAuth2Config) clone() OAuth2Config {
 	c.Scope = slices.Clone(c.Scope)
 	c.DefaultScope = slices.Clone(c.DefaultScope)
 	c.ExtraData = slices.Clone(c.ExtraData)

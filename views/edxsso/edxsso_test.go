@@ -93,6 +93,14 @@ func byHand(ln net.Listener, base string, logger *slog.Logger) error {
 
 // TestByHand runs the by-hand wiring of the quickstart through a sign-in.
 func TestByHand(t *testing.T) {
+	signInThrough(t, func(ln net.Listener, base string) error { return byHand(ln, base, nil) })
+}
+
+// signInThrough serves a service with serve on a loopback port, against the
+// fake LMS configured by the environment, and signs in as a browser would:
+// the protected home page sends the browser to sign in and back.
+func signInThrough(t *testing.T, serve func(ln net.Listener, base string) error) {
+	t.Helper()
 	chdirTemp(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -101,8 +109,9 @@ func TestByHand(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	lms(t, base)
 	done := make(chan error, 1)
-	go func() { done <- byHand(ln, base, nil) }()
+	go func() { done <- serve(ln, base) }()
 	t.Cleanup(func() { ln.Close(); <-done })
+
 	jar, _ := cookiejar.New(nil)
 	resp, err := (&http.Client{Jar: jar}).Get(base + "/")
 	if err != nil {
@@ -112,6 +121,9 @@ func TestByHand(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || string(body) != "Hello, jsmith!\n" {
 		t.Fatalf("GET / after sign-in: %d %q", resp.StatusCode, body)
+	}
+	if resp.Request.URL.String() != base+"/" {
+		t.Errorf("ended at %s, want %s/", resp.Request.URL, base)
 	}
 }
 
@@ -137,34 +149,9 @@ func chdirTemp(t *testing.T) {
 }
 
 // TestQuickstart runs the quickstart's program over loopback against the
-// fake LMS and signs in as a browser would: the protected page sends the
-// browser to sign in and back.
+// fake LMS, signs in, and finds the default SQLite database.
 func TestQuickstart(t *testing.T) {
-	chdirTemp(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	lms(t, base)
-	done := make(chan error, 1)
-	go func() { done <- quickstart(ln, base) }()
-	t.Cleanup(func() { ln.Close(); <-done })
-
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar}
-	resp, err := browser.Get(base + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(body) != "Hello, jsmith!\n" {
-		t.Fatalf("GET / after sign-in: %d %q", resp.StatusCode, body)
-	}
-	if resp.Request.URL.String() != base+"/" {
-		t.Errorf("ended at %s, want %s/", resp.Request.URL, base)
-	}
+	signInThrough(t, quickstart)
 	if _, err := os.Stat(filepath.Join(".", "socialauth.db")); err != nil {
 		t.Errorf("default SQLite database: %v", err)
 	}
