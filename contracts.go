@@ -51,6 +51,18 @@ type LogoutURLer interface {
 	LogoutURL(ctx context.Context, s Strategy) (string, error)
 }
 
+// CallbackDetector is a Backend that tells its provider's callback from
+// another request to its complete route, such as the form of a paused
+// pipeline. When the session holds a paused pipeline and a request without
+// partial_token reaches the complete route, the Service resumes that
+// pipeline unless the backend says the request is a provider callback:
+// then the abandoned partial is dropped and the callback completes, so a
+// stale partial never takes over a fresh sign-in. The OAuth2 bases
+// implement it (a non-empty state).
+type CallbackDetector interface {
+	IsCallback(data url.Values) bool
+}
+
 // AuthAllower is a Backend with its own rule for who may log in, consulted by
 // the auth_allowed step in addition to the WHITELISTED_* settings.
 type AuthAllower interface {

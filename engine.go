@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -174,7 +175,7 @@ func (s *Service) resumePartial(ctx context.Context, st Strategy, sv *served, lo
 		return 0, nil, &Error{Code: CodeAuthForbidden, Backend: name, Msg: "partial pipeline not owned by this session"}
 	case sessToken == "":
 		return 0, nil, nil
-	case reqToken == "" && data.Get("state") != "":
+	case reqToken == "" && isCallback(sv.backend, data):
 		// A new callback: forget the abandoned partial.
 		s.dropPartial(ctx, st, sessToken)
 		return 0, nil, nil
@@ -224,6 +225,12 @@ func (s *Service) resumePartial(ctx context.Context, st Strategy, sv *served, lo
 		state.User = loggedIn
 	}
 	return p.NextStep, state, nil
+}
+
+// isCallback asks the backend whether data is its provider's callback.
+func isCallback(b Backend, data url.Values) bool {
+	d, ok := b.(CallbackDetector)
+	return ok && d.IsCallback(data)
 }
 
 func (s *Service) dropPartial(ctx context.Context, st Strategy, token string) {

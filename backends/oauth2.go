@@ -33,6 +33,8 @@ var (
 	_ socialauth.Backend   = (*OAuth2)(nil)
 	_ socialauth.Refresher = (*OAuth2)(nil)
 	_ socialauth.Revoker   = (*OAuth2)(nil)
+
+	_ socialauth.CallbackDetector = (*OAuth2)(nil)
 )
 
 // NewOAuth2 validates cfg and returns its backend; cfg is copied. A missing
@@ -229,6 +231,10 @@ func (o *OAuth2) AuthURL(ctx context.Context, s socialauth.Strategy) (string, er
 	s.SessionSet(SessionKey(o.cfg.Name), flow.toSession())
 	return authURL, nil
 }
+
+// IsCallback reports whether data is a provider callback: it carries a
+// state (socialauth.CallbackDetector).
+func (o *OAuth2) IsCallback(data url.Values) bool { return data.Get("state") != "" }
 
 // Complete handles the provider's callback: the flow is consumed from the
 // session first (single use, on success and on failure), then the provider

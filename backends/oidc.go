@@ -42,6 +42,12 @@ const (
 // provider and ID-token verifier are built once, by NewOIDC (as go-oidc's
 // NewProvider and Provider.Verifier); the documents they need are fetched
 // on first use and cached.
+//
+// Its detail keys (UserDetails, unless OAuth2Config.Details replaces the
+// mapping): username, email, fullname, first_name and last_name, read from
+// the response and else from the ID token's claims named by USERNAME_KEY
+// (preferred_username), EMAIL_KEY (email), FULLNAME_KEY (name),
+// FIRST_NAME_KEY (given_name) and LAST_NAME_KEY (family_name).
 type OIDC struct {
 	*OAuth2
 	ocfg OIDCConfig

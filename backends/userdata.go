@@ -12,6 +12,10 @@ import (
 
 // UserDetails maps the provider response with the backend's Details hook, or
 // by default reads username, email, fullname/name, first_name and last_name.
+//
+// The default detail keys: username, email, fullname, first_name, last_name
+// (fullname split on its first space when the names are missing, as
+// upstream's get_user_names).
 func (o *OAuth2) UserDetails(response map[string]any) socialauth.Details {
 	if o.cfg.Details != nil {
 		return o.cfg.Details(response)

@@ -73,6 +73,8 @@ var (
 	_ socialauth.Refresher   = (*FakeBackend)(nil)
 	_ socialauth.Revoker     = (*FakeBackend)(nil)
 	_ socialauth.LogoutURLer = (*FakeBackend)(nil)
+
+	_ socialauth.CallbackDetector = (*FakeBackend)(nil)
 )
 
 // Calls returns a copy of the recorded calls.
@@ -116,6 +118,9 @@ func (b *FakeBackend) Start(ctx context.Context, s socialauth.Strategy) (*social
 	}
 	return socialauth.Redirect(u + "?" + url.Values{"state": {state}}.Encode()), nil
 }
+
+// IsCallback reports whether data carries a state, as the OAuth2 bases do.
+func (b *FakeBackend) IsCallback(data url.Values) bool { return data.Get("state") != "" }
 
 // Complete returns a copy of Response, or CompleteErr.
 func (b *FakeBackend) Complete(ctx context.Context, _ socialauth.Strategy) (map[string]any, error) {

@@ -51,6 +51,11 @@ func FilterUserData(claims map[string]any) map[string]any {
 // language is the locale lower-cased with '_' → '-' when the locale is a
 // non-empty string; is_staff is the administrator claim and is_superuser the
 // superuser claim, false when absent.
+//
+// The detail keys, for USER_FIELDS, PROTECTED_USER_FIELDS and your own
+// steps: username, email, full_name (not social-core's usual fullname),
+// first_name, last_name, language, user_id, is_staff, is_superuser. Those
+// a user table does not map are skipped by create_user and user_details.
 func UserDetails(response map[string]any) socialauth.Details {
 	d := socialauth.Details{}
 	for _, m := range ClaimsToDetails() {
