@@ -32,7 +32,8 @@ type Callback struct {
 }
 
 // ParseCallback reads the callback parameters from data. A parameter sent
-// twice with different values, too long, or holding control characters is an
+// twice (even with the same value, in the query and the form body, in any
+// order), too long, or holding control characters is an
 // AuthInvalidParameter error naming it; no value of the callback is ever
 // reflected in an error. With redirectState, redirect_state stands in for a
 // missing state (upstream's REDIRECT_STATE).
@@ -48,11 +49,9 @@ func ParseCallback(backend string, data url.Values, redirectState bool) (Callbac
 			return "", false
 		}
 		v := vs[0]
-		for _, o := range vs[1:] {
-			if o != v {
-				err = &socialauth.Error{Code: socialauth.CodeAuthInvalidParameter, Backend: backend, Param: name}
-				return "", false
-			}
+		if len(vs) > 1 {
+			err = &socialauth.Error{Code: socialauth.CodeAuthInvalidParameter, Backend: backend, Param: name}
+			return "", false
 		}
 		if len(v) > max || strings.ContainsFunc(v, isControl) {
 			err = &socialauth.Error{Code: socialauth.CodeAuthInvalidParameter, Backend: backend, Param: name}

@@ -131,8 +131,11 @@ type OAuth2Config struct {
 	// (USE_PKCE=false).
 	PKCEDisabled bool
 	// RedirectState adds ?redirect_state=<state> to the redirect_uri
-	// (upstream's REDIRECT_STATE). Off by default: it breaks strict
-	// redirect-URI matching.
+	// (upstream's REDIRECT_STATE, on by default there), for a provider whose
+	// registered redirect URI needs it. Off by default here: a state inside
+	// the redirect_uri leaks through Referer headers and access logs (RFC
+	// 9700 §4.2.4) and breaks strict redirect-URI matching; the state
+	// parameter alone carries it (setting REDIRECT_STATE).
 	RedirectState bool
 	// StateTTL bounds the time between Start and the callback (default
 	// DefaultStateTTL; STATE_TTL).
@@ -151,6 +154,12 @@ type OAuth2Config struct {
 	// It is copied: the backend sets its own Timeout and never follows
 	// redirects, so that credentials are never re-sent elsewhere.
 	HTTPClient *http.Client
+	// UsedStates records each redeemed sign-in flow, so that a flow is
+	// redeemed once even when its callback arrives many times at once, at
+	// several instances: give the store they share (the GORM store and
+	// MemStore are NonceStorages). nil: a record in this process, enough
+	// for a single instance.
+	UsedStates socialauth.NonceStorage
 	// Logger receives the backend's log lines (nil: discarded).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
@@ -255,7 +264,7 @@ type OIDCConfig struct {
 // (SOCIAL_AUTH_<NAME>_<SETTING>, SOCIAL_AUTH_<SETTING>, <SETTING>): KEY,
 // SECRET, the endpoint URLs, SCOPE, IGNORE_DEFAULT_SCOPE, ID_KEY,
 // EXTRA_DATA, GET_ALL_EXTRA_DATA, ACCESS_TOKEN_METHOD, AUTH_EXTRA_ARGUMENTS,
-// AUTH_EXTRA_ARGUMENTS_OVERRIDE_ALLOWLIST, USE_PKCE, STATE_TTL,
+// AUTH_EXTRA_ARGUMENTS_OVERRIDE_ALLOWLIST, USE_PKCE, REDIRECT_STATE, STATE_TTL,
 // REQUESTS_TIMEOUT (or URLOPEN_TIMEOUT) and USER_AGENT. Every missing or
 // malformed setting is reported, each naming its key, in one
 // *socialauth.Error with CodeImproperlyConfigured. A nil s reads as empty.
@@ -372,6 +381,7 @@ func readOAuth2(r *settings.Reader, c *OAuth2Config) {
 	c.AllowedAuthExtraArgs = append(slices.Clone(c.AllowedAuthExtraArgs),
 		r.StringList("AUTH_EXTRA_ARGUMENTS_OVERRIDE_ALLOWLIST", nil)...)
 	c.PKCEDisabled = !r.Bool("USE_PKCE", !c.PKCEDisabled)
+	c.RedirectState = r.Bool("REDIRECT_STATE", c.RedirectState)
 	c.StateTTL = r.Duration("STATE_TTL", c.StateTTL)
 	timeout := "REQUESTS_TIMEOUT"
 	if !r.IsSet(timeout) {

@@ -25,6 +25,7 @@ import (
 type OAuth2 struct {
 	cfg     OAuth2Config
 	client  *http.Client // cfg.HTTPClient with the timeout, never following redirects
+	used    socialauth.NonceStorage
 	log     *slog.Logger
 	refresh singleflight.Group
 }
@@ -95,7 +96,11 @@ func newOAuth2(cfg OAuth2Config) *OAuth2 {
 	}
 	c.Timeout = cfg.Timeout
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &OAuth2{cfg: cfg, client: &c, log: cfg.Logger}
+	used := cfg.UsedStates
+	if used == nil {
+		used = &usedInProcess{ttl: cfg.StateTTL, now: cfg.Now, seen: map[socialauth.Nonce]time.Time{}}
+	}
+	return &OAuth2{cfg: cfg, client: &c, used: used, log: cfg.Logger}
 }
 
 // Name returns the backend name.
@@ -228,7 +233,7 @@ func (o *OAuth2) AuthURL(ctx context.Context, s socialauth.Strategy) (string, er
 		opts = append(opts, oauth2.S256ChallengeOption(flow.Verifier))
 	}
 	authURL := conf.AuthCodeURL(flow.State, opts...)
-	s.SessionSet(SessionKey(o.cfg.Name), flow.toSession())
+	o.keepFlow(s, flow)
 	return authURL, nil
 }
 
@@ -236,10 +241,11 @@ func (o *OAuth2) AuthURL(ctx context.Context, s socialauth.Strategy) (string, er
 // state (socialauth.CallbackDetector).
 func (o *OAuth2) IsCallback(data url.Values) bool { return data.Get("state") != "" }
 
-// Complete handles the provider's callback: the flow is consumed from the
-// session first (single use, on success and on failure), then the provider
-// error, the state, the iss response parameter and the code are checked — all
-// locally — and only then is the code exchanged. It returns the token
+// Complete handles the provider's callback: the callback is parsed (a
+// duplicated parameter is refused), the pending flow its state names is
+// redeemed once (takeFlow), then the iss response parameter and the code
+// are checked — all locally — and only then is the code exchanged. A
+// callback that names no pending flow consumes nothing. It returns the token
 // response merged with the user data.
 func (o *OAuth2) Complete(ctx context.Context, s socialauth.Strategy) (map[string]any, error) {
 	resp, _, err := o.complete(ctx, s)
@@ -248,16 +254,20 @@ func (o *OAuth2) Complete(ctx context.Context, s socialauth.Strategy) (map[strin
 
 // complete is Complete, also returning the flow it consumed.
 func (o *OAuth2) complete(ctx context.Context, s socialauth.Strategy) (map[string]any, *Flow, error) {
+	// A malformed callback, or one whose state names no pending flow,
+	// consumes nothing: the sign-ins in progress in this session go on.
 	cb, err := ParseCallback(o.cfg.Name, s.RequestData(), o.cfg.RedirectState)
 	if err != nil {
-		s.SessionPop(SessionKey(o.cfg.Name))
 		return nil, nil, err
 	}
 	if cb.Error != "" || cb.Denied {
-		s.SessionPop(SessionKey(o.cfg.Name))
+		// The provider ended this flow (access denied, …): drop it.
+		if _, id, ok := o.findFlow(s, cb.State); ok {
+			o.dropFlow(s, id)
+		}
 		return nil, nil, providerError(o.cfg.Name, cb.Error, cb.Denied)
 	}
-	flow, err := o.takeFlow(s, cb.State)
+	flow, err := o.takeFlow(ctx, s, cb.State)
 	if err != nil {
 		return nil, nil, err
 	}

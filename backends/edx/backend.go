@@ -60,6 +60,10 @@ type Options struct {
 	// timeout (REQUESTS_TIMEOUT) and never follows redirects. nil:
 	// Config.OAuth2.HTTPClient, else a default client.
 	HTTPClient *http.Client
+	// UsedStates records the redeemed sign-in flows, so that each is
+	// redeemed once across the instances sharing it (the GORM store). nil:
+	// Config.OAuth2.UsedStates, else a record in this process.
+	UsedStates socialauth.NonceStorage
 	// Now is the clock (nil: Config.OAuth2.Now, else time.Now).
 	Now func() time.Time
 	// CleanupRecorder is told, exactly once per Start that gets as far as
@@ -123,6 +127,9 @@ func New(cfg Config, opts Options) (*EdXOAuth2, error) {
 	}
 	if opts.HTTPClient != nil {
 		base.HTTPClient = opts.HTTPClient
+	}
+	if opts.UsedStates != nil {
+		base.UsedStates = opts.UsedStates
 	}
 	if opts.Now != nil {
 		base.Now = opts.Now

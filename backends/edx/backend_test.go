@@ -289,6 +289,7 @@ func TestConfigFrom(t *testing.T) {
 		"SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL":                        "5m",
 		"SOCIAL_AUTH_EDX_OAUTH2_USE_PKCE":                         false,
 		"SOCIAL_AUTH_EDX_OAUTH2_SCOPE":                            []string{"read"},
+		"SOCIAL_AUTH_EDX_OAUTH2_REDIRECT_STATE":                   true,
 	}))
 	if err != nil {
 		t.Fatal(err)

@@ -78,7 +78,8 @@ func DefaultConfig() Config {
 			AccessTokenMethod: http.MethodPost,
 			ClientAuth:        backends.ClientAuthForm,
 			ExtraTokenParams:  url.Values{"token_type": {"jwt"}},
-			RedirectState:     true,
+			// Upstream's REDIRECT_STATE=True is off here: the state stays out
+			// of the redirect_uri (REDIRECT_STATE=true brings it back).
 		},
 		ProviderConfigurationCacheTTL: DefaultProviderConfigurationCacheTTL,
 		JWKSCacheTTL:                  DefaultJWKSCacheTTL,

@@ -124,8 +124,8 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 
 	var more []edxsso.BackendFunc
 	if _, ok := lookupEnv(EnvOIDCEndpoint); ok {
-		more = append(more, func(s *settings.Settings) (socialauth.Backend, error) {
-			b, err := newOIDC(s, logger.With("component", oidcName))
+		more = append(more, func(s *settings.Settings, used socialauth.NonceStorage) (socialauth.Backend, error) {
+			b, err := newOIDC(s, used, logger.With("component", oidcName))
 			if err != nil {
 				return nil, err // not a typed nil in the interface
 			}
@@ -210,8 +210,8 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 
 // newOIDC builds the generic OpenID Connect backend from the
 // SOCIAL_AUTH_OIDC_* settings (OIDC_ENDPOINT, KEY, SECRET, …).
-func newOIDC(set *settings.Settings, logger *slog.Logger) (*backends.OIDC, error) {
-	cfg, err := backends.OIDCConfigFrom(set, backends.OIDCConfig{OAuth2: backends.OAuth2Config{Logger: logger}})
+func newOIDC(set *settings.Settings, used socialauth.NonceStorage, logger *slog.Logger) (*backends.OIDC, error) {
+	cfg, err := backends.OIDCConfigFrom(set, backends.OIDCConfig{OAuth2: backends.OAuth2Config{Logger: logger, UsedStates: used}})
 	if err != nil {
 		return nil, err
 	}

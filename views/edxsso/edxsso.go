@@ -71,8 +71,11 @@ type Options struct {
 }
 
 // BackendFunc builds a backend from the settings, as backends.OIDCConfigFrom
-// and backends.NewOIDC do for the generic OpenID Connect backend.
-type BackendFunc func(s *settings.Settings) (socialauth.Backend, error)
+// and backends.NewOIDC do for the generic OpenID Connect backend. usedStates
+// is the database's record of redeemed sign-in flows: give it to the
+// backend (OAuth2Config.UsedStates), so that each flow is redeemed once
+// across instances. It answers once New has opened the database.
+type BackendFunc func(s *settings.Settings, usedStates socialauth.NonceStorage) (socialauth.Backend, error)
 
 // SSO is a wired sign-in: the views (Mount, Routes, RequireLogin, …), the
 // Service and the store. Close it when the service stops.
@@ -105,9 +108,10 @@ func New(ctx context.Context, opts Options) (*SSO, error) {
 	edxCfg, edxErr := edx.ConfigFrom(set)
 	httpCfg, httpErr := strategies.HTTPConfigFrom(set, strategies.HTTPConfig{BaseURL: opts.BaseURL, Logger: logger})
 	errs := []error{edxErr, httpErr}
+	used := &openedStore{}
 	var more []socialauth.Backend
 	for _, build := range opts.Backends {
-		b, err := build(set)
+		b, err := build(set, used)
 		errs = append(errs, err)
 		if b != nil {
 			more = append(more, b)
@@ -125,6 +129,7 @@ func New(ctx context.Context, opts Options) (*SSO, error) {
 	if err != nil {
 		return nil, err
 	}
+	used.store = store
 	sso, err := wire(ctx, store, set, edxCfg, httpCfg, more, opts, logger)
 	if err != nil {
 		_ = store.Close()
@@ -138,7 +143,7 @@ func wire(ctx context.Context, store *storage.Store, set *settings.Settings, edx
 	if err := store.AutoMigrate(ctx); err != nil {
 		return nil, err
 	}
-	backend, err := edx.New(edxCfg, edx.Options{Logger: logger, HTTPClient: opts.HTTPClient, Users: store})
+	backend, err := edx.New(edxCfg, edx.Options{Logger: logger, HTTPClient: opts.HTTPClient, Users: store, UsedStates: store})
 	if err != nil {
 		return nil, err
 	}
@@ -165,3 +170,12 @@ func wire(ctx context.Context, store *storage.Store, set *settings.Settings, edx
 
 // Close closes the database.
 func (s *SSO) Close() error { return s.Store.Close() }
+
+// openedStore is the NonceStorage handed to the BackendFuncs, which are
+// built (and their settings checked) before the database is opened: it
+// answers through the store once New has opened it.
+type openedStore struct{ store *storage.Store }
+
+func (o *openedStore) UseNonce(ctx context.Context, n socialauth.Nonce) (bool, error) {
+	return o.store.UseNonce(ctx, n)
+}

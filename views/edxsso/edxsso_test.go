@@ -310,7 +310,7 @@ func TestMoreBackendsReportedTogether(t *testing.T) {
 	_, err := edxsso.New(context.Background(), edxsso.Options{
 		BaseURL: "http://127.0.0.1:8000", DatabaseURL: "sqlite:" + filepath.Join(dir, "app.db"),
 		Settings: settings.New(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL": "abc"}),
-		Backends: []edxsso.BackendFunc{func(s *settings.Settings) (socialauth.Backend, error) {
+		Backends: []edxsso.BackendFunc{func(s *settings.Settings, _ socialauth.NonceStorage) (socialauth.Backend, error) {
 			saw = s
 			return nil, &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Backend: "other",
 				Err: &settings.MissingError{Key: "SOCIAL_AUTH_OTHER_KEY"}}
