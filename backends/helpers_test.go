@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -209,4 +212,66 @@ func (c *fixedClock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
+}
+
+// sessionFlow is one pending flow as the session keeps it, read here
+// independently of flow.go: under SessionKey(name), a map from the flow id
+// (base64url SHA-256 of the state) to the flow's JSON.
+type sessionFlow struct {
+	State       string `json:"s"`
+	Verifier    string `json:"v"`
+	Nonce       string `json:"n"`
+	RedirectURI string `json:"r"`
+	Created     int64  `json:"c"`
+}
+
+// pendingIn returns the pending flows of backend name in st's session, by
+// state. Every entry must be a flow kept under the hash of its state.
+func pendingIn(t testing.TB, st socialauth.Strategy, name string) map[string]sessionFlow {
+	t.Helper()
+	out := map[string]sessionFlow{}
+	v, ok := st.SessionGet(SessionKey(name))
+	if !ok {
+		return out
+	}
+	raw := map[string]string{}
+	switch m := v.(type) {
+	case map[string]string:
+		raw = m
+	case map[string]any:
+		for k, x := range m {
+			s, ok := x.(string)
+			if !ok {
+				t.Fatalf("session %s[%q] is a %T, want a string", SessionKey(name), k, x)
+			}
+			raw[k] = s
+		}
+	default:
+		t.Fatalf("session %s is a %T, want a map of flows", SessionKey(name), v)
+	}
+	for id, js := range raw {
+		var f sessionFlow
+		if err := json.Unmarshal([]byte(js), &f); err != nil || f.State == "" {
+			t.Fatalf("session %s[%q] is not a flow: %v", SessionKey(name), id, err)
+		}
+		sum := sha256.Sum256([]byte(f.State))
+		if id != base64.RawURLEncoding.EncodeToString(sum[:]) {
+			t.Fatalf("flow kept under %q, not the hash of its state", id)
+		}
+		out[f.State] = f
+	}
+	return out
+}
+
+// onlyFlow returns the one pending flow of backend name in st's session.
+func onlyFlow(t testing.TB, st socialauth.Strategy, name string) sessionFlow {
+	t.Helper()
+	flows := pendingIn(t, st, name)
+	if len(flows) != 1 {
+		t.Fatalf("%d pending flows of %s, want 1", len(flows), name)
+	}
+	for _, f := range flows {
+		return f
+	}
+	panic("unreachable")
 }

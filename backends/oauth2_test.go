@@ -2,6 +2,7 @@ package backends
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -318,83 +319,140 @@ func TestOAuth2ConfigFrom(t *testing.T) {
 	}
 }
 
-// TestStateRules: every state failure is typed, consumes the flow, and makes
-// no call to the token endpoint.
+// TestStateRules: every state failure is typed and makes no call to the
+// token endpoint. A callback that names no pending flow consumes nothing:
+// the genuine callback that follows completes. (The rule used to be "a
+// failed callback consumes the flow"; issue 11 reversed it.) A callback
+// that names a flow (expired, or with no code) does use it up.
 func TestStateRules(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
 	clock := &fixedClock{t: time.Now()}
 	mod := func(c *OAuth2Config) { c.Now = clock.Now }
+	// stateCase is a flow started by b on st (its genuine callback good),
+	// and the failing callback bad, sent to badB on badSt.
+	type stateCase struct {
+		b, badB   *OAuth2
+		st, badSt *testutil.Strategy
+		good, bad *url.URL
+	}
+	same := func(t *testing.T, change func(q url.Values)) stateCase {
+		b, st, cb := flowTo(t, l, mod)
+		return stateCase{b: b, badB: b, st: st, badSt: st, good: cb, bad: withQuery(cb, change)}
+	}
 	tests := []struct {
-		name string
-		// prepare returns the callback to send and the strategy to send it on.
-		prepare func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL)
+		name    string
+		prepare func(t *testing.T) stateCase
 		want    socialauth.Code
+		status  int
+		// consumes: the failing callback named the flow and used it up
+		// (the genuine one then gets AuthStateMissing); otherwise the
+		// genuine callback completes.
+		consumes bool
+		// broken: the session's flow itself was damaged, so the genuine
+		// callback cannot complete either; it must still be pending.
+		broken bool
 	}{
-		{"missing in callback", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
-			b, st, cb := flowTo(t, l, mod)
-			return b, st, withQuery(cb, func(q url.Values) { q.Del("state") })
-		}, socialauth.CodeAuthMissingParameter},
-		{"empty in callback", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
-			b, st, cb := flowTo(t, l, mod)
-			return b, st, withQuery(cb, func(q url.Values) { q.Set("state", "") })
-		}, socialauth.CodeAuthMissingParameter},
-		{"missing in session", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
-			b, st, cb := flowTo(t, l, mod)
-			st.SessionPop(SessionKey("lms"))
-			return b, st, cb
-		}, socialauth.CodeAuthStateMissing},
-		{"wrong", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
-			b, st, cb := flowTo(t, l, mod)
-			return b, st, withQuery(cb, func(q url.Values) { q.Set("state", q.Get("state")[1:]+"A") })
-		}, socialauth.CodeAuthStateForbidden},
-		{"duplicated with different values", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
-			b, st, cb := flowTo(t, l, mod)
-			return b, st, withQuery(cb, func(q url.Values) { q.Add("state", "other") })
-		}, socialauth.CodeAuthInvalidParameter},
-		{"expired", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
-			b, st, cb := flowTo(t, l, mod)
+		{name: "missing in callback", prepare: func(t *testing.T) stateCase {
+			return same(t, func(q url.Values) { q.Del("state") })
+		}, want: socialauth.CodeAuthMissingParameter, status: http.StatusBadRequest},
+		{name: "empty in callback", prepare: func(t *testing.T) stateCase {
+			return same(t, func(q url.Values) { q.Set("state", "") })
+		}, want: socialauth.CodeAuthMissingParameter, status: http.StatusBadRequest},
+		{name: "missing in session", prepare: func(t *testing.T) stateCase {
+			c := same(t, func(url.Values) {})
+			c.badSt = newStrategy() // a session with no flow at all
+			return c
+		}, want: socialauth.CodeAuthStateMissing, status: http.StatusBadRequest},
+		{name: "wrong", prepare: func(t *testing.T) stateCase {
+			return same(t, func(q url.Values) { q.Set("state", q.Get("state")[1:]+"A") })
+		}, want: socialauth.CodeAuthStateForbidden, status: http.StatusForbidden},
+		{name: "duplicated with different values", prepare: func(t *testing.T) stateCase {
+			return same(t, func(q url.Values) { q.Add("state", "other") })
+		}, want: socialauth.CodeAuthInvalidParameter, status: http.StatusBadRequest},
+		{name: "expired", prepare: func(t *testing.T) stateCase {
+			c := same(t, func(url.Values) {})
 			clock.Add(DefaultStateTTL + time.Second)
-			return b, st, cb
-		}, socialauth.CodeAuthStateMissing},
-		{"from another session", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
-			b, _, cb := flowTo(t, l, mod)
-			other := newStrategy()
-			start(t, b, other) // the other session has its own flow
-			return b, other, cb
-		}, socialauth.CodeAuthStateForbidden},
-		{"from another backend", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
-			_, st, cb := flowTo(t, l, mod)
-			other := lmsOAuth2(t, l, nil, func(c *OAuth2Config) { c.Name = "other"; c.Now = clock.Now })
-			return other, st, cb
-		}, socialauth.CodeAuthStateMissing},
-		{"flow of another backend copied under this key", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
-			b, st, cb := flowTo(t, l, mod)
-			v, _ := st.SessionPop(SessionKey("lms"))
+			return c
+		}, want: socialauth.CodeAuthStateMissing, status: http.StatusBadRequest, consumes: true},
+		{name: "from another session", prepare: func(t *testing.T) stateCase {
+			c := same(t, func(url.Values) {})
+			c.badSt = newStrategy()
+			start(t, c.b, c.badSt) // the other session has its own flow
+			return c
+		}, want: socialauth.CodeAuthStateForbidden, status: http.StatusForbidden},
+		{name: "from another backend", prepare: func(t *testing.T) stateCase {
+			c := same(t, func(url.Values) {})
+			c.badB = lmsOAuth2(t, l, nil, func(c *OAuth2Config) { c.Name = "other"; c.Now = clock.Now })
+			return c
+		}, want: socialauth.CodeAuthStateMissing, status: http.StatusBadRequest},
+		{name: "flow of another backend in this session", prepare: func(t *testing.T) stateCase {
+			c := same(t, func(url.Values) {})
+			c.badB = lmsOAuth2(t, l, nil, func(c *OAuth2Config) { c.Name = "other"; c.Now = clock.Now })
+			start(t, c.badB, c.st) // "other" has a flow of its own here
+			return c
+		}, want: socialauth.CodeAuthStateForbidden, status: http.StatusForbidden},
+		{name: "stored flow whose state is not the one hashed in its key", prepare: func(t *testing.T) stateCase {
+			// (was "flow of another backend copied under this key": a flow no
+			// longer names its backend, the session key does.)
+			c := same(t, func(url.Values) {})
+			v, _ := c.st.SessionGet(SessionKey("lms"))
 			m := v.(map[string]string)
-			m["backend"] = "other"
-			st.SessionSet(SessionKey("lms"), m)
-			return b, st, cb
-		}, socialauth.CodeAuthStateForbidden},
-		{"state too long", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
-			b, st, cb := flowTo(t, l, mod)
-			return b, st, withQuery(cb, func(q url.Values) { q.Set("state", strings.Repeat("a", maxStateLen+1)) })
-		}, socialauth.CodeAuthInvalidParameter},
-		{"no code", func(t *testing.T) (*OAuth2, *testutil.Strategy, *url.URL) {
-			b, st, cb := flowTo(t, l, mod)
-			return b, st, withQuery(cb, func(q url.Values) { q.Del("code") })
-		}, socialauth.CodeAuthMissingParameter},
+			for id, raw := range m {
+				var f map[string]any
+				if err := json.Unmarshal([]byte(raw), &f); err != nil {
+					t.Fatal(err)
+				}
+				f["s"] = "A" + f["s"].(string)[1:]
+				b, _ := json.Marshal(f)
+				m[id] = string(b)
+			}
+			c.st.SessionSet(SessionKey("lms"), m)
+			return c
+		}, want: socialauth.CodeAuthStateForbidden, status: http.StatusForbidden, broken: true},
+		{name: "state too long", prepare: func(t *testing.T) stateCase {
+			return same(t, func(q url.Values) { q.Set("state", strings.Repeat("a", maxStateLen+1)) })
+		}, want: socialauth.CodeAuthInvalidParameter, status: http.StatusBadRequest},
+		{name: "no code", prepare: func(t *testing.T) stateCase {
+			return same(t, func(q url.Values) { q.Del("code") })
+		}, want: socialauth.CodeAuthMissingParameter, status: http.StatusBadRequest, consumes: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, st, cb := tt.prepare(t)
+			c := tt.prepare(t)
+			var pendingBefore int
+			if !tt.broken {
+				pendingBefore = len(pendingIn(t, c.st, "lms"))
+			}
 			before := l.Calls().Token
-			_, err := callback(b, st, cb)
+			_, err := callback(c.badB, c.badSt, c.bad)
 			wantCode(t, err, tt.want)
+			if got := socialauth.HTTPStatus(err); got != tt.status {
+				t.Errorf("status = %d, want %d", got, tt.status)
+			}
 			if n := l.Calls().Token - before; n != 0 {
 				t.Errorf("token endpoint called %d times for a local failure", n)
 			}
-			if _, ok := st.SessionGet(SessionKey(b.Name())); ok {
-				t.Error("flow not consumed by a failed callback")
+			switch {
+			case tt.consumes:
+				if n := len(pendingIn(t, c.st, "lms")); n != 0 {
+					t.Errorf("%d flows still pending after a callback that named the flow", n)
+				}
+				_, err := callback(c.b, c.st, c.good)
+				wantCode(t, err, socialauth.CodeAuthStateMissing)
+			case tt.broken:
+				if _, ok := c.st.SessionGet(SessionKey("lms")); !ok {
+					t.Error("a callback that names no flow consumed the damaged one")
+				}
+			default:
+				if n := len(pendingIn(t, c.st, "lms")); n != pendingBefore {
+					t.Errorf("pending flows %d → %d after a callback that names none", pendingBefore, n)
+				}
+				if _, err := callback(c.b, c.st, c.good); err != nil {
+					t.Fatalf("the genuine callback after the failed one: %v", err)
+				}
+				if n := l.Calls().Token - before; n != 1 {
+					t.Errorf("token requests = %d, want 1 (the genuine callback)", n)
+				}
 			}
 		})
 	}
@@ -439,8 +497,7 @@ func TestStateTTLSetting(t *testing.T) {
 func TestPKCE(t *testing.T) {
 	l := newLMS(t, fakelms.Options{})
 	b, st, cb := flowTo(t, l, nil)
-	v, _ := st.SessionGet(SessionKey("lms"))
-	verifier := v.(map[string]string)["verifier"]
+	verifier := onlyFlow(t, st, "lms").Verifier
 	if len(verifier) < 43 {
 		t.Fatalf("verifier length %d", len(verifier))
 	}

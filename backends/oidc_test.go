@@ -100,8 +100,7 @@ func oidcForged(t *testing.T, l *fakelms.LMS, set settings.Map, mutate func(clai
 	b := newOIDC(t, l, set)
 	st := newStrategy()
 	au := start(t, b, st)
-	v, _ := st.SessionGet(SessionKey("oidc"))
-	nonce := v.(map[string]string)["nonce"]
+	nonce := onlyFlow(t, st, "oidc").Nonce
 	now := time.Now().Unix()
 	access := "opaque-access-token"
 	sum := sha256.Sum256([]byte(access))

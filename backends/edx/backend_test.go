@@ -15,6 +15,7 @@ import (
 	"github.com/socialauth-go/socialauth/backends"
 	"github.com/socialauth-go/socialauth/backends/edx"
 	"github.com/socialauth-go/socialauth/settings"
+	"github.com/socialauth-go/socialauth/testutil"
 )
 
 // test_logout_url, test_authorization_url, test_end_session_url, and the
@@ -315,8 +316,10 @@ func TestConfigFrom(t *testing.T) {
 	}
 }
 
-// The authorization redirect: upstream's parameters (client_id, redirect_uri
-// with redirect_state, state, response_type, scope) on the public root.
+// The authorization redirect: upstream's parameters (client_id,
+// redirect_uri, state, response_type, scope) on the public root. Unlike
+// upstream, the redirect_uri carries no redirect_state by default (it would
+// leak the state through Referer headers and access logs).
 func TestStartRedirect(t *testing.T) {
 	b := fixtureBackend(t, nil, settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT": publicURLRoot,
 		"SOCIAL_AUTH_EDX_OAUTH2_SCOPE": []string{"read"}}, edx.Options{})
@@ -341,15 +344,52 @@ func TestStartRedirect(t *testing.T) {
 		"client_id":             clientKey,
 		"response_type":         "code",
 		"scope":                 "read user_id profile email",
-		"redirect_uri":          "http://testserver/complete/edx-oauth2/?redirect_state=" + state,
+		"redirect_uri":          "http://testserver/complete/edx-oauth2/",
 		"code_challenge_method": "S256",
 	} {
 		if got := q.Get(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
 	}
-	if _, ok := s.SessionGet(backends.SessionKey(edx.Name)); !ok {
-		t.Error("the flow was not kept in the session")
+	if strings.Contains(resp.Location, "redirect_state") {
+		t.Errorf("redirect_state sent by default: %s", resp.Location)
+	}
+	if f := pendingFlows(t, s); len(f) != 1 || f[state].RedirectURI != "http://testserver/complete/edx-oauth2/" {
+		t.Errorf("pending flows = %+v, want the one just started", f)
+	}
+}
+
+// SOCIAL_AUTH_EDX_OAUTH2_REDIRECT_STATE=true brings upstream's redirect_uri
+// back (?redirect_state=<state>), and the sign-in completes with it.
+func TestStartRedirectState(t *testing.T) {
+	h := newHarness(t, harnessOptions{settings: settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_REDIRECT_STATE": true}})
+	sess := testutil.NewSession()
+	loc, err := url.Parse(h.begin(sess, nil).Location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := loc.Query().Get("state")
+	want := appBaseURL + "/complete/edx-oauth2/?redirect_state=" + state
+	if got := loc.Query().Get("redirect_uri"); state == "" || got != want {
+		t.Fatalf("redirect_uri = %q, want %q", got, want)
+	}
+	cb := h.authorize(loc.String())
+	if cb.Get("redirect_state") != state || cb.Get("state") != state {
+		t.Errorf("callback = %v, want redirect_state and state %q", cb, state)
+	}
+	resp, err := h.svc.Complete(context.Background(), h.strategy(sess, cb), edx.Name)
+	if err != nil {
+		t.Fatalf("Complete: %v", err)
+	}
+	if resp.Location != "/done/" || sessionUser(sess) == "" {
+		t.Errorf("Complete = %+v, user %q; want signed in", resp, sessionUser(sess))
+	}
+	trs := h.lms.TokenRequests()
+	if len(trs) != 1 {
+		t.Fatalf("token requests = %d, want 1", len(trs))
+	}
+	if got := trs[0].Form.Get("redirect_uri"); got != want {
+		t.Errorf("token request redirect_uri = %q, want %q", got, want)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/backends"
 	"github.com/socialauth-go/socialauth/backends/edx"
 	"github.com/socialauth-go/socialauth/pipeline"
 	"github.com/socialauth-go/socialauth/settings"
@@ -385,4 +386,34 @@ func sessionUser(sess *testutil.Session) string {
 	v, _ := sess.Get(socialauth.SessionUserID)
 	s, _ := v.(string)
 	return s
+}
+
+// pendingFlow is one pending sign-in as the session keeps it (under
+// backends.SessionKey, a map from the SHA-256 of the state to this JSON).
+type pendingFlow struct {
+	State       string `json:"s"`
+	Verifier    string `json:"v"`
+	RedirectURI string `json:"r"`
+}
+
+// pendingFlows returns the pending edX sign-ins in st's session, by state.
+func pendingFlows(t testing.TB, st socialauth.Strategy) map[string]pendingFlow {
+	t.Helper()
+	out := map[string]pendingFlow{}
+	v, ok := st.SessionGet(backends.SessionKey(edx.Name))
+	if !ok {
+		return out
+	}
+	m, ok := v.(map[string]string)
+	if !ok {
+		t.Fatalf("session %s is a %T, want map[string]string", backends.SessionKey(edx.Name), v)
+	}
+	for id, raw := range m {
+		var f pendingFlow
+		if err := json.Unmarshal([]byte(raw), &f); err != nil || f.State == "" {
+			t.Fatalf("session entry %q is not a flow: %v", id, err)
+		}
+		out[f.State] = f
+	}
+	return out
 }
