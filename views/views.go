@@ -354,9 +354,10 @@ func publicPath(st socialauth.Strategy, p string) string {
 
 // loginView is EdxOAuth2LoginView: a 302 to the default backend's login
 // route, keeping the whole raw query string (/login/?next=/test/ →
-// /login/edx-oauth2/?next=/test/).
+// /login/edx-oauth2/?next=/test/). It may not be framed (denyFraming).
 func (v *Views) loginView() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		denyFraming(w.Header())
 		target := publicPath(v.strategies.Strategy(r), v.BeginPath(v.defaultBackend))
 		if r.URL.RawQuery != "" {
 			target += "?" + r.URL.RawQuery
@@ -366,9 +367,11 @@ func (v *Views) loginView() http.Handler {
 }
 
 // authView starts a login with the {backend} of the path (social-app-django's
-// begin view, Service.Begin).
+// begin view, Service.Begin). None of its answers may be framed
+// (denyFraming).
 func (v *Views) authView() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		denyFraming(w.Header())
 		backend := r.PathValue("backend")
 		st := v.strategies.Strategy(r)
 		resp, err := v.svc.Begin(r.Context(), st, backend)
@@ -380,10 +383,12 @@ func (v *Views) authView() http.Handler {
 // (social-app-django's complete view, Service.Complete). Providers may GET
 // or POST (form_post) the callback. Every answer carries
 // Referrer-Policy: no-referrer, so the code and state in its URL never leak
-// to the next page's requests.
+// to the next page's requests, and may not be framed (denyFraming): the
+// success, a page a paused pipeline shows, and every error answer.
 func (v *Views) completeView() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Referrer-Policy", "no-referrer")
+		denyFraming(w.Header())
 		backend := r.PathValue("backend")
 		st := v.strategies.Strategy(r)
 		resp, err := v.svc.Complete(r.Context(), st, backend)
@@ -482,7 +487,10 @@ func sameOrigin(r *http.Request, st socialauth.Strategy) bool {
 	return false
 }
 
-// answer serves resp, or the error answer.
+// answer serves resp, or the error answer. The anti-framing headers already
+// set on w (denyFraming) survive a response that sets its own: its
+// Content-Security-Policy is sent next to frame-ancestors 'none' (a browser
+// enforces every policy it gets), and X-Frame-Options stays DENY.
 func (v *Views) answer(w http.ResponseWriter, r *http.Request, backend string, resp *socialauth.Response, err error) {
 	if err == nil && resp == nil {
 		err = errors.New("views: the action returned neither a response nor an error")
@@ -491,7 +499,29 @@ func (v *Views) answer(w http.ResponseWriter, r *http.Request, backend string, r
 		v.fail(w, r, backend, err)
 		return
 	}
+	if h := w.Header(); h.Get("X-Frame-Options") != "" && len(resp.Header) > 0 {
+		c := *resp
+		c.Header = resp.Header.Clone()
+		if csp := c.Header.Values("Content-Security-Policy"); len(csp) > 0 {
+			c.Header["Content-Security-Policy"] = append(slices.Clone(csp), frameAncestorsNone)
+		}
+		c.Header.Set("X-Frame-Options", "DENY")
+		resp = &c
+	}
 	resp.ServeHTTP(w, r)
+}
+
+// frameAncestorsNone is the Content-Security-Policy that forbids framing.
+const frameAncestorsNone = "frame-ancestors 'none'"
+
+// denyFraming forbids any site to frame the answer (clickjacking a sign-in):
+// X-Frame-Options: DENY for old browsers, Content-Security-Policy:
+// frame-ancestors 'none' for the others. The login, begin and complete
+// views set it on every answer; the logout view does not (edX single
+// sign-out loads each service's /logout/ in an iframe).
+func denyFraming(h http.Header) {
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", frameAncestorsNone)
 }
 
 func (v *Views) fail(w http.ResponseWriter, r *http.Request, backend string, err error) {
@@ -507,8 +537,11 @@ type LogoutRedirect func(ctx context.Context, st socialauth.Strategy, user *soci
 // method it remembers the logged-in user, logs out (Service.Logout: partial
 // dropped, session flushed); then with ?no_redirect=<non-empty> (query only,
 // even for POST) it answers an empty 200; else a 302 to where redirectTo
-// says. The request's own next is not followed. No X-Frame-Options header is
-// set, so the provider may load the view in an iframe for single sign-out.
+// says. The request's own next is not followed. Neither X-Frame-Options nor
+// a frame-ancestors policy is set: edX single sign-out loads each service's
+// /logout/ in an iframe of the LMS's logout page, and a framing ban would
+// leave the user signed in here (upstream's LogoutViewTestMixin asserts the
+// header is absent).
 func (v *Views) logoutView(redirectTo LogoutRedirect) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()

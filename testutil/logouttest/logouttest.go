@@ -12,8 +12,9 @@
 //		})
 //	}
 //
-// It checks: an anonymous request gets no X-Frame-Options header (the
-// provider may frame the view for single sign-out); ?no_redirect=1 gives an
+// It checks: an anonymous request gets no X-Frame-Options header and no
+// frame-ancestors policy (the provider may frame the view for single
+// sign-out); ?no_redirect=1 gives an
 // empty 200; otherwise a 302 to exactly the provider logout URL, whatever the
 // request's next says and whatever the method; and every time the session
 // is flushed, so the old cookie no longer authenticates.
@@ -24,6 +25,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
@@ -49,7 +51,8 @@ type Harness struct {
 	// (the mixin's get_redirect_url; required).
 	RedirectURL string
 	// AllowXFrameOptions skips the check that the logout answer carries no
-	// X-Frame-Options header (for an app that frames nothing on purpose).
+	// X-Frame-Options header nor Content-Security-Policy frame-ancestors
+	// directive (for an app that frames nothing on purpose).
 	AllowXFrameOptions bool
 }
 
@@ -122,6 +125,11 @@ func Run(t *testing.T, h Harness) {
 		resp, _ := do(t, http.MethodGet, "", nil)
 		if got := resp.Header.Get("X-Frame-Options"); got != "" {
 			t.Errorf("X-Frame-Options = %q, want none (the provider frames the logout view)", got)
+		}
+		for _, p := range resp.Header.Values("Content-Security-Policy") {
+			if strings.Contains(p, "frame-ancestors") {
+				t.Errorf("Content-Security-Policy %q restricts framing; the provider frames the logout view", p)
+			}
 		}
 	})
 
