@@ -65,7 +65,7 @@ type storedFlow struct {
 	Verifier    string `json:"v,omitempty"`
 	Nonce       string `json:"n,omitempty"`
 	RedirectURI string `json:"r"`
-	Created     int64  `json:"c"`
+	Created     int64  `json:"c"` // Unix nanoseconds: orders flows started within one second
 }
 
 // pendingFlows decodes the session value of a backend's pending flows;
@@ -95,12 +95,12 @@ func decodeFlow(backend, raw string) (*Flow, bool) {
 		return nil, false
 	}
 	return &Flow{Backend: backend, State: sf.State, Verifier: sf.Verifier, Nonce: sf.Nonce,
-		RedirectURI: sf.RedirectURI, Created: time.Unix(sf.Created, 0)}, true
+		RedirectURI: sf.RedirectURI, Created: time.Unix(0, sf.Created)}, true
 }
 
 func (f *Flow) encode() string {
 	b, _ := json.Marshal(storedFlow{State: f.State, Verifier: f.Verifier, Nonce: f.Nonce,
-		RedirectURI: f.RedirectURI, Created: f.Created.Unix()})
+		RedirectURI: f.RedirectURI, Created: f.Created.UnixNano()})
 	return string(b)
 }
 
