@@ -217,10 +217,11 @@ const usedStatePrefix = "socialauth:state:"
 // record of the redeemed flows in this process, each kept for the state
 // TTL. Enough for one instance; several instances share a store.
 type usedInProcess struct {
-	mu   sync.Mutex
-	ttl  time.Duration
-	now  func() time.Time
-	seen map[socialauth.Nonce]time.Time
+	mu    sync.Mutex
+	ttl   time.Duration
+	now   func() time.Time
+	seen  map[socialauth.Nonce]time.Time
+	prune int // prune the expired records when seen reaches this size
 }
 
 func (u *usedInProcess) UseNonce(_ context.Context, n socialauth.Nonce) (bool, error) {
@@ -230,12 +231,14 @@ func (u *usedInProcess) UseNonce(_ context.Context, n socialauth.Nonce) (bool, e
 	if _, ok := u.seen[n]; ok {
 		return false, nil
 	}
-	if len(u.seen) >= 1024 {
+	if len(u.seen) >= max(u.prune, 1024) {
 		for k, at := range u.seen {
 			if now.Sub(at) > u.ttl+time.Minute {
 				delete(u.seen, k)
 			}
 		}
+		// Amortized: the next scan waits until the map has doubled.
+		u.prune = 2 * len(u.seen)
 	}
 	u.seen[n] = now
 	return true, nil
