@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -125,6 +126,9 @@ type options struct {
 	lms      fakelms.Options // Key, Clients and Audience are filled in
 	steps    []socialauth.Step
 	dsn      string // database URL; "" is a fresh SQLite file
+	// inProcessStates gives the backends no UsedStates (each keeps its own
+	// in-process record of redeemed flows) instead of the store.
+	inProcessStates bool
 }
 
 // env is one service on loopback: views + net/http strategy (scs) + GORM
@@ -144,6 +148,8 @@ type env struct {
 	clock    *clock
 	set      *settings.Settings
 	secret   string // the client secret (a canary)
+	dsn      string // the database the store opened
+	opts     options
 
 	*leakLog
 }
@@ -178,7 +184,7 @@ func newEnv(t testing.TB, o options) *env {
 // searched for secrets when the test ends.
 func buildEnv(t testing.TB, o options) (*env, error) {
 	t.Helper()
-	e := &env{t: t, logs: &logBuffer{}, clock: &clock{}, leakLog: &leakLog{secrets: map[string]string{}}}
+	e := &env{t: t, logs: &logBuffer{}, clock: &clock{}, leakLog: &leakLog{secrets: map[string]string{}}, opts: o}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.logger = logger
 
@@ -231,11 +237,24 @@ func buildEnv(t testing.TB, o options) (*env, error) {
 		}
 	}
 
-	dsn := o.dsn
-	if dsn == "" {
-		dsn = "sqlite:" + dbtest.Fresh(t, dbtest.Target{Name: dbtest.SQLite})
+	e.dsn = o.dsn
+	if e.dsn == "" {
+		e.dsn = "sqlite:" + dbtest.Fresh(t, dbtest.Target{Name: dbtest.SQLite})
 	}
-	store, err := storage.Open(context.Background(), dsn, storage.Options{Logger: logger.With("component", "storage")})
+	e.store = e.openStore(t)
+	t.Cleanup(e.checkNoSecrets)
+
+	if err := e.wire(mux, o.steps); err != nil {
+		return e, err
+	}
+	e.mountTestRoutes(mux)
+	return e, nil
+}
+
+// openStore opens (and migrates) the env's database, closed when t ends.
+func (e *env) openStore(t testing.TB) *storage.Store {
+	t.Helper()
+	store, err := storage.Open(context.Background(), e.dsn, storage.Options{Logger: e.logger.With("component", "storage")})
 	if err != nil {
 		t.Fatalf("storage.Open: %v", err)
 	}
@@ -243,12 +262,31 @@ func buildEnv(t testing.TB, o options) (*env, error) {
 	if err := store.AutoMigrate(context.Background()); err != nil {
 		t.Fatalf("AutoMigrate: %v", err)
 	}
-	e.store = store
-	t.Cleanup(e.checkNoSecrets)
+	return store
+}
 
-	if err := e.wire(mux, o.steps); err != nil {
-		return e, err
+// instance returns a second instance of e's service, as a load balancer
+// would have behind the same public URL: its own server, database handle,
+// backends, Service, sessions and views, built from the same settings, on
+// the same database, with the same LMS. A browser's cookie is good at
+// both (cookies do not depend on the port). Its address is srv.URL.
+func (e *env) instance(t testing.TB) *env {
+	t.Helper()
+	c := *e
+	c.t = t
+	mux := http.NewServeMux()
+	c.srv = httptest.NewServer(mux)
+	t.Cleanup(c.srv.Close)
+	c.store = c.openStore(t)
+	if err := c.wire(mux, e.opts.steps); err != nil {
+		t.Fatalf("second instance: %v", err)
 	}
+	c.mountTestRoutes(mux)
+	return &c
+}
+
+// mountTestRoutes adds the routes the tests read the session through.
+func (e *env) mountTestRoutes(mux *http.ServeMux) {
 	sessions := e.sessions
 	mux.Handle("GET /me", sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, err := e.svc.CurrentUser(r.Context(), e.views.Strategy(r))
@@ -275,8 +313,6 @@ func buildEnv(t testing.TB, o options) (*env, error) {
 	mux.Handle("GET /session-next", sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, sessions.GetString(r.Context(), socialauth.RedirectFieldName))
 	})))
-
-	return e, nil
 }
 
 // wire builds what the service is made of, from e.set, the way an app does
@@ -295,18 +331,24 @@ func (e *env) wire(mux *http.ServeMux, extra []socialauth.Step) error {
 	currentUser := func(ctx context.Context, st socialauth.Strategy) (*socialauth.User, error) {
 		return svc.CurrentUser(ctx, st)
 	}
+	// The redeemed flows are recorded in the database's nonce table, shared
+	// by the instances, as views/edxsso wires it.
+	var used socialauth.NonceStorage = e.store
+	if e.opts.inProcessStates {
+		used = nil
+	}
 	ecfg, err := edx.ConfigFrom(e.set)
 	if err != nil {
 		return err
 	}
-	eb, err := edx.New(ecfg, edx.Options{Logger: e.logger, CurrentUser: currentUser, Now: e.clock.Now})
+	eb, err := edx.New(ecfg, edx.Options{Logger: e.logger, CurrentUser: currentUser, Now: e.clock.Now, UsedStates: used})
 	if err != nil {
 		return err
 	}
 	reg = append(reg, eb)
 
 	ocfg, err := backends.OIDCConfigFrom(e.set, backends.OIDCConfig{
-		OAuth2: backends.OAuth2Config{Logger: e.logger, Now: e.clock.Now},
+		OAuth2: backends.OAuth2Config{Logger: e.logger, Now: e.clock.Now, UsedStates: used},
 	})
 	if err != nil {
 		return err
@@ -331,6 +373,7 @@ func (e *env) wire(mux *http.ServeMux, extra []socialauth.Step) error {
 		IDKey:        "preferred_username",
 		Logger:       e.logger,
 		Now:          e.clock.Now,
+		UsedStates:   used,
 	})
 	if err != nil {
 		return err
@@ -364,14 +407,21 @@ func (e *env) wire(mux *http.ServeMux, extra []socialauth.Step) error {
 }
 
 // envs returns one environment per database under test: SQLite always,
-// PostgreSQL when SOCIALAUTH_TEST_POSTGRES_DSN is set.
+// PostgreSQL when SOCIALAUTH_TEST_POSTGRES_DSN is set, MariaDB/MySQL when
+// SOCIALAUTH_TEST_MYSQL_DSN is set.
 func envs(t *testing.T, o options, fn func(t *testing.T, e *env)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { fn(t, newEnv(t, o)) })
-	if os.Getenv(dbtest.EnvPostgres) != "" {
-		t.Run("postgres", func(t *testing.T) {
+	for _, db := range []struct{ name, target, env string }{
+		{"postgres", dbtest.Postgres, dbtest.EnvPostgres},
+		{"mysql", dbtest.MySQL, dbtest.EnvMySQL},
+	} {
+		if os.Getenv(db.env) == "" {
+			continue
+		}
+		t.Run(db.name, func(t *testing.T) {
 			oo := o
-			oo.dsn = dbtest.Fresh(t, dbtest.Target{Name: dbtest.Postgres, DSN: os.Getenv(dbtest.EnvPostgres)})
+			oo.dsn = dbtest.Fresh(t, dbtest.Target{Name: db.target, DSN: os.Getenv(db.env)})
 			fn(t, newEnv(t, oo))
 		})
 	}
@@ -734,13 +784,71 @@ func (e *env) reject(t *testing.T, b *browser, w rejection, do func() page) page
 	if got := e.lms.Calls().Token - calls.Token; got != w.tokenCalls {
 		t.Errorf("token endpoint calls = %d, want %d", got, w.tokenCalls)
 	}
-	if d := cmp.Diff(before, e.snapshot()); d != "" {
+	after := e.snapshot()
+	redeemed := len(redemptions(after)) - len(redemptions(before))
+	if d := cmp.Diff(withoutRedemptions(before), withoutRedemptions(after)); d != "" {
 		t.Errorf("the database changed on a rejected request (-before +after):\n%s", d)
+	}
+	// The one write a refused callback may make is the redemption of the
+	// flow it matched (its record in UsedStates, the nonce table): that
+	// flow is spent. A callback refused for its state or its parameters
+	// matched no flow and redeems none.
+	switch {
+	case redeemed > 1 || redeemed < 0:
+		t.Errorf("%d flows redeemed by one rejected request, want at most 1", redeemed)
+	case redeemed == 1 && stateFamily(w.code):
+		t.Errorf("a callback refused with %s redeemed a flow", w.code)
 	}
 	if got := b.me(); got != w.user {
 		t.Errorf("session user after the rejection = %q, want %q", got, w.user)
 	}
 	return p
+}
+
+// usedStatePrefix starts the server_url of a redeemed flow's record in the
+// nonce table (backends' UsedStates).
+const usedStatePrefix = "socialauth:state:"
+
+// redemptions returns the snapshot's records of redeemed flows.
+func redemptions(snap map[string][]string) []string {
+	var out []string
+	for _, row := range snap[storage.TableNonce] {
+		var m map[string]any
+		if json.Unmarshal([]byte(row), &m) == nil && strings.HasPrefix(fmt.Sprint(m["server_url"]), usedStatePrefix) {
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
+// withoutRedemptions returns snap without the records of redeemed flows.
+func withoutRedemptions(snap map[string][]string) map[string][]string {
+	out := make(map[string][]string, len(snap))
+	for k, v := range snap {
+		out[k] = v
+	}
+	red := redemptions(snap)
+	if len(red) > 0 {
+		rest := []string{}
+		for _, row := range snap[storage.TableNonce] {
+			if !slices.Contains(red, row) {
+				rest = append(rest, row)
+			}
+		}
+		out[storage.TableNonce] = rest
+	}
+	return out
+}
+
+// stateFamily reports whether code refuses a callback that names no pending
+// flow, or is malformed: such a callback consumes nothing. (A missing
+// parameter may be found after the flow was redeemed, as iss is.)
+func stateFamily(code socialauth.Code) bool {
+	switch code {
+	case socialauth.CodeAuthInvalidParameter, socialauth.CodeAuthStateMissing, socialauth.CodeAuthStateForbidden:
+		return true
+	}
+	return false
 }
 
 // assertRejected checks the answer and the log line of a refused request.

@@ -9,9 +9,11 @@ import (
 	"github.com/socialauth-go/socialauth"
 )
 
-// State and CSRF: a callback is accepted only with the single-use state this
-// session's flow of this backend holds, within its lifetime. Every refusal is
-// local: zero calls to the token endpoint.
+// State and CSRF: a callback is accepted only with the state of one of this
+// session's pending flows of this backend, within its lifetime, and each flow
+// is redeemed once. Every refusal is local: zero calls to the token endpoint.
+// A callback that names no pending flow consumes nothing: the genuine
+// callback that follows it completes.
 func TestStateRejections(t *testing.T) {
 	for _, backend := range []string{edxName, oidcName, oauthName} {
 		t.Run(backend, func(t *testing.T) {
@@ -65,9 +67,11 @@ func stateRejections(t *testing.T, e *env, backend string) {
 			b := e.browser()
 			cb := b.callbackURL(backend, nil)
 			e.reject(t, b, c.want, func() page { return b.complete(c.cb(cb)) })
-			// Single use: the flow is gone after a failed callback, so
-			// the genuine callback is refused too.
-			e.reject(t, b, rejection{status: 400, code: socialauth.CodeAuthStateMissing}, func() page { return b.complete(cb) })
+			// The refused callback named no pending flow, so it consumed
+			// nothing: the genuine callback completes. (This used to
+			// assert the opposite — a failed callback consumed the flow
+			// — until issue 11 changed the rule.)
+			e.genuine(t, b, cb)
 		})
 	}
 
@@ -97,10 +101,12 @@ func stateRejections(t *testing.T, e *env, backend string) {
 		// Login CSRF: the attacker's callback in the victim's browser.
 		e.reject(t, victim, rejection{status: 400, code: socialauth.CodeAuthStateMissing}, func() page { return victim.complete(cb) })
 		// The victim has a flow of its own: the attacker's state is wrong
-		// for it.
+		// for it, and consumes nothing of it.
 		own := victim.callbackURL(backend, nil)
 		e.reject(t, victim, rejection{status: 403, code: socialauth.CodeAuthStateForbidden}, func() page { return victim.complete(cb) })
-		e.reject(t, victim, rejection{status: 400, code: socialauth.CodeAuthStateMissing}, func() page { return victim.complete(own) })
+		e.genuine(t, victim, own)
+		// The attacker's own flow is untouched by its use elsewhere.
+		e.genuine(t, attacker, cb)
 	})
 
 	t.Run("from another backend", func(t *testing.T) {
@@ -116,12 +122,16 @@ func stateRejections(t *testing.T, e *env, backend string) {
 		moved := *cb
 		moved.Path = "/complete/" + other + "/"
 		e.reject(t, b, rejection{status: 403, code: socialauth.CodeAuthStateForbidden}, func() page { return b.complete(&moved) })
+		// Neither flow was consumed: the callback at its own backend
+		// completes.
+		e.genuine(t, b, cb)
 		// A backend with no flow at all.
 		b2 := e.browser()
 		cb2 := b2.callbackURL(backend, nil)
 		moved2 := *cb2
 		moved2.Path = "/complete/" + other + "/"
 		e.reject(t, b2, rejection{status: 400, code: socialauth.CodeAuthStateMissing}, func() page { return b2.complete(&moved2) })
+		e.genuine(t, b2, cb2)
 	})
 }
 
@@ -135,6 +145,32 @@ func TestStateRejectionRedirectsToLoginErrorURL(t *testing.T) {
 	})
 	if p.location() != "/login-error/?error=auth_state_forbidden" {
 		t.Errorf("Location = %q", p.location())
+	}
+	e.genuine(t, b, cb)
+}
+
+// genuine delivers the genuine callback cb in b and asserts that it
+// completes: one token request, a 302 to the next page, a signed-in
+// session, no error logged.
+func (e *env) genuine(t *testing.T, b *browser, cb *url.URL) {
+	t.Helper()
+	calls := e.lms.Calls()
+	mark := e.logs.Len()
+	p := b.complete(cb)
+	if p.status != http.StatusFound || p.location() != "/done/" {
+		t.Errorf("genuine callback: status %d, Location %q, want 302 to /done/ (body %q); logs:\n%s",
+			p.status, p.location(), p.body, e.logs.String()[mark:])
+	}
+	if got := e.lms.Calls().Token - calls.Token; got != 1 {
+		t.Errorf("genuine callback: %d token requests, want 1", got)
+	}
+	if b.me() == "" {
+		t.Error("genuine callback: the session is not signed in")
+	}
+	for _, r := range e.logs.records(t, mark) {
+		if r["msg"] == "socialauth: request failed" {
+			t.Errorf("genuine callback: failure logged: %v", r)
+		}
 	}
 }
 
