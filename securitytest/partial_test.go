@@ -28,10 +28,13 @@ var confirm = socialauth.Step{Name: confirmStep, Partial: true,
 		return socialauth.HTML(`<form method="post"><input name="partial_token" value="` + html.EscapeString(st.PartialToken()) + `"></form>`), nil
 	}}
 
-func partialEnv(t *testing.T) *env {
+func partialEnv(t *testing.T) *env { return newEnv(t, partialOptions()) }
+
+// partialOptions pause the lms backend's pipeline at the confirm step.
+func partialOptions() options {
 	p := slices.Clone(socialauth.DefaultAuthPipeline())
 	p = slices.Insert(p, 3, confirmStep) // after auth_allowed, before any write
-	return newEnv(t, options{steps: []socialauth.Step{confirm}, settings: map[string]any{"SOCIAL_AUTH_LMS_PIPELINE": p}})
+	return options{steps: []socialauth.Step{confirm}, settings: map[string]any{"SOCIAL_AUTH_LMS_PIPELINE": p}}
 }
 
 var tokenInput = regexp.MustCompile(`name="partial_token" value="([^"]+)"`)
