@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -13,7 +14,8 @@ import (
 
 // Every answer on the auth paths is private (Cache-Control: no-store), and
 // every answer of the complete view carries Referrer-Policy: no-referrer,
-// so the code in its URL never reaches the next page's Referer.
+// so the code in its URL never reaches the next page's Referer. The login
+// and complete answers forbid framing; the logout answers do not.
 func TestAuthPathHeaders(t *testing.T) {
 	e := partialEnv(t)
 	type check struct {
@@ -54,6 +56,19 @@ func TestAuthPathHeaders(t *testing.T) {
 		}
 		if c.p.status >= 500 {
 			t.Errorf("%s: %d", c.name, c.p.status)
+		}
+		// Anti-framing: the sign-in answers may not be framed; the logout
+		// view may (edX single sign-out frames each service's /logout/).
+		xfo, csp := c.p.header.Get("X-Frame-Options"), strings.Join(c.p.header.Values("Content-Security-Policy"), "; ")
+		switch {
+		case c.complete || strings.HasPrefix(c.name, "login view") || strings.HasPrefix(c.name, "auth view"):
+			if xfo != "DENY" || !strings.Contains(csp, "frame-ancestors 'none'") {
+				t.Errorf("%s (%d): X-Frame-Options %q, Content-Security-Policy %q; want DENY and frame-ancestors 'none'", c.name, c.p.status, xfo, csp)
+			}
+		case strings.HasPrefix(c.name, "logout"):
+			if xfo != "" || strings.Contains(csp, "frame-ancestors") {
+				t.Errorf("%s: X-Frame-Options %q, Content-Security-Policy %q; the logout view must stay framable", c.name, xfo, csp)
+			}
 		}
 	}
 }
