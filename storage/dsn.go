@@ -134,6 +134,10 @@ func mysqlDSN(dsn string) (DatabaseConfig, error) {
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
+	// The store reads "rows affected" as "rows changed" (UseNonce's insert
+	// that ignores a duplicate, DeletePartial's single use): a DSN asking
+	// for found rows would make a replayed nonce look fresh.
+	cfg.ClientFoundRows = false
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}
 	}

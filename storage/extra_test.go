@@ -46,6 +46,14 @@ func TestParseDatabaseURL(t *testing.T) {
 			t.Errorf("ParseDatabaseURL(%q) = %+v; want dialect %s, memory %v, DSN containing %q", tc.in, cfg, tc.dialect, tc.memory, tc.dsn)
 		}
 	}
+	// "Rows affected" must mean rows changed: found rows would make a
+	// replayed nonce (a redeemed sign-in flow) look fresh.
+	for _, in := range []string{"mysql://u:p@db/app?clientFoundRows=true", "u:p@tcp(db:3306)/app?clientFoundRows=true"} {
+		cfg, err := storage.ParseDatabaseURL(in)
+		if err != nil || strings.Contains(cfg.DSN, "clientFoundRows") {
+			t.Errorf("ParseDatabaseURL(%q) = %q, %v; want clientFoundRows dropped", in, cfg.DSN, err)
+		}
+	}
 	for _, bad := range []string{"", "sqlite:", "redis://x", "postgres://", "mysql://u:secret@host/", "mysql://u:secret@/db", "mysql://u:secret@host/a/b"} {
 		_, err := storage.ParseDatabaseURL(bad)
 		if !errors.Is(err, storage.ErrBadDatabaseURL) {
