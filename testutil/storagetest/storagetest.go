@@ -21,6 +21,11 @@
 //     with MapsUserField(field) bool (pipeline.UserFieldMapper): CreateUser
 //     and UpdateUser skip the others without an error, and an unknown field
 //     name is an error;
+//   - a store implementing socialauth.NonceStorage records a nonce
+//     atomically: of concurrent UseNonce calls with one nonce exactly one is
+//     fresh (a sign-in flow is redeemed once, even when its callback reaches
+//     several instances at once), and it keeps a redeemed flow's record
+//     (server_url "socialauth:state:<backend>", a 43-character salt) whole;
 //   - a store implementing socialauth.SocialUserGetter answers exactly what
 //     GetSocialAuth followed by GetUser would (the same association, the
 //     same active owner, nil for an inactive one, the same errors), and so
@@ -29,6 +34,8 @@ package storagetest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -66,6 +73,8 @@ func Run(t *testing.T, newStore func(t *testing.T) socialauth.Storage) {
 		{"Partials", testPartials},
 		{"PartialSingleUse", testPartialSingleUse},
 		{"Nonces", testNonces},
+		{"NonceConcurrent", testNonceConcurrent},
+		{"NonceSignInFlowShape", testNonceFlowShape},
 		{"Associations", testAssociations},
 		{"Codes", testCodes},
 		{"AllowedToDisconnect", testAllowedToDisconnect},
@@ -803,6 +812,100 @@ func testNonces(t *testing.T, st socialauth.Storage) {
 	})
 	if err != nil {
 		t.Errorf("transaction with a replayed nonce: %v", err)
+	}
+}
+
+// flowNonce is the nonce backends/flow.go records when it redeems a pending
+// sign-in (OAuth2Config.UsedStates): server_url "socialauth:state:<backend>",
+// the flow's start time, and the flow's id as salt (the SHA-256 of its
+// state, base64url without padding: 43 characters).
+func flowNonce(backend, state string, created int64) socialauth.Nonce {
+	h := sha256.Sum256([]byte(state))
+	return socialauth.Nonce{ServerURL: "socialauth:state:" + backend, Timestamp: created,
+		Salt: base64.RawURLEncoding.EncodeToString(h[:])}
+}
+
+// testNonceConcurrent: UseNonce is atomic. Of 20 concurrent uses of one
+// nonce (20 deliveries of one sign-in callback, on one instance or several
+// sharing the database) exactly one is fresh, and none fails.
+func testNonceConcurrent(t *testing.T, st socialauth.Storage) {
+	s, ok := st.(nonceStore)
+	if !ok {
+		t.Skip("the store does not implement the optional socialauth.NonceStorage")
+	}
+	const n = 20
+	for round, nonce := range []socialauth.Nonce{
+		flowNonce("edx-oauth2", "state-one", time.Now().Unix()),
+		flowNonce("edx-oauth2", "state-two", time.Now().Unix()),
+	} {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		fresh := 0
+		start := make(chan struct{})
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				ok, err := s.UseNonce(context.Background(), nonce)
+				if err != nil {
+					t.Errorf("round %d: UseNonce: %v", round, err)
+				}
+				if ok {
+					mu.Lock()
+					fresh++
+					mu.Unlock()
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if fresh != 1 {
+			t.Errorf("round %d: %d concurrent UseNonce of one nonce reported fresh=true %d times; want exactly 1", round, n, fresh)
+		}
+		if ok, err := s.UseNonce(ctx(t), nonce); err != nil || ok {
+			t.Errorf("round %d: UseNonce after the race = %v, %v; want a replay", round, ok, err)
+		}
+	}
+}
+
+// testNonceFlowShape: the nonce table holds what a redeemed sign-in flow
+// records, whole: a salt of 43 base64url characters differing only in its
+// last character, or only in case, is another nonce (no truncation, no
+// case folding), and so is the same flow id under another backend, a long
+// backend name included.
+func testNonceFlowShape(t *testing.T, st socialauth.Storage) {
+	s, ok := st.(nonceStore)
+	if !ok {
+		t.Skip("the store does not implement the optional socialauth.NonceStorage")
+	}
+	const ts = 1767225600
+	base := flowNonce("edx-oauth2", "a-state", ts)
+	if len(base.Salt) != 43 {
+		t.Fatalf("a flow id is %d characters, want 43", len(base.Salt))
+	}
+	swap := func(c byte) byte {
+		if c == 'A' {
+			return 'B'
+		}
+		return 'A'
+	}
+	lastDiffers := base
+	lastDiffers.Salt = base.Salt[:42] + string(swap(base.Salt[42]))
+	caseDiffers := base
+	caseDiffers.Salt = "a" + strings.Repeat("x", 42)
+	caseUpper := caseDiffers
+	caseUpper.Salt = "A" + strings.Repeat("x", 42)
+	longBackend := strings.Repeat("b", 64)
+	otherBackend := flowNonce(longBackend, "a-state", ts)
+	otherBackend2 := flowNonce(longBackend+"2", "a-state", ts)
+	for _, n := range []socialauth.Nonce{base, lastDiffers, caseDiffers, caseUpper, otherBackend, otherBackend2} {
+		if fresh, err := s.UseNonce(ctx(t), n); err != nil || !fresh {
+			t.Errorf("UseNonce(%+v) = %v, %v; want fresh", n, fresh, err)
+		}
+		if fresh, err := s.UseNonce(ctx(t), n); err != nil || fresh {
+			t.Errorf("UseNonce(%+v) again = %v, %v; want a replay", n, fresh, err)
+		}
 	}
 }
 
