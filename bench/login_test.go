@@ -15,15 +15,17 @@ import (
 // Statement budgets of one login through the real complete handler (the
 // session store's statements are counted and reported separately).
 //
-// Both include the UPDATE of auth_user.last_login that every sign-in makes
-// (Django's login(); issue 13): a returning login is the association read
-// with its user, the extra data read and update, and last_login; a first
-// login reads the association and the username, inserts the user and the
-// association, reads (SQLite: not) and updates the extra data, and sets
-// last_login.
+// Both include the redemption of the sign-in flow (one INSERT … ON
+// CONFLICT DO NOTHING into the nonce table, so that a flow is redeemed once
+// across instances; issue 11) and the UPDATE of auth_user.last_login that
+// every sign-in makes (Django's login(); issue 13): a returning login is the
+// redemption, the association read with its user, the extra data read and
+// update, and last_login; a first login is the redemption, reads the
+// association and the username, inserts the user and the association,
+// reads (SQLite: not) and updates the extra data, and sets last_login.
 const (
-	maxReturningStatements = 4
-	maxFirstStatements     = 7
+	maxReturningStatements = 5
+	maxFirstStatements     = 8
 	// maxSessionStatements: load the session, delete the old token at
 	// rotation, save the new one.
 	maxSessionStatements = 3

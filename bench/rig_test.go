@@ -142,7 +142,7 @@ func newRig(tb testing.TB, opts rigOptions) *rig {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	backend, err := edx.New(cfg, edx.Options{Users: store, HTTPClient: client})
+	backend, err := edx.New(cfg, edx.Options{Users: store, UsedStates: store, HTTPClient: client})
 	if err != nil {
 		tb.Fatal(err)
 	}
