@@ -63,6 +63,17 @@ type CallbackDetector interface {
 	IsCallback(data url.Values) bool
 }
 
+// SessionReplacer is a Backend whose sign-ins replace the session's user
+// and never connect another account to it: a single sign-on provider such
+// as the LMS (edx-oauth2's Start logs a signed-in session out first, as
+// upstream's start()). With several sign-ins pending in one session (two
+// tabs), one may complete after another has signed the session in: the
+// Service then completes it as a fresh sign-in, so the last to complete is
+// the signed-in user and no identity is attached to another user.
+type SessionReplacer interface {
+	ReplacesSessionUser() bool
+}
+
 // AuthAllower is a Backend with its own rule for who may log in, consulted by
 // the auth_allowed step in addition to the WHITELISTED_* settings.
 type AuthAllower interface {

@@ -301,6 +301,9 @@ func (s *Service) Complete(ctx context.Context, st Strategy, backendName string)
 	if err != nil {
 		return nil, err
 	}
+	if r, ok := sv.backend.(SessionReplacer); ok && r.ReplacesSessionUser() {
+		loggedIn = nil // a fresh sign-in: never an account connected to the session's user
+	}
 	start, resumed, err := s.resumePartial(ctx, st, sv, loggedIn)
 	if err != nil {
 		return nil, err

@@ -842,3 +842,49 @@ func TestBackendsOnePerName(t *testing.T) {
 		t.Error("Backend(c) found")
 	}
 }
+
+// TestSessionReplacerSignsInAfresh: with a backend whose sign-ins replace the
+// session's user, a sign-in completed while another user is signed in (a
+// second tab) signs its own user in, never connects its identity to the
+// signed-in user; without it, the same callback connects (upstream).
+func TestSessionReplacerSignsInAfresh(t *testing.T) {
+	ctx := context.Background()
+	for _, replaces := range []bool{true, false} {
+		t.Run(fmt.Sprintf("replaces=%v", replaces), func(t *testing.T) {
+			store := testutil.NewStore()
+			b := &replacingBackend{FakeBackend: &testutil.FakeBackend{Response: map[string]any{"id": "bob", "username": "bob"}}, replaces: replaces}
+			svc, err := socialauth.New(socialauth.Options{Storage: store, Steps: pipeline.NewSteps(), Backends: []socialauth.Backend{b}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			alice, err := store.CreateUser(ctx, map[string]any{"username": "alice"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := testutil.NewStrategy(testutil.StrategyOptions{})
+			st.SessionSet(socialauth.SessionUserID, alice.ID)
+			st.SetRequestData(url.Values{"state": {"s"}})
+			if _, err := svc.Complete(ctx, st, b.Name()); err != nil {
+				t.Fatal(err)
+			}
+			sa, err := store.GetSocialAuth(ctx, b.Name(), "bob")
+			if err != nil {
+				t.Fatal(err)
+			}
+			signedIn, _ := st.SessionGet(socialauth.SessionUserID)
+			if replaces && (sa.UserID == alice.ID || signedIn == alice.ID) {
+				t.Errorf("bob's identity went to %s and the session is %v; want a user of its own, signed in", sa.UserID, signedIn)
+			}
+			if !replaces && sa.UserID != alice.ID {
+				t.Errorf("without SessionReplacer bob's identity went to %s, want alice's %s (upstream's connect)", sa.UserID, alice.ID)
+			}
+		})
+	}
+}
+
+type replacingBackend struct {
+	*testutil.FakeBackend
+	replaces bool
+}
+
+func (b *replacingBackend) ReplacesSessionUser() bool { return b.replaces }

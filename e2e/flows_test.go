@@ -182,15 +182,6 @@ func TestBrowserTwoTabs(t *testing.T) {
 	for _, users := range []string{"one LMS user", "two LMS users"} {
 		for _, order := range [][2]int{{1, 0}, {0, 1}} {
 			t.Run(fmt.Sprintf("%s/tab %d first", users, order[0]+1), func(t *testing.T) {
-				if users == "two LMS users" {
-					// The core links the LMS identity of the tab completed
-					// second to the account of the tab completed first (the
-					// session is signed in by then, so the pipeline takes it
-					// for a "connect"): the page shows the first tab's user,
-					// and that LMS account now signs in to it. Remove this
-					// skip when the core signs in the last tab's own user.
-					t.Skip("known core bug: the second tab's new LMS identity is associated with the first tab's account (identity merge)")
-				}
 				twoTabs(t, chrome, d, users == "one LMS user", order)
 			})
 		}

@@ -71,13 +71,13 @@ func TestTwoTabsOneBrowser(t *testing.T) {
 }
 
 // Two tabs whose callbacks come back as two different LMS users (the LMS
-// user changed between them), both with an account here: the first to
-// complete signs its user in; the second is then a signed-in user
-// completing as someone else's account, refused (409) without any merge,
-// and the session stays the first user's. (edx-oauth2 signs the user out
-// when a sign-in starts, not when it completes.)
+// user changed between them), with an account here or new: each completes
+// as a fresh sign-in (edx-oauth2 is a socialauth.SessionReplacer), so the
+// last to complete is the signed-in user, and no LMS identity is ever
+// attached to the other tab's account.
 func TestTwoTabsTwoLMSUsers(t *testing.T) {
 	envs(t, options{}, func(t *testing.T, e *env) {
+		defer e.lms.AutoApprove("jsmith")
 		ids := map[string]string{}
 		for _, who := range []string{"alice", "bob"} {
 			e.lms.AutoApprove(who)
@@ -85,25 +85,31 @@ func TestTwoTabsTwoLMSUsers(t *testing.T) {
 			b.login(edxName)
 			ids[who] = b.me()
 		}
-		for _, order := range [][2]string{{"alice", "bob"}, {"bob", "alice"}} {
+		for i, order := range [][2]string{{"alice", "bob"}, {"bob", "alice"}, {"new-a", "new-b"}} {
 			t.Run(order[0]+" then "+order[1], func(t *testing.T) {
 				b := e.browser()
 				tabs := map[string]*url.URL{}
-				for _, who := range []string{"alice", "bob"} {
+				for _, who := range order {
 					au := b.begin(edxName, nil)
 					e.lms.AutoApprove(who)
 					tabs[who] = e.authorize(au)
 				}
 				e.genuine(t, b, tabs[order[0]])
-				if got := b.me(); got != ids[order[0]] {
-					t.Fatalf("signed in as %s, want %s's %s", got, order[0], ids[order[0]])
+				first := b.me()
+				e.genuine(t, b, tabs[order[1]])
+				second := b.me()
+				if first == second {
+					t.Fatalf("both tabs signed in as user %s: the second was attached to the first", first)
 				}
-				e.reject(t, b, rejection{status: 409, code: socialauth.CodeAuthAlreadyAssociated, tokenCalls: 1, user: ids[order[0]]},
-					func() page { return b.complete(tabs[order[1]]) })
+				if i < 2 && (first != ids[order[0]] || second != ids[order[1]]) {
+					t.Errorf("signed in as %s then %s, want %s's %s then %s's %s",
+						first, second, order[0], ids[order[0]], order[1], ids[order[1]])
+				}
 			})
 		}
-		if n := e.count(socialAuthTable); n != 2 {
-			t.Errorf("%d associations, want 2 (no merge)", n)
+		// alice, bob, new-a and new-b: one association each, none merged.
+		if n := e.count(socialAuthTable); n != 4 {
+			t.Errorf("%d associations, want 4 (no merge)", n)
 		}
 	})
 }

@@ -103,6 +103,8 @@ var (
 	_ socialauth.Backend     = (*EdXOAuth2)(nil)
 	_ socialauth.LogoutURLer = (*EdXOAuth2)(nil)
 	_ socialauth.Refresher   = (*EdXOAuth2)(nil)
+
+	_ socialauth.SessionReplacer = (*EdXOAuth2)(nil)
 )
 
 // New validates cfg and returns the edx-oauth2 backend, with its token
@@ -251,6 +253,13 @@ func keepInQueryValue(c byte) bool {
 func (b *EdXOAuth2) endpoints(context.Context) (backends.Endpoints, error) {
 	return backends.Endpoints{AuthorizationURL: b.authorizationURL, AccessTokenURL: b.accessTokenURL}, nil
 }
+
+// ReplacesSessionUser reports that an edX sign-in always replaces the
+// session's user (socialauth.SessionReplacer): Start logs a signed-in
+// session out, and a sign-in that completes after another tab signed the
+// session in is a fresh sign-in too, never an LMS account connected to the
+// user of the other tab.
+func (b *EdXOAuth2) ReplacesSessionUser() bool { return true }
 
 // Start begins a login (upstream's start()). When the session already
 // belongs to a logged-in user, that user is logged out first: the INFO line
