@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -17,12 +18,67 @@ func defaultHTTPClient() *http.Client {
 	return &http.Client{Timeout: 5 * time.Second}
 }
 
-// noRedirects returns a shallow copy of c that never follows redirects: a
-// provider document must come from the URL we were configured with.
-func noRedirects(c *http.Client) *http.Client {
+// DefaultMaxRedirects is how many redirects a GET follows when
+// Options.MaxRedirects is zero.
+const DefaultMaxRedirects = 3
+
+// withRedirectPolicy returns a shallow copy of c that follows at most max
+// redirects (none when max <= 0), and only to the origin of the first request
+// or from http to https on the same host name. Any other redirect is an error
+// naming its target (scheme, host and path only: never a query or user info).
+func withRedirectPolicy(c *http.Client, max int) *http.Client {
 	cp := *c
-	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if max <= 0 {
+			return http.ErrUseLastResponse // reported as a 3xx by fetch
+		}
+		if len(via) > max {
+			return fmt.Errorf("%w: more than %d redirects (last to %s)", ErrBadResponse, max, redactURL(req.URL))
+		}
+		orig := via[0].URL
+		for _, prev := range via[1:] {
+			if prev.URL.Scheme == "https" {
+				orig = prev.URL // once upgraded, never back to http
+				break
+			}
+		}
+		if !redirectAllowed(orig, req.URL) {
+			return fmt.Errorf("%w: redirect to %s not allowed (only to the same origin, or from http to https on the same host)", ErrBadResponse, redactURL(req.URL))
+		}
+		return nil
+	}
 	return &cp
+}
+
+// redirectAllowed reports whether a GET of from may be redirected to to.
+func redirectAllowed(from, to *url.URL) bool {
+	if to.User != nil || !strings.EqualFold(from.Hostname(), to.Hostname()) {
+		return false
+	}
+	fs, ts := strings.ToLower(from.Scheme), strings.ToLower(to.Scheme)
+	switch {
+	case fs == ts:
+		return effectivePort(from) == effectivePort(to)
+	case fs == "http" && ts == "https":
+		return true
+	}
+	return false
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+// redactURL is u without user info, query or fragment.
+func redactURL(u *url.URL) string {
+	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	return r.String()
 }
 
 // fetch GETs url and returns its body, bounded by maxBody. Every failure is a
@@ -35,7 +91,11 @@ func fetch(ctx context.Context, client *http.Client, url string, maxBody int64) 
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, &FetchError{URL: url, Err: fmt.Errorf("%w: %w", ErrUnreachable, unwrapURLError(err))}
+		err = unwrapURLError(err)
+		if errors.Is(err, ErrBadResponse) { // a redirect refused by the policy
+			return nil, &FetchError{URL: url, Err: err}
+		}
+		return nil, &FetchError{URL: url, Err: fmt.Errorf("%w: %w", ErrUnreachable, err)}
 	}
 	defer resp.Body.Close()
 	// Drain a little so the connection can be reused, but never much.

@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,9 @@ import (
 // Defaults for Options. ConfigTTL and JWKSTTL match the old edx-auth-backends
 // PROVIDER_CONFIGURATION_CACHE_TTL (604800 s) and JWKS_CACHE_TTL (86400 s).
 const (
+	// MaxUnknownKeyIDs bounds the distinct unknown key ids that may each force
+	// a key-set refetch within one RefetchCooldown window.
+	MaxUnknownKeyIDs       = 16
 	DefaultConfigTTL       = 7 * 24 * time.Hour
 	DefaultJWKSTTL         = 24 * time.Hour
 	DefaultRefetchCooldown = time.Minute
@@ -27,15 +31,29 @@ const (
 // Options configures a Provider. The zero value is usable.
 type Options struct {
 	// HTTPClient performs the fetches. nil means a client with a 5 s timeout.
-	// Whatever the client, redirects are never followed.
+	// Whatever the client's own policy, redirects are followed only as
+	// MaxRedirects says.
 	HTTPClient *http.Client
+	// MaxRedirects is how many redirects a configuration or key-set GET
+	// follows (default DefaultMaxRedirects, 3; negative: none), each only to
+	// the origin of the URL asked for, or from http to https on the same host
+	// name. Any other redirect fails the fetch with an error naming its target.
+	// The same size and time limits apply to the whole chain.
+	MaxRedirects int
+	// Issuer, when non-empty, is the issuer the configuration document must
+	// name exactly (OpenID Connect Discovery §4.3), whatever redirects were
+	// followed to fetch it: a document naming another issuer (a trailing
+	// slash included) is refused with ErrBadResponse.
+	Issuer string
 	// ConfigTTL is how long a fetched configuration is used (default 7 days).
 	ConfigTTL time.Duration
 	// JWKSTTL is how long a fetched key set is used (default 24 h).
 	JWKSTTL time.Duration
-	// RefetchCooldown bounds forced key-set refetches caused by unknown key ids
-	// to one per window, and spaces retries after a failed refresh
-	// (default 1 min).
+	// RefetchCooldown bounds forced key-set refetches caused by an unknown key
+	// id to one per window and per key id (so that a key just published is
+	// fetched on its first use, even right after another forced refetch), at
+	// most MaxUnknownKeyIDs distinct key ids per window, and spaces retries
+	// after a failed refresh (default 1 min).
 	RefetchCooldown time.Duration
 	// MaxBody caps the size of a fetched document (default 1 MiB).
 	MaxBody int64
@@ -65,12 +83,14 @@ type Provider struct {
 	log      *slog.Logger
 	now      func() time.Time
 
-	mu        sync.RWMutex
-	cfg       *Config
-	cfgNext   time.Time // when the cached configuration should be refreshed
-	keys      jwk.Set
-	keysNext  time.Time // when the cached key set should be refreshed
-	lastForce time.Time // last forced (unknown kid) refetch
+	issuer string // "" : not pinned
+
+	mu       sync.RWMutex
+	cfg      *Config
+	cfgNext  time.Time // when the cached configuration should be refreshed
+	keys     jwk.Set
+	keysNext time.Time            // when the cached key set should be refreshed
+	forced   map[string]time.Time // key id → its last forced refetch, within the cooldown
 
 	group singleflight.Group
 
@@ -82,8 +102,9 @@ type Provider struct {
 // configuration document at configURL (normally
 // "{issuer}/.well-known/openid-configuration"). New does no I/O.
 //
-// The configuration's issuer is not compared with configURL here; callers
-// that need issuer pinning compare Config().Issuer with their expectation.
+// With Options.Issuer set, a configuration naming another issuer is refused;
+// otherwise callers that need issuer pinning compare Config().Issuer with
+// their expectation.
 func New(configURL string, opts Options) *Provider {
 	p := newProvider(opts)
 	p.configURL = configURL
@@ -106,6 +127,8 @@ func newProvider(opts Options) *Provider {
 		maxBody:  opts.MaxBody,
 		log:      opts.Logger,
 		now:      opts.Now,
+		issuer:   opts.Issuer,
+		forced:   make(map[string]time.Time),
 	}
 	if p.cfgTTL <= 0 {
 		p.cfgTTL = DefaultConfigTTL
@@ -129,7 +152,11 @@ func newProvider(opts Options) *Provider {
 	if c == nil {
 		c = defaultHTTPClient()
 	}
-	p.client = noRedirects(c)
+	maxRedirects := opts.MaxRedirects
+	if maxRedirects == 0 {
+		maxRedirects = DefaultMaxRedirects
+	}
+	p.client = withRedirectPolicy(c, maxRedirects)
 	return p
 }
 
@@ -209,7 +236,14 @@ func (p *Provider) fetchConfig(ctx context.Context) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseConfig(p.configURL, body)
+	cfg, err := parseConfig(p.configURL, body)
+	if err != nil {
+		return nil, err
+	}
+	if p.issuer != "" && cfg.Issuer != p.issuer {
+		return nil, &FetchError{URL: p.configURL, Status: http.StatusOK, Err: fmt.Errorf("%w: issuer %q is not the configured issuer %q", ErrBadResponse, cfg.Issuer, p.issuer)}
+	}
+	return cfg, nil
 }
 
 // parseConfig decodes a provider configuration document.
@@ -251,32 +285,50 @@ func (p *Provider) KeySet(ctx context.Context) (jwk.Set, error) {
 	if keys != nil && p.now().Before(next) {
 		return keys, nil
 	}
-	v, err := p.shared(ctx, "jwks", func(ctx context.Context) (any, error) { return p.refreshKeys(ctx, false) })
+	v, err := p.shared(ctx, "jwks", func(ctx context.Context) (any, error) { return p.refreshKeys(ctx) })
 	if err != nil {
 		return nil, err
 	}
 	return v.(jwk.Set), nil
 }
 
-// refreshKeys fetches the key set unless the cache is fresh (force=false) or a
-// forced refetch already happened within the cooldown window (force=true).
-func (p *Provider) refreshKeys(ctx context.Context, force bool) (jwk.Set, error) {
+// refreshKeys fetches the key set unless the cache is fresh.
+func (p *Provider) refreshKeys(ctx context.Context) (jwk.Set, error) {
+	p.mu.RLock()
+	keys, next := p.keys, p.keysNext
+	p.mu.RUnlock()
+	if keys != nil && p.now().Before(next) {
+		return keys, nil
+	}
+	return p.fetchAndStore(ctx)
+}
+
+// forceRefresh refetches the key set for an unknown key id unless that key id
+// already forced a refetch within the cooldown, or MaxUnknownKeyIDs others
+// did: then the cached set is returned as is.
+func (p *Provider) forceRefresh(ctx context.Context, kid string) (jwk.Set, error) {
 	now := p.now()
 	p.mu.Lock()
-	if force {
-		if p.keys != nil && !p.lastForce.IsZero() && now.Sub(p.lastForce) < p.cooldown {
+	for k, t := range p.forced {
+		if now.Sub(t) >= p.cooldown {
+			delete(p.forced, k)
+		}
+	}
+	if p.keys != nil {
+		if _, recent := p.forced[kid]; recent || len(p.forced) >= MaxUnknownKeyIDs {
 			keys := p.keys
 			p.mu.Unlock()
 			return keys, nil
 		}
-		p.lastForce = now
-	} else if p.keys != nil && now.Before(p.keysNext) {
-		keys := p.keys
-		p.mu.Unlock()
-		return keys, nil
 	}
+	p.forced[kid] = now
 	p.mu.Unlock()
+	return p.fetchAndStore(ctx)
+}
 
+// fetchAndStore fetches the key set and caches it; on failure the cached set,
+// if any, is served and the next attempt waits the cooldown.
+func (p *Provider) fetchAndStore(ctx context.Context) (jwk.Set, error) {
 	fresh, err := p.fetchKeys(ctx)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -322,44 +374,76 @@ func parseKeySet(url string, body []byte) (jwk.Set, int, error) {
 	return set, dropped, nil
 }
 
-// KeyFor returns the signing key with key id kid. An empty kid selects the
-// only key of a one-key set. When nothing matches, the key set is refetched
-// at most once per RefetchCooldown window (concurrent callers share that one
-// fetch) and looked up again; if still nothing matches, the error wraps
-// ErrUnknownKey.
+// KeyFor returns the first signing key with key id kid (see KeysFor).
 func (p *Provider) KeyFor(ctx context.Context, kid string) (jwk.Key, error) {
+	keys, err := p.KeysFor(ctx, kid)
+	if err != nil {
+		return nil, err
+	}
+	return keys[0], nil
+}
+
+// KeysFor returns every signing key with key id kid: a provider may publish
+// several under one kid (during a botched rotation), and the caller tries
+// each. An empty kid selects the only key of a one-key set. When nothing
+// matches, the key set is refetched, at most once per RefetchCooldown window
+// for that kid (concurrent callers share one fetch; see Options), and looked
+// up again; if still nothing matches, the error wraps ErrUnknownKey. A known
+// key id never waits for an unknown one: it is served from the cache.
+func (p *Provider) KeysFor(ctx context.Context, kid string) ([]jwk.Key, error) {
 	set, err := p.KeySet(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if key, err := SelectKey(set, kid); err == nil {
-		return key, nil
+	if keys, err := SelectKeys(set, kid); err == nil {
+		return keys, nil
 	}
-	v, err := p.shared(ctx, "jwks-force", func(ctx context.Context) (any, error) { return p.refreshKeys(ctx, true) })
+	v, err := p.shared(ctx, "jwks-force\x00"+kid, func(ctx context.Context) (any, error) { return p.forceRefresh(ctx, kid) })
 	if err != nil {
 		// No cached set at all and the fetch failed.
 		return nil, err
 	}
-	return SelectKey(v.(jwk.Set), kid)
+	return SelectKeys(v.(jwk.Set), kid)
 }
 
-// SelectKey picks the key for kid from set. An empty kid is accepted only when
-// the set holds exactly one key. The error wraps ErrUnknownKey.
+// SelectKey picks the first key for kid from set (see SelectKeys).
 func SelectKey(set jwk.Set, kid string) (jwk.Key, error) {
+	keys, err := SelectKeys(set, kid)
+	if err != nil {
+		return nil, err
+	}
+	return keys[0], nil
+}
+
+// SelectKeys returns every key of set with key id kid, in set order. An empty
+// kid is accepted only when the set holds exactly one key (a token must name
+// its key when there is a choice). The error wraps ErrUnknownKey.
+func SelectKeys(set jwk.Set, kid string) ([]jwk.Key, error) {
 	if kid == "" {
 		if n := set.Len(); n != 1 {
 			return nil, fmt.Errorf("%w: token has no kid and the key set holds %d keys", ErrUnknownKey, n)
 		}
 		key, _ := set.Key(0)
-		return key, nil
+		return []jwk.Key{key}, nil
 	}
-	if key, ok := set.LookupKeyID(kid); ok {
-		return key, nil
+	var out []jwk.Key
+	for i := 0; i < set.Len(); i++ {
+		if key, _ := set.Key(i); key.KeyID() == kid {
+			out = append(out, key)
+		}
 	}
-	return nil, fmt.Errorf("%w: kid not in key set", ErrUnknownKey)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: kid not in key set", ErrUnknownKey)
+	}
+	return out, nil
 }
 
-// signingKeys keeps the public signature keys of set and counts the others.
+// MinRSABits is the smallest RSA modulus kept in a key set.
+const MinRSABits = 2048
+
+// signingKeys keeps the public signature keys of set and counts the others:
+// keys for encryption, symmetric keys, unknown key types and RSA keys under
+// MinRSABits are dropped.
 func signingKeys(set jwk.Set) (jwk.Set, int) {
 	out := jwk.NewSet()
 	dropped := 0
@@ -380,6 +464,13 @@ func signingKeys(set jwk.Set) (jwk.Set, int) {
 		} else {
 			dropped++
 			continue
+		}
+		if key.KeyType() == "RSA" {
+			var pub rsa.PublicKey
+			if err := key.Raw(&pub); err != nil || pub.N == nil || pub.N.BitLen() < MinRSABits {
+				dropped++ // too short to trust (RFC 7518 §3.3)
+				continue
+			}
 		}
 		if err := out.AddKey(key); err != nil {
 			dropped++

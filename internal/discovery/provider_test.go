@@ -274,17 +274,31 @@ func TestUnknownKidFloodOneRefetch(t *testing.T) {
 	if got := p.Stats().JWKSFetches; got != 2 {
 		t.Fatalf("JWKS fetches = %d, want 2 (initial + at most one refetch)", got)
 	}
-	// Still inside the window: more unknown kids make no request.
-	if _, err := p.KeyFor(ctx, "other"); !errors.Is(err, ErrUnknownKey) {
+	// Still inside the window: the same unknown kid makes no request.
+	if _, err := p.KeyFor(ctx, "attacker"); !errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("err = %v", err)
 	}
 	if got := p.Stats().JWKSFetches; got != 2 {
 		t.Fatalf("JWKS fetches in cooldown = %d, want 2", got)
 	}
+	// Another unknown kid may be a key just published: one refetch, then
+	// none for it either until the window passes.
+	for i := 0; i < 5; i++ {
+		if _, err := p.KeyFor(ctx, "other"); !errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	if got := p.Stats().JWKSFetches; got != 3 {
+		t.Fatalf("JWKS fetches in cooldown = %d, want 3 (one for the new kid)", got)
+	}
+	// Known keys are served from the cache throughout.
+	if _, err := p.KeyFor(ctx, "k1"); err != nil {
+		t.Fatal(err)
+	}
 	clk.Advance(DefaultRefetchCooldown + time.Second)
 	_, _ = p.KeyFor(ctx, "other")
-	if got := p.Stats().JWKSFetches; got != 3 {
-		t.Fatalf("JWKS fetches after cooldown = %d, want 3", got)
+	if got := p.Stats().JWKSFetches; got != 4 {
+		t.Fatalf("JWKS fetches after cooldown = %d, want 4", got)
 	}
 }
 
@@ -393,10 +407,11 @@ func TestFetchErrors(t *testing.T) {
 		url        string
 		want       error
 		wantStatus int
+		noRedirect bool
 	}{
 		{path: "/500", want: ErrUnreachable, wantStatus: 500},
 		{path: "/404", want: ErrBadResponse, wantStatus: 404},
-		{path: "/redirect", want: ErrBadResponse, wantStatus: 302},
+		{path: "/redirect", want: ErrBadResponse, wantStatus: 302, noRedirect: true},
 		{path: "/html", want: ErrBadResponse, wantStatus: 200},
 		{path: "/html-as-json", want: ErrBadResponse, wantStatus: 200},
 		{path: "/notjwks", want: ErrBadResponse, wantStatus: 200},
@@ -414,7 +429,11 @@ func TestFetchErrors(t *testing.T) {
 			if u == "" {
 				u = srv.URL + tt.path
 			}
-			p := NewStatic(u, Options{MaxBody: 1024, HTTPClient: &http.Client{Timeout: 200 * time.Millisecond}})
+			opts := Options{MaxBody: 1024, HTTPClient: &http.Client{Timeout: 200 * time.Millisecond}}
+			if tt.noRedirect {
+				opts.MaxRedirects = -1
+			}
+			p := NewStatic(u, opts)
 			_, err := p.KeySet(context.Background())
 			var fe *FetchError
 			if !errors.As(err, &fe) {

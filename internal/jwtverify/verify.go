@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,12 +37,14 @@ func DefaultAlgorithms() []jwa.SignatureAlgorithm {
 	}
 }
 
-// KeySource supplies the public key for a key id. An empty kid asks for the
-// only key of a one-key set. A key id that cannot be resolved must be
-// reported with an error wrapping discovery.ErrUnknownKey; any other error is
-// treated as a failure to fetch keys. *discovery.Provider implements it.
+// KeySource supplies the public keys published under a key id (a provider
+// may publish several under one kid; the Verifier tries each that fits the
+// token's algorithm). An empty kid asks for the only key of a one-key set. A
+// key id that cannot be resolved must be reported with an error wrapping
+// discovery.ErrUnknownKey; any other error is treated as a failure to fetch
+// keys. *discovery.Provider implements it.
 type KeySource interface {
-	KeyFor(ctx context.Context, kid string) (jwk.Key, error)
+	KeysFor(ctx context.Context, kid string) ([]jwk.Key, error)
 }
 
 // StaticKeys returns a KeySource over a fixed key set (no fetching).
@@ -49,8 +52,8 @@ func StaticKeys(set jwk.Set) KeySource { return staticKeys{set} }
 
 type staticKeys struct{ set jwk.Set }
 
-func (s staticKeys) KeyFor(_ context.Context, kid string) (jwk.Key, error) {
-	return discovery.SelectKey(s.set, kid)
+func (s staticKeys) KeysFor(_ context.Context, kid string) ([]jwk.Key, error) {
+	return discovery.SelectKeys(s.set, kid)
 }
 
 // Options configures a Verifier. Exactly one of HMACKey and Keys must be set.
@@ -63,6 +66,11 @@ type Options struct {
 	// Algorithms is the asymmetric allow-list (default DefaultAlgorithms()).
 	// "none" and HS* are refused by New.
 	Algorithms []jwa.SignatureAlgorithm
+	// AlgorithmsFunc, when set, further restricts Algorithms at each
+	// verification: a token's alg must be on both lists. For a list learnt
+	// lazily, such as an OpenID provider's id_token_signing_alg_values_supported.
+	// Its error is reported as KeyFetch.
+	AlgorithmsFunc func(ctx context.Context) ([]jwa.SignatureAlgorithm, error)
 	// Issuer, when non-empty, must equal the iss claim exactly.
 	Issuer string
 	// IssuerFunc, when Issuer is empty, gives the issuer the iss claim must
@@ -97,6 +105,7 @@ type Verifier struct {
 	hmac       jws.Verifier
 	keys       KeySource
 	verifiers  map[jwa.SignatureAlgorithm]jws.Verifier // the allow-list; read-only after New
+	algsFunc   func(ctx context.Context) ([]jwa.SignatureAlgorithm, error)
 	issuer     string
 	issuerFunc func(ctx context.Context) (string, error)
 	audience   []string
@@ -111,6 +120,7 @@ func New(opts Options) (*Verifier, error) {
 	v := &Verifier{
 		issuer:     opts.Issuer,
 		issuerFunc: opts.IssuerFunc,
+		algsFunc:   opts.AlgorithmsFunc,
 		audience:   append([]string(nil), opts.Audience...),
 		allowNoExp: opts.InsecureAllowMissingExp,
 		maxSize:    opts.MaxTokenSize,
@@ -132,7 +142,7 @@ func New(opts Options) (*Verifier, error) {
 	case len(opts.HMACKey) > 0 && opts.Keys != nil:
 		return nil, errors.New("jwtverify: set HMACKey or Keys, not both")
 	case len(opts.HMACKey) > 0:
-		if len(opts.Algorithms) > 0 {
+		if len(opts.Algorithms) > 0 || opts.AlgorithmsFunc != nil {
 			return nil, errors.New("jwtverify: Algorithms does not apply to HMACKey (HS512 only)")
 		}
 		h, err := jws.NewVerifier(jwa.HS512)
@@ -204,35 +214,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 		return nil, fail(Malformed, "signature is not base64url")
 	}
 
-	var (
-		verifier jws.Verifier
-		key      any
-	)
 	if v.hmac != nil {
 		if alg != jwa.HS512 {
 			return nil, fail(BadAlgorithm, "only HS512 is accepted")
 		}
-		verifier, key = v.hmac, v.hmacKey
-	} else {
-		jv, ok := v.verifiers[alg]
-		if !ok {
-			return nil, fail(BadAlgorithm, "algorithm not on the allow-list")
+		if err := v.hmac.Verify([]byte(token[:dot2]), sig, v.hmacKey); err != nil {
+			return nil, fail(BadSignature, "signature does not verify")
 		}
-		jk, err := v.keys.KeyFor(ctx, kid)
-		if err != nil {
-			if errors.Is(err, discovery.ErrUnknownKey) {
-				return nil, &Error{Reason: UnknownKey, Detail: "no key for the token's kid", Err: err}
-			}
-			return nil, &Error{Reason: KeyFetch, Err: err}
-		}
-		raw, err := rawKeyFor(jk, alg)
-		if err != nil {
-			return nil, err
-		}
-		verifier, key = jv, raw
-	}
-	if err := verifier.Verify([]byte(token[:dot2]), sig, key); err != nil {
-		return nil, fail(BadSignature, "signature does not verify")
+	} else if err := v.verifyAsymmetric(ctx, token[:dot2], sig, alg, kid); err != nil {
+		return nil, err
 	}
 
 	payload, err := b64.DecodeString(token[dot1+1 : dot2])
@@ -256,6 +246,50 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 		return nil, err
 	}
 	return claims, nil
+}
+
+// verifyAsymmetric checks sig over signed with the keys published under kid:
+// alg must be on the allow-list (and AlgorithmsFunc's), and one of the keys
+// that fit alg must verify.
+func (v *Verifier) verifyAsymmetric(ctx context.Context, signed string, sig []byte, alg jwa.SignatureAlgorithm, kid string) error {
+	jv, ok := v.verifiers[alg]
+	if !ok {
+		return fail(BadAlgorithm, "algorithm not on the allow-list")
+	}
+	if v.algsFunc != nil {
+		algs, err := v.algsFunc(ctx)
+		if err != nil {
+			return &Error{Reason: KeyFetch, Err: err}
+		}
+		if !slices.Contains(algs, alg) {
+			return fail(BadAlgorithm, "algorithm not among the provider's")
+		}
+	}
+	keys, err := v.keys.KeysFor(ctx, kid)
+	if err != nil {
+		if errors.Is(err, discovery.ErrUnknownKey) {
+			return &Error{Reason: UnknownKey, Detail: "no key for the token's kid", Err: err}
+		}
+		return &Error{Reason: KeyFetch, Err: err}
+	}
+	var unfit error
+	for _, jk := range keys {
+		raw, err := rawKeyFor(jk, alg)
+		if err != nil {
+			if unfit == nil {
+				unfit = err
+			}
+			continue
+		}
+		if err := jv.Verify([]byte(signed), sig, raw); err == nil {
+			return nil
+		}
+		unfit = fail(BadSignature, "signature does not verify")
+	}
+	if unfit == nil {
+		unfit = fail(UnknownKey, "no key for the token's kid")
+	}
+	return unfit
 }
 
 // parseHeader decodes the protected header and returns alg and kid. A header
@@ -306,6 +340,9 @@ func rawKeyFor(key jwk.Key, alg jwa.SignatureAlgorithm) (any, error) {
 		var pub rsa.PublicKey
 		if err := key.Raw(&pub); err != nil {
 			return nil, fail(BadAlgorithm, "key is not an RSA public key")
+		}
+		if pub.N == nil || pub.N.BitLen() < discovery.MinRSABits {
+			return nil, fail(BadAlgorithm, "RSA key shorter than 2048 bits")
 		}
 		return &pub, nil
 	case jwa.EC:
