@@ -200,6 +200,10 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"SOCIAL_AUTH_EDX_OAUTH2_JWT_AUDIENCE"}},
 		{"JWS_HMAC_SIGNING_KEY of the wrong type", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY": 7}),
 			[]string{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY"}},
+		{"JWS_HMAC_SIGNING_KEY shorter than 64 bytes", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY": "p4ss" + strings.Repeat("k", 59)}),
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY"}},
+		{"global JWS_HMAC_SIGNING_KEY shorter than 64 bytes", fixtureSettings(settings.Map{"JWS_HMAC_SIGNING_KEY": "p4ss-short"}),
+			[]string{"JWS_HMAC_SIGNING_KEY"}},
 		{"insecure switch malformed", fixtureSettings(settings.Map{edx.SettingInsecureSkipTokenVerification: "perhaps"}),
 			[]string{edx.SettingInsecureSkipTokenVerification}},
 		{"every error at once", fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "not a url",
@@ -239,6 +243,8 @@ func TestNewConfigErrors(t *testing.T) {
 			[]string{"SOCIAL_AUTH_EDX_OAUTH2_PUBLIC_URL_ROOT"}},
 		{"negative JWKSCacheTTL", func(c *edx.Config) { c.JWKSCacheTTL = -time.Second }, []string{"SOCIAL_AUTH_EDX_OAUTH2_JWKS_CACHE_TTL"}},
 		{"negative StateTTL", func(c *edx.Config) { c.OAuth2.StateTTL = -time.Second }, []string{"SOCIAL_AUTH_EDX_OAUTH2_STATE_TTL"}},
+		{"JWSHMACSigningKey of 63 bytes", func(c *edx.Config) { c.JWSHMACSigningKey = strings.Repeat("k", edx.MinHMACKeyBytes-1) },
+			[]string{"SOCIAL_AUTH_EDX_OAUTH2_JWS_HMAC_SIGNING_KEY"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,6 +259,11 @@ func TestNewConfigErrors(t *testing.T) {
 	}
 	if _, err := edx.New(valid(), edx.Options{}); err != nil {
 		t.Errorf("New(valid) = %v", err)
+	}
+	c := valid()
+	c.JWSHMACSigningKey = strings.Repeat("k", edx.MinHMACKeyBytes)
+	if _, err := edx.New(c, edx.Options{}); err != nil {
+		t.Errorf("New with a 64-byte JWSHMACSigningKey = %v", err)
 	}
 }
 

@@ -43,7 +43,8 @@ type Config struct {
 
 	// JWSHMACSigningKey, when set, makes access tokens verifiable only as
 	// HS512 signed with it, and the LMS's keys are never fetched
-	// (JWS_HMAC_SIGNING_KEY).
+	// (JWS_HMAC_SIGNING_KEY). It must be at least MinHMACKeyBytes (64)
+	// bytes long.
 	JWSHMACSigningKey string
 	// Issuer is the iss access tokens must carry (ISSUER); empty: the
 	// provider configuration's issuer (JWKS mode), else {URLRoot}/oauth2.
@@ -151,6 +152,10 @@ func (c *Config) validate(r *settings.Reader) {
 		if v, _, _ := r.Settings().Lookup(r.Backend(), "SECRET"); v == nil || isString(v) {
 			r.Missing("SECRET")
 		}
+	}
+	if c.JWSHMACSigningKey != "" && len(c.JWSHMACSigningKey) < MinHMACKeyBytes {
+		// RFC 7518 §3.2: an HS512 key is at least as long as the hash.
+		r.Invalid("JWS_HMAC_SIGNING_KEY", "must be at least 64 bytes for HS512 (RFC 7518 §3.2)")
 	}
 	if c.PublicURLRoot != "" {
 		if reason := checkRoot(c.PublicURLRoot); reason != "" {

@@ -76,8 +76,13 @@ func (b *EdXOAuth2) verifyToken(ctx context.Context, _ *backends.OAuth2, accessT
 // UserDataClaims present in it (upstream's user_data, which did not verify).
 // Verification is HS512 with JWS_HMAC_SIGNING_KEY when that is set, else
 // against the LMS's JWKS (found at {URL_ROOT}/.well-known/openid-configuration);
-// exp is required, iss must be ISSUER (else the configuration's issuer, else
-// {URL_ROOT}/oauth2) and, when JWT_AUDIENCE is set, aud one of its values.
+// exp and iat are required (nbf honoured when present), iss must be ISSUER
+// (else the configuration's issuer, else {URL_ROOT}/oauth2) and, when
+// JWT_AUDIENCE is set, aud one of its values. The edX token policy is then
+// applied, as edx-drf-extensions applies it: a version claim above major
+// version SupportedTokenVersion, is_restricted true, or (the user_id scope
+// requested, as by default) no user_id claim is refused. Claims are decoded
+// with exact numbers (json.Number): a user_id keeps every digit.
 // A rejected token is an AuthTokenError; a failure to fetch the keys is
 // AuthUnreachableProvider. In insecure mode the claims are only decoded.
 func (b *EdXOAuth2) UserData(ctx context.Context, accessToken string) (map[string]any, error) {
@@ -94,16 +99,50 @@ func (b *EdXOAuth2) UserData(ctx context.Context, accessToken string) (map[strin
 		if errors.As(err, &je) && je.Reason == jwtverify.KeyFetch {
 			return nil, fetchErr(err)
 		}
-		b.logger.InfoContext(ctx, "edx-oauth2: access token rejected", "reason", reasonOf(err))
-		return nil, socialauth.NewError(socialauth.CodeAuthTokenError, Name, "access token rejected", err)
+		return nil, b.rejected(ctx, err)
 	}
-	return FilterUserData(claims), nil
+	exact, err := exactClaims(accessToken)
+	if err != nil {
+		return nil, b.rejected(ctx, err)
+	}
+	if len(exact) != len(claims) {
+		return nil, b.rejected(ctx, errors.New("payload decoded twice differently"))
+	}
+	if err := checkPolicy(exact, b.Scope()); err != nil {
+		return nil, b.rejected(ctx, err)
+	}
+	return FilterUserData(exact), nil
+}
+
+// rejected logs why a token was refused and returns the AuthTokenError.
+func (b *EdXOAuth2) rejected(ctx context.Context, err error) error {
+	b.logger.InfoContext(ctx, "edx-oauth2: access token rejected", "reason", reasonOf(err))
+	return socialauth.NewError(socialauth.CodeAuthTokenError, Name, "access token rejected", err)
+}
+
+// exactClaims decodes the payload of a token the verifier has accepted
+// again, numbers as json.Number, so that a user_id beyond 2^53 keeps every
+// digit (the verifier decodes numbers as float64).
+func exactClaims(token string) (map[string]any, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("not a compact JWS")
+	}
+	claims, err := decodeSegment(parts[1])
+	if err != nil {
+		return nil, errors.New("invalid payload")
+	}
+	return claims, nil
 }
 
 func reasonOf(err error) string {
 	var je *jwtverify.Error
 	if errors.As(err, &je) {
 		return string(je.Reason)
+	}
+	var pe errPolicy
+	if errors.As(err, &pe) {
+		return string(pe)
 	}
 	return "unknown"
 }

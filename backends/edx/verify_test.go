@@ -19,7 +19,7 @@ import (
 	"github.com/socialauth-go/socialauth/testutil/fakelms"
 )
 
-const hmacKey = "a-shared-hmac-signing-key-of-the-lms"
+const hmacKey = "a-shared-hmac-signing-key-of-the-lms-at-least-64-bytes-for-hs512-0123456789"
 
 // lmsClaims are the claims the fake LMS would put in jsmith's token.
 func lmsClaims(t *testing.T, h *harness) map[string]any {
@@ -306,22 +306,36 @@ func TestKeyRotation(t *testing.T) {
 	}
 }
 
-// A flood of unknown kids causes at most one extra JWKS fetch in the
-// cooldown window.
+// A flood of unknown kids costs at most one JWKS fetch per kid in the
+// cooldown window (a key just published is fetched on its first use, so
+// each new kid may force one refetch): one unknown kid sent five times
+// forces one refetch; five more distinct kids, each sent twice, one each.
 func TestUnknownKidFlood(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	for i := 0; i < 5; i++ {
+	reject := func(kid string) {
+		t.Helper()
 		sess := testutil.NewSession()
 		before := h.store.Snapshot()
-		tok, err := h.lms.SignJWT(jwa.RS512, lmsClaims(t, h), map[string]any{"kid": "unknown-" + string(rune('a'+i))})
+		tok, err := h.lms.SignJWT(jwa.RS512, lmsClaims(t, h), map[string]any{"kid": kid})
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, err = h.loginWithToken(sess, tok)
 		assertRejected(t, h, sess, before, tok, err)
 	}
+	for i := 0; i < 5; i++ {
+		reject("unknown-a")
+	}
 	if c := h.lms.Calls(); c.JWKS > 2 || c.Discovery != 1 {
-		t.Errorf("discovery %d, jwks %d: want 1 and at most 2", c.Discovery, c.JWKS)
+		t.Errorf("one unknown kid five times: discovery %d, jwks %d: want 1 and at most 2", c.Discovery, c.JWKS)
+	}
+	for round := 0; round < 2; round++ {
+		for i := 1; i <= 5; i++ {
+			reject("unknown-" + string(rune('a'+i)))
+		}
+	}
+	if c := h.lms.Calls(); c.JWKS > 7 || c.Discovery != 1 {
+		t.Errorf("five more kids, twice each: discovery %d, jwks %d: want 1 and at most 7", c.Discovery, c.JWKS)
 	}
 }
 
