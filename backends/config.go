@@ -223,8 +223,12 @@ type OIDCConfig struct {
 	// or "" to decide from discovery (TOKEN_ENDPOINT_AUTH_METHOD).
 	TokenEndpointAuthMethod string
 
-	// Algorithms is the ID-token algorithm allow-list (default RS256;
-	// JWT_ALGORITHMS). "none" and HMAC algorithms are refused.
+	// Algorithms narrows the ID-token algorithms (JWT_ALGORITHMS). An ID
+	// token's alg must be among the provider's
+	// id_token_signing_alg_values_supported (RS256 when its discovery
+	// document names none) and, when Algorithms is set, among these; without
+	// discovery, among these (default RS256). "none" and HMAC algorithms are
+	// refused.
 	Algorithms []string
 	// Leeway is the clock skew allowed on exp/nbf/iat (default
 	// DefaultJWTLeeway; JWT_LEEWAY, where 0 means none); negative is none.
@@ -539,9 +543,6 @@ func oidcDefaults(cfg OIDCConfig) OIDCConfig {
 		c.ExtraData = []ExtraDataField{
 			{Name: "id_token"}, {Name: "refresh_token"}, {Name: "expires_in"}, {Name: "sub", Alias: "id"},
 		}
-	}
-	if len(cfg.Algorithms) == 0 {
-		cfg.Algorithms = []string{"RS256"}
 	}
 	if cfg.Leeway == 0 {
 		cfg.Leeway = DefaultJWTLeeway

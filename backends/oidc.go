@@ -95,6 +95,11 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 	if opts.Now == nil {
 		opts.Now = o.cfg.Now
 	}
+	if opts.Issuer == "" && cfg.IDTokenIssuer == "" {
+		// Discovery §4.3: the document must name the issuer it was asked
+		// for, exactly, whatever redirects led to it.
+		opts.Issuer = cfg.Endpoint
+	}
 	if cfg.Endpoint != "" {
 		o.discovery = discovery.New(strings.TrimRight(cfg.Endpoint, "/")+"/.well-known/openid-configuration", opts)
 	}
@@ -107,7 +112,8 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 		algs = append(algs, jwa.SignatureAlgorithm(n))
 	}
 	v, err := jwtverify.New(jwtverify.Options{
-		Keys: keys, Algorithms: algs, Issuer: cfg.IDTokenIssuer, IssuerFunc: o.discoveredIssuer,
+		Keys: keys, Algorithms: algs, AlgorithmsFunc: o.idTokenAlgorithms,
+		Issuer: cfg.IDTokenIssuer, IssuerFunc: o.discoveredIssuer,
 		Audience: []string{o.cfg.Key}, Leeway: cfg.Leeway, Now: o.cfg.Now,
 	})
 	if err != nil {
@@ -138,6 +144,29 @@ func asymmetricAlg(alg string) bool {
 		return true
 	}
 	return false
+}
+
+// idTokenAlgorithms is the provider's id_token_signing_alg_values_supported
+// (RS256 when the document has none), intersected by the verifier with
+// JWT_ALGORITHMS when that is set. Without discovery it is JWT_ALGORITHMS,
+// else RS256.
+func (o *OIDC) idTokenAlgorithms(ctx context.Context) ([]jwa.SignatureAlgorithm, error) {
+	names := o.ocfg.Algorithms
+	if o.discovery != nil {
+		cfg, err := o.discoveryConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		names = cfg.IDTokenSigningAlgs
+	}
+	if len(names) == 0 {
+		names = []string{"RS256"}
+	}
+	algs := make([]jwa.SignatureAlgorithm, 0, len(names))
+	for _, n := range names {
+		algs = append(algs, jwa.SignatureAlgorithm(n))
+	}
+	return algs, nil
 }
 
 // discoveryConfig is the provider's discovery document (nil without
