@@ -325,7 +325,8 @@ func (o *OAuth2) checkIss(ctx context.Context, ep Endpoints, cb Callback) error 
 
 // Exchange trades the authorization code for tokens (RFC 6749 4.1.3), with
 // the flow's redirect_uri and PKCE verifier (never a value from the
-// callback), and checks the answer for an OAuth error and an access token.
+// callback), and checks the answer for an OAuth error, an access token and
+// a token type (see tokenRequest).
 func (o *OAuth2) Exchange(ctx context.Context, ep Endpoints, flow *Flow, code string) (map[string]any, error) {
 	params := url.Values{
 		"grant_type":   {"authorization_code"},
@@ -350,7 +351,10 @@ func (o *OAuth2) clientAuth(ep Endpoints) ClientAuth {
 }
 
 // tokenRequest sends a token-endpoint request with client authentication
-// and the backend's extra parameters, and checks the answer.
+// and the backend's extra parameters, and checks the answer: an OAuth error
+// is mapped (providerError); a missing, null, empty or non-string
+// access_token, or a token_type other than Bearer or JWT (case-insensitive;
+// absent tolerated), is an AuthUnknownError (502).
 func (o *OAuth2) tokenRequest(ctx context.Context, ep Endpoints, endpoint string, params url.Values) (map[string]any, error) {
 	if !absoluteHTTP(endpoint) {
 		return nil, socialauth.NewError(socialauth.CodeAuthUnknownError, o.cfg.Name, "no valid token URL", nil)
@@ -391,10 +395,32 @@ func (o *OAuth2) tokenRequest(ctx context.Context, ep Endpoints, endpoint string
 		code, _ := e.(string)
 		return nil, providerError(o.cfg.Name, code, false)
 	}
-	if at, _ := resp["access_token"].(string); at == "" {
-		return nil, socialauth.NewError(socialauth.CodeAuthTokenError, o.cfg.Name, "missing access_token in token response", nil)
+	if err := checkTokenResponse(o.cfg.Name, resp); err != nil {
+		return nil, err
 	}
 	return resp, nil
+}
+
+// checkTokenResponse refuses a token response (RFC 6749 §5.1) whose
+// access_token is missing, null, empty or not a string, or whose token_type
+// is anything but Bearer or JWT (case-insensitive; edX answers JWT to
+// token_type=jwt): an AuthUnknownError, 502, since the provider answered
+// something unusable. A missing or null token_type is tolerated, as many
+// providers omit it. Neither value appears in the error.
+func checkTokenResponse(backend string, resp map[string]any) error {
+	if at, ok := resp["access_token"].(string); !ok || at == "" {
+		return socialauth.NewError(socialauth.CodeAuthUnknownError, backend, "missing or invalid access_token in token response", nil)
+	}
+	switch tt := resp["token_type"].(type) {
+	case nil:
+	case string:
+		if !strings.EqualFold(tt, "Bearer") && !strings.EqualFold(tt, "JWT") {
+			return socialauth.NewError(socialauth.CodeAuthUnknownError, backend, "unsupported token_type in token response", nil)
+		}
+	default:
+		return socialauth.NewError(socialauth.CodeAuthUnknownError, backend, "invalid token_type in token response", nil)
+	}
+	return nil
 }
 
 // DoAuth completes a login from an access token: the token is verified

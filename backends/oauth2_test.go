@@ -635,7 +635,16 @@ func TestTokenEndpointFaults(t *testing.T) {
 		{"JSON array", fakelms.Fault{Status: 200, Body: `["access_token"]`}, nil, socialauth.CodeAuthUnknownError, 502},
 		{"huge", fakelms.Fault{BodySize: 3 << 20}, nil, socialauth.CodeAuthUnknownError, 502},
 		{"error in 200", fakelms.Fault{Status: 200, Body: `{"error":"access_denied","error_description":"The resource owner"}`}, nil, socialauth.CodeAuthCanceled, 403},
-		{"no access_token", fakelms.Fault{Status: 200, Body: `{"token_type":"Bearer"}`}, nil, socialauth.CodeAuthTokenError, 403},
+		{"no access_token", fakelms.Fault{Status: 200, Body: `{"token_type":"Bearer"}`}, nil, socialauth.CodeAuthUnknownError, 502},
+		{"null access_token", fakelms.Fault{Status: 200, Body: `{"access_token":null,"token_type":"Bearer"}`}, nil, socialauth.CodeAuthUnknownError, 502},
+		{"empty access_token", fakelms.Fault{Status: 200, Body: `{"access_token":"","token_type":"Bearer"}`}, nil, socialauth.CodeAuthUnknownError, 502},
+		{"numeric access_token", fakelms.Fault{Status: 200, Body: `{"access_token":12345,"token_type":"Bearer"}`}, nil, socialauth.CodeAuthUnknownError, 502},
+		{"object access_token", fakelms.Fault{Status: 200, Body: `{"access_token":{"v":"x"},"token_type":"Bearer"}`}, nil, socialauth.CodeAuthUnknownError, 502},
+		{"token_type mac", fakelms.Fault{Status: 200, Body: `{"access_token":"at","token_type":"mac"}`}, nil, socialauth.CodeAuthUnknownError, 502},
+		{"token_type DPoP", fakelms.Fault{Status: 200, Body: `{"access_token":"at","token_type":"DPoP"}`}, nil, socialauth.CodeAuthUnknownError, 502},
+		{"token_type empty", fakelms.Fault{Status: 200, Body: `{"access_token":"at","token_type":""}`}, nil, socialauth.CodeAuthUnknownError, 502},
+		{"token_type a number", fakelms.Fault{Status: 200, Body: `{"access_token":"at","token_type":1}`}, nil, socialauth.CodeAuthUnknownError, 502},
+		{"form body with token_type mac", fakelms.Fault{Status: 200, Body: `access_token=at&token_type=mac`, ContentType: "application/x-www-form-urlencoded"}, nil, socialauth.CodeAuthUnknownError, 502},
 		{"redirect elsewhere", fakelms.Fault{RedirectTo: other.URL + "/token", Status: 307}, nil, socialauth.CodeAuthUnknownError, 502},
 		{"slow", fakelms.Fault{Delay: time.Second}, settings.Map{"SOCIAL_AUTH_REQUESTS_TIMEOUT": "50ms"}, socialauth.CodeAuthUnreachableProvider, 504},
 		{"slow, legacy setting", fakelms.Fault{Delay: time.Second}, settings.Map{"SOCIAL_AUTH_URLOPEN_TIMEOUT": 0.05}, socialauth.CodeAuthUnreachableProvider, 504},
@@ -665,6 +674,72 @@ func TestTokenEndpointFaults(t *testing.T) {
 	}
 	if elsewhere != 0 {
 		t.Errorf("the token request was re-sent to the redirect target %d times", elsewhere)
+	}
+}
+
+// The token types a token response may name (case-insensitive), and none
+// at all, are accepted: the login goes on with the access token.
+func TestTokenResponseAccepted(t *testing.T) {
+	l := newLMS(t, fakelms.Options{})
+	for _, body := range []string{
+		`{"access_token":"at-1","token_type":"Bearer"}`,
+		`{"access_token":"at-1","token_type":"bearer"}`,
+		`{"access_token":"at-1","token_type":"BEARER"}`,
+		`{"access_token":"at-1","token_type":"JWT"}`,
+		`{"access_token":"at-1","token_type":"jwt"}`,
+		`{"access_token":"at-1"}`,
+		`{"access_token":"at-1","token_type":null}`,
+	} {
+		t.Run(body, func(t *testing.T) {
+			b := lmsOAuth2(t, l, nil, func(c *OAuth2Config) { c.Endpoints.UserInfoURL = "" })
+			st := newStrategy()
+			cb := authorize(t, l, start(t, b, st).String())
+			l.Fault(fakelms.Fault{Endpoint: "token", Times: 1, Status: 200, Body: body})
+			defer l.ClearFaults()
+			resp, err := callback(b, st, cb)
+			if err != nil {
+				t.Fatalf("callback: %v", err)
+			}
+			if resp["access_token"] != "at-1" {
+				t.Errorf("access_token = %v", resp["access_token"])
+			}
+		})
+	}
+}
+
+// checkTokenResponse's table, values never in the error text.
+func TestCheckTokenResponse(t *testing.T) {
+	for _, tc := range []struct {
+		resp map[string]any
+		ok   bool
+	}{
+		{map[string]any{"access_token": "s3cr3t", "token_type": "Bearer"}, true},
+		{map[string]any{"access_token": "s3cr3t", "token_type": "jWt"}, true},
+		{map[string]any{"access_token": "s3cr3t"}, true},
+		{map[string]any{"access_token": "s3cr3t", "token_type": nil}, true},
+		{map[string]any{}, false},
+		{map[string]any{"access_token": nil}, false},
+		{map[string]any{"access_token": ""}, false},
+		{map[string]any{"access_token": true}, false},
+		{map[string]any{"access_token": []any{"s3cr3t"}}, false},
+		{map[string]any{"access_token": "s3cr3t", "token_type": "s3cr3t-type"}, false},
+		{map[string]any{"access_token": "s3cr3t", "token_type": "Bearer "}, false},
+		{map[string]any{"access_token": "s3cr3t", "token_type": []any{"Bearer"}}, false},
+	} {
+		err := checkTokenResponse("lms", tc.resp)
+		if tc.ok {
+			if err != nil {
+				t.Errorf("%v: %v", tc.resp, err)
+			}
+			continue
+		}
+		wantCode(t, err, socialauth.CodeAuthUnknownError)
+		if socialauth.HTTPStatus(err) != http.StatusBadGateway {
+			t.Errorf("%v: HTTPStatus = %d", tc.resp, socialauth.HTTPStatus(err))
+		}
+		if strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("a value reached the error: %v", err)
+		}
 	}
 }
 
