@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/socialauth-go/socialauth"
@@ -29,8 +30,17 @@ func SocialDetails(_ context.Context, st *socialauth.State) (*socialauth.Respons
 	return nil, nil
 }
 
+// MaxUIDLength is the longest uid social_uid accepts, in bytes: the size of
+// the uid column (255) on every database.
+const MaxUIDLength = 255
+
 // SocialUID is social_uid: st.UID = backend.UserID(details, response). An
-// empty uid or "None" is an AuthMissingParameter error for "uid".
+// empty uid or "None" is an AuthMissingParameter error for "uid"; a uid that
+// is whitespace only, longer than MaxUIDLength bytes, not valid UTF-8, or
+// that holds NUL or another control character is an AuthInvalidParameter
+// error for "uid" (400). Either way st.UID is not set and nothing is
+// written. The uid is otherwise kept exactly as the provider sent it
+// (surrounding spaces included).
 func SocialUID(_ context.Context, st *socialauth.State) (*socialauth.Response, error) {
 	if err := needs(st); err != nil {
 		return nil, err
@@ -42,8 +52,27 @@ func SocialUID(_ context.Context, st *socialauth.State) (*socialauth.Response, e
 	if uid == "" || uid == "None" {
 		return nil, socialauth.MissingParameter(st.Backend.Name(), "uid")
 	}
+	if reason := badUID(uid); reason != "" {
+		// The uid is not in the error: it may be anything the provider sent.
+		return nil, &socialauth.Error{Code: socialauth.CodeAuthInvalidParameter, Backend: st.Backend.Name(), Param: "uid", Msg: reason}
+	}
 	st.UID = uid
 	return nil, nil
+}
+
+// badUID returns why uid cannot identify an account ("" when it can).
+func badUID(uid string) string {
+	switch {
+	case strings.TrimSpace(uid) == "":
+		return "uid is whitespace only"
+	case len(uid) > MaxUIDLength:
+		return "uid is longer than 255 bytes"
+	case !utf8.ValidString(uid):
+		return "uid is not valid UTF-8"
+	case strings.ContainsFunc(uid, unicode.IsControl):
+		return "uid contains a control character"
+	}
+	return ""
 }
 
 // authAllowed is auth_allowed: when WHITELISTED_EMAILS or

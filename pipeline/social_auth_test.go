@@ -3,7 +3,9 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -61,6 +63,18 @@ func TestSocialUID(t *testing.T) {
 		{"null", map[string]any{"id": nil}, "", socialauth.CodeAuthMissingParameter},
 		{"empty", map[string]any{"id": ""}, "", socialauth.CodeAuthMissingParameter},
 		{"None text", map[string]any{"id": "None"}, "", socialauth.CodeAuthMissingParameter},
+		{"255 bytes", map[string]any{"id": strings.Repeat("é", 127) + "a"}, strings.Repeat("é", 127) + "a", nil},
+		{"non-ASCII", map[string]any{"id": "José 山田"}, "José 山田", nil},
+		{"whitespace only", map[string]any{"id": " \t "}, "", socialauth.CodeAuthInvalidParameter},
+		{"Unicode whitespace only", map[string]any{"id": "\u00a0\u2003"}, "", socialauth.CodeAuthInvalidParameter},
+		{"256 bytes", map[string]any{"id": strings.Repeat("a", 256)}, "", socialauth.CodeAuthInvalidParameter},
+		{"256 bytes of multi-byte runes", map[string]any{"id": strings.Repeat("é", 128)}, "", socialauth.CodeAuthInvalidParameter},
+		{"NUL", map[string]any{"id": "alice\x00admin"}, "", socialauth.CodeAuthInvalidParameter},
+		{"newline", map[string]any{"id": "alice\n"}, "", socialauth.CodeAuthInvalidParameter},
+		{"DEL", map[string]any{"id": "alice\x7f"}, "", socialauth.CodeAuthInvalidParameter},
+		{"C1 control", map[string]any{"id": "alice\u0085"}, "", socialauth.CodeAuthInvalidParameter},
+		{"invalid UTF-8", map[string]any{"id": "alice\xff"}, "", socialauth.CodeAuthInvalidParameter},
+		{"truncated UTF-8", map[string]any{"id": "alice\xc3"}, "", socialauth.CodeAuthInvalidParameter},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,12 +86,58 @@ func TestSocialUID(t *testing.T) {
 			if st.UID != tc.want {
 				t.Errorf("uid = %q, want %q", st.UID, tc.want)
 			}
+			if err != nil && socialauth.HTTPStatus(err) != 400 {
+				t.Errorf("HTTPStatus = %d, want 400", socialauth.HTTPStatus(err))
+			}
 		})
 	}
 	backendErr := socialauth.NewError(socialauth.CodeAuthTokenError, "fake", "", nil)
 	st := testutil.NewState(t, testutil.WithBackend(&uidErrBackend{err: backendErr}))
 	if _, err := step(t, pipeline.StepSocialUID, st, nil); !errors.Is(err, socialauth.CodeAuthTokenError) {
 		t.Errorf("backend error not passed on: %v", err)
+	}
+}
+
+// A uid the provider sent that cannot identify an account stops the auth
+// pipeline at social_uid: typed 400, nothing written to the store, the
+// uid not in the error.
+func TestSocialUIDRefusedThroughThePipeline(t *testing.T) {
+	for _, uid := range []string{"", "   ", strings.Repeat("u", 256), "bob\x00", "bob\r\nX-Injected: 1", "bob\xfe"} {
+		t.Run(fmt.Sprintf("%q", uid), func(t *testing.T) {
+			store := testutil.NewStore()
+			before := store.Snapshot()
+			st := testutil.NewState(t, testutil.WithStorage(store),
+				testutil.WithResponse(map[string]any{"id": uid, "username": "bob", "email": "bob@example.com"}))
+			resp, err := run(t, st, socialauth.DefaultAuthPipeline(), nil)
+			if resp != nil {
+				t.Errorf("response %+v, want none", resp)
+			}
+			if !errors.Is(err, socialauth.CodeAuthMissingParameter) {
+				t.Fatalf("err = %v, want an AuthMissingParameter or AuthInvalidParameter", err)
+			}
+			if socialauth.HTTPStatus(err) != 400 {
+				t.Errorf("HTTPStatus = %d, want 400", socialauth.HTTPStatus(err))
+			}
+			if len(uid) > 3 && strings.Contains(err.Error(), uid) {
+				t.Errorf("the uid reached the error: %v", err)
+			}
+			if st.UID != "" || st.User != nil || st.Social != nil {
+				t.Errorf("state changed: uid %q, user %v, social %v", st.UID, st.User, st.Social)
+			}
+			if diff := before.Diff(store.Snapshot()); diff != "" {
+				t.Errorf("storage changed (-before +after):\n%s", diff)
+			}
+		})
+	}
+	// The control: a good uid goes through and is stored as sent.
+	store := testutil.NewStore()
+	st := testutil.NewState(t, testutil.WithStorage(store),
+		testutil.WithResponse(map[string]any{"id": " Bob é ", "username": "bob", "email": "bob@example.com"}))
+	if _, err := run(t, st, socialauth.DefaultAuthPipeline(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if sas := store.SocialAuths(); len(sas) != 1 || sas[0].UID != " Bob é " {
+		t.Errorf("stored associations %+v, want one with uid %q", sas, " Bob é ")
 	}
 }
 

@@ -2,12 +2,16 @@ package edx_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
+	"github.com/socialauth-go/socialauth"
 	"github.com/socialauth-go/socialauth/settings"
 	"github.com/socialauth-go/socialauth/testutil"
 	"github.com/socialauth-go/socialauth/testutil/fakelms"
@@ -153,5 +157,35 @@ func TestLargeUserIDKeptExactly(t *testing.T) {
 	}
 	if fmt.Sprint(data["user_id"]) != big {
 		t.Errorf("UserData user_id = %v, want %s", data["user_id"], big)
+	}
+}
+
+// A verified token whose preferred_username (the uid) cannot identify an
+// account is refused by social_uid with a typed 400, before anything is
+// written. (An empty one the backend refuses itself; invalid UTF-8 cannot
+// come through JSON, which decodes it as U+FFFD: the pipeline tests cover
+// both.)
+func TestBadUIDRefused(t *testing.T) {
+	for _, name := range []string{"  ", "jsmith\x00", "jsmith\nadmin", "jsmith\u0085", strings.Repeat("j", 256)} {
+		t.Run(fmt.Sprintf("%q", name), func(t *testing.T) {
+			h := newHarness(t, harnessOptions{})
+			c := lmsClaims(t, h)
+			c["preferred_username"] = name
+			sess := testutil.NewSession()
+			before := h.store.Snapshot()
+			_, err := h.loginWithToken(sess, h.lms.SignAccessToken(c))
+			if !errors.Is(err, socialauth.CodeAuthMissingParameter) {
+				t.Fatalf("err = %v, want AuthMissingParameter or AuthInvalidParameter", err)
+			}
+			if got := socialauth.HTTPStatus(err); got != http.StatusBadRequest {
+				t.Errorf("HTTPStatus = %d, want 400", got)
+			}
+			if sessionUser(sess) != "" {
+				t.Error("the session is logged in")
+			}
+			if diff := before.Diff(h.store.Snapshot()); diff != "" {
+				t.Errorf("storage changed (-before +after):\n%s", diff)
+			}
+		})
 	}
 }
