@@ -53,6 +53,9 @@ func (l *LMS) routes() *http.ServeMux {
 	handle("GET /oauth2/jwks.json", epJWKS, l.jwks)
 	handle("GET /.well-known/openid-configuration", epDiscovery, l.discovery)
 	handle("GET /oauth2/.well-known/openid-configuration", epDiscovery, l.discovery)
+	// With a trailing slash too, as django-oauth-toolkit serves it (its URL without the slash
+	// answers 301 to this one; a Fault with RedirectTo reproduces that).
+	handle("GET /oauth2/.well-known/openid-configuration/", epDiscovery, l.discovery)
 	for _, p := range []string{"/logout", "/logout/"} {
 		handle("GET "+p, epLogout, l.logout)
 	}
