@@ -55,7 +55,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 			{"200 HTML instead of JSON", fakelms.Fault{Body: "<html><body>Sign in</body></html>", ContentType: "text/html"}, rejection{status: 502, code: socialauth.CodeAuthUnknownError}},
 			{"200 JSON that is not an object", fakelms.Fault{Body: `["a"]`}, rejection{status: 502, code: socialauth.CodeAuthUnknownError}},
 			{"200 truncated JSON", fakelms.Fault{Body: `{"access_token":"ab`}, rejection{status: 502, code: socialauth.CodeAuthUnknownError}},
-			{"200 without access_token", fakelms.Fault{Body: `{"token_type":"Bearer"}`}, rejection{status: 403, code: socialauth.CodeAuthTokenError}},
+			{"200 without access_token", fakelms.Fault{Body: `{"token_type":"Bearer"}`}, rejection{status: 502, code: socialauth.CodeAuthUnknownError}},
 			{"huge body (32 MiB)", fakelms.Fault{BodySize: 32 << 20}, rejection{status: 502, code: socialauth.CodeAuthUnknownError}},
 			{"slow (timeout)", fakelms.Fault{Delay: 3 * time.Second, Body: `{}`}, rejection{status: 504, code: socialauth.CodeAuthUnreachableProvider}},
 			{"307 to another host", fakelms.Fault{Status: 307, RedirectTo: evil.srv.URL + "/steal"}, rejection{status: 502, code: socialauth.CodeAuthUnknownError}},
