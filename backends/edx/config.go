@@ -5,11 +5,15 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwa"
+
 	"github.com/socialauth-go/socialauth"
 	"github.com/socialauth-go/socialauth/backends"
+	"github.com/socialauth-go/socialauth/internal/jwtverify"
 	"github.com/socialauth-go/socialauth/settings"
 )
 
@@ -49,6 +53,11 @@ type Config struct {
 	// Issuer is the iss access tokens must carry (ISSUER); empty: the
 	// provider configuration's issuer (JWKS mode), else {URLRoot}/oauth2.
 	Issuer string
+	// JWTAlgorithms are the algorithms a JWKS-verified access token may be
+	// signed with (JWT_ALGORITHMS; default RS512, what the LMS signs): a
+	// token in any other algorithm is refused even if its key is published.
+	// Asymmetric algorithms only; HMAC mode is HS512 alone.
+	JWTAlgorithms []string
 	// JWTAudience, when not empty, is the set of which aud must name one
 	// (JWT_AUDIENCE).
 	JWTAudience []string
@@ -82,6 +91,7 @@ func DefaultConfig() Config {
 			// Upstream's REDIRECT_STATE=True is off here: the state stays out
 			// of the redirect_uri (REDIRECT_STATE=true brings it back).
 		},
+		JWTAlgorithms:                 []string{"RS512"},
 		ProviderConfigurationCacheTTL: DefaultProviderConfigurationCacheTTL,
 		JWKSCacheTTL:                  DefaultJWKSCacheTTL,
 	}
@@ -105,6 +115,7 @@ func ConfigFrom(s *settings.Settings) (Config, error) {
 	c.JWSHMACSigningKey = r.String("JWS_HMAC_SIGNING_KEY", "")
 	c.Issuer = r.String("ISSUER", "")
 	c.JWTAudience = r.StringList("JWT_AUDIENCE", nil)
+	c.JWTAlgorithms = r.StringList("JWT_ALGORITHMS", c.JWTAlgorithms)
 	c.ProviderConfigurationCacheTTL = r.Duration("PROVIDER_CONFIGURATION_CACHE_TTL", c.ProviderConfigurationCacheTTL)
 	c.JWKSCacheTTL = r.Duration("JWKS_CACHE_TTL", c.JWKSCacheTTL)
 	// Never through the SOCIAL_AUTH_<NAME> / <NAME> fallbacks: the full key
@@ -157,6 +168,9 @@ func (c *Config) validate(r *settings.Reader) {
 		// RFC 7518 §3.2: an HS512 key is at least as long as the hash.
 		r.Invalid("JWS_HMAC_SIGNING_KEY", "must be at least 64 bytes for HS512 (RFC 7518 §3.2)")
 	}
+	if _, err := signatureAlgorithms(c.JWTAlgorithms); err != "" {
+		r.Invalid("JWT_ALGORITHMS", err)
+	}
 	if c.PublicURLRoot != "" {
 		if reason := checkRoot(c.PublicURLRoot); reason != "" {
 			r.Invalid("PUBLIC_URL_ROOT", reason)
@@ -205,4 +219,21 @@ func settingsErrors(err error) error {
 // configError wraps the settings errors of the backend (each names its key).
 func configError(err error) error {
 	return &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Backend: Name, Err: err}
+}
+
+// signatureAlgorithms parses JWTAlgorithms: asymmetric algorithms only, at
+// least one ("" when fine, else why not, naming no secret).
+func signatureAlgorithms(names []string) ([]jwa.SignatureAlgorithm, string) {
+	if len(names) == 0 {
+		return nil, "must name at least one algorithm (the LMS signs RS512)"
+	}
+	out := make([]jwa.SignatureAlgorithm, 0, len(names))
+	for _, n := range names {
+		alg := jwa.SignatureAlgorithm(strings.ToUpper(strings.TrimSpace(n)))
+		if !slices.Contains(jwtverify.DefaultAlgorithms(), alg) {
+			return nil, "names an algorithm that is not an asymmetric JWS algorithm (RS256…RS512, PS…, ES…, EdDSA)"
+		}
+		out = append(out, alg)
+	}
+	return out, ""
 }

@@ -56,6 +56,7 @@ func (b *EdXOAuth2) buildVerifier() error {
 		})
 		opts.Keys = b.provider
 		opts.IssuerFunc = b.issuer
+		opts.Algorithms, _ = signatureAlgorithms(c.JWTAlgorithms) // checked by validate
 	}
 	v, err := jwtverify.New(opts)
 	if err != nil {

@@ -396,3 +396,35 @@ func TestIssParameter(t *testing.T) {
 		})
 	}
 }
+
+// TestAlgorithmPinned: with the JWKS, a token signed in any algorithm but
+// RS512 (what the LMS signs) is refused even though its key is published,
+// unless JWT_ALGORITHMS lists it; JWT_ALGORITHMS with a symmetric or unknown
+// algorithm stops start-up naming the setting.
+func TestAlgorithmPinned(t *testing.T) {
+	ctx := context.Background()
+	lms := &exampleLMS{key: lmsKey}
+	rs256 := signJWT(t, jwa.RS256, lmsKey, fixtureClaims(time.Now()), nil)
+	rs512 := signJWT(t, jwa.RS512, lmsKey, fixtureClaims(time.Now()), nil)
+
+	pinned := fixtureBackend(t, lms, nil, edx.Options{})
+	if got := pinned.Config().JWTAlgorithms; len(got) != 1 || got[0] != "RS512" {
+		t.Errorf("default JWTAlgorithms = %v, want [RS512]", got)
+	}
+	if _, err := pinned.UserData(ctx, rs512); err != nil {
+		t.Fatalf("RS512: %v", err)
+	}
+	if _, err := pinned.UserData(ctx, rs256); !errors.Is(err, socialauth.CodeAuthTokenError) {
+		t.Errorf("RS256 with the published key: %v, want AuthTokenError", err)
+	}
+
+	widened := fixtureBackend(t, lms, settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWT_ALGORITHMS": "RS256,RS512"}, edx.Options{})
+	if _, err := widened.UserData(ctx, rs256); err != nil {
+		t.Errorf("RS256 listed in JWT_ALGORITHMS: %v", err)
+	}
+
+	for _, bad := range []any{"HS256", "none", "RS512,HS512", []string{}} {
+		_, err := edx.ConfigFrom(fixtureSettings(settings.Map{"SOCIAL_AUTH_EDX_OAUTH2_JWT_ALGORITHMS": bad}))
+		assertConfigError(t, err, "SOCIAL_AUTH_EDX_OAUTH2_JWT_ALGORITHMS")
+	}
+}
