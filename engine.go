@@ -176,8 +176,8 @@ func (s *Service) resumePartial(ctx context.Context, st Strategy, sv *served, lo
 	case sessToken == "":
 		return 0, nil, nil
 	case reqToken == "" && isCallback(sv.backend, data):
-		// A new callback: forget the abandoned partial.
-		s.dropPartial(ctx, st, sessToken)
+		// A new callback: Complete drops the abandoned partial once the
+		// backend has accepted the callback (a forged one drops nothing).
 		return 0, nil, nil
 	}
 	p, err := s.storage.LoadPartial(ctx, sessToken)
@@ -231,6 +231,20 @@ func (s *Service) resumePartial(ctx context.Context, st Strategy, sv *served, lo
 func isCallback(b Backend, data url.Values) bool {
 	d, ok := b.(CallbackDetector)
 	return ok && d.IsCallback(data)
+}
+
+// dropAbandonedPartial forgets the partial this session paused when a new
+// sign-in has just been accepted in its place (a provider callback without
+// partial_token).
+func (s *Service) dropAbandonedPartial(ctx context.Context, st Strategy) {
+	if st.RequestData().Get(PartialTokenParam) != "" {
+		return
+	}
+	if v, ok := st.SessionGet(SessionPartialToken); ok {
+		if tok, _ := v.(string); tok != "" {
+			s.dropPartial(ctx, st, tok)
+		}
+	}
 }
 
 func (s *Service) dropPartial(ctx context.Context, st Strategy, token string) {

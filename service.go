@@ -316,6 +316,7 @@ func (s *Service) Complete(ctx context.Context, st Strategy, backendName string)
 		if err != nil {
 			return nil, err
 		}
+		s.dropAbandonedPartial(ctx, st)
 		state = &State{Response: response, User: loggedIn}
 	}
 	state.Strategy, state.Backend, state.Logger = st, sv.backend, s.logger

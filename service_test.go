@@ -724,6 +724,22 @@ func TestPartialRefusals(t *testing.T) {
 			t.Errorf("%d partials, want only the new one", n)
 		}
 	})
+	t.Run("a refused callback keeps the paused partial", func(t *testing.T) {
+		h := partialHarness(t)
+		sess, tok := pause(t, h)
+		h.backend.CompleteErr = &socialauth.Error{Code: socialauth.CodeAuthStateForbidden, Backend: "fake"}
+		_, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"state": {"forged"}}), "fake")
+		h.backend.CompleteErr = nil
+		if !errors.Is(err, socialauth.CodeAuthStateForbidden) {
+			t.Fatalf("err = %v, want the backend's refusal", err)
+		}
+		if n := len(h.store.Partials()); n != 1 {
+			t.Fatalf("%d partials after a refused callback, want the paused one kept", n)
+		}
+		if _, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"partial_token": {tok}, "password": {"x"}}), "fake"); err != nil {
+			t.Errorf("resuming after a refused callback: %v", err)
+		}
+	})
 	t.Run("concurrent resumes: one wins", func(t *testing.T) {
 		h := partialHarness(t)
 		sess, tok := pause(t, h)

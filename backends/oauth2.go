@@ -187,8 +187,9 @@ func (o *OAuth2) Start(ctx context.Context, s socialauth.Strategy) (*socialauth.
 	return socialauth.Redirect(u), nil
 }
 
-// AuthURL builds the authorization URL and stores the new flow in the
-// session, replacing any earlier flow of this backend. The redirect_uri is
+// AuthURL builds the authorization URL and adds the new flow to the
+// session's pending flows of this backend (at most MaxPendingFlows, the
+// oldest dropped first). The redirect_uri is
 // the strategy's CallbackURL for this backend (where the app mounted the
 // complete route).
 func (o *OAuth2) AuthURL(ctx context.Context, s socialauth.Strategy) (string, error) {
