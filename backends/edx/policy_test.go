@@ -28,11 +28,7 @@ func TestTokenPolicyRejections(t *testing.T) {
 			return h.lms.SignAccessToken(c)
 		}
 	}
-	tests := []struct {
-		name     string
-		settings settings.Map
-		token    func(t *testing.T, h *harness) string
-	}{
+	tests := []rejectionCase{
 		{name: "no iat", token: edit(func(c map[string]any) { delete(c, "iat") })},
 		{name: "iat in the future beyond the leeway", token: edit(func(c map[string]any) { c["iat"] = time.Now().Add(5 * time.Minute).Unix() })},
 		{name: "iat not a number", token: edit(func(c map[string]any) { c["iat"] = "now" })},
@@ -59,16 +55,7 @@ func TestTokenPolicyRejections(t *testing.T) {
 				return signJWT(t, jwa.HS512, []byte(hmacKey), c, nil)
 			}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, harnessOptions{settings: tc.settings})
-			sess := testutil.NewSession()
-			before := h.store.Snapshot()
-			token := tc.token(t, h)
-			_, err := h.loginWithToken(sess, token)
-			assertRejected(t, h, sess, before, token, err)
-		})
-	}
+	runRejections(t, tests)
 }
 
 // The policy's controls: what edx-drf-extensions accepts passes.

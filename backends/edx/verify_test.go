@@ -74,11 +74,7 @@ func TestTokenRejections(t *testing.T) {
 		c["exp"] = time.Now().Add(-2 * time.Hour).Unix()
 		return h.lms.SignAccessToken(c)
 	}
-	tests := []struct {
-		name     string
-		settings settings.Map
-		token    func(t *testing.T, h *harness) string
-	}{
+	tests := []rejectionCase{
 		{name: "alg none, empty signature", token: func(t *testing.T, h *harness) string {
 			return unsignedJWT(t, map[string]any{"alg": "none", "typ": "JWT"}, lmsClaims(t, h), "")
 		}},
@@ -158,6 +154,22 @@ func TestTokenRejections(t *testing.T) {
 			return h.lms.SignAccessToken(c)
 		}},
 	}
+	runRejections(t, tests)
+}
+
+// rejectionCase is a token the backend must refuse, built against the
+// harness's LMS, with the settings it is refused under.
+type rejectionCase struct {
+	name     string
+	settings settings.Map
+	token    func(t *testing.T, h *harness) string
+}
+
+// runRejections signs in with each case's token in a fresh harness and
+// checks it is refused: typed error, nothing written, no session, no secret
+// logged (assertRejected).
+func runRejections(t *testing.T, tests []rejectionCase) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, harnessOptions{settings: tc.settings})
