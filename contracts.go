@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // Backend is one identity provider. The bases in package backends implement
@@ -219,4 +220,90 @@ type SocialUserGetter interface {
 	// provider and uid, and its owner when the owner is active (nil user
 	// otherwise). ErrNotFound when there is no association.
 	GetSocialAuthWithUser(ctx context.Context, provider, uid string) (*UserSocialAuth, *User, error)
+}
+
+// SessionOwner is who a stored session belongs to, as the session store
+// records it next to the session's data: the signed-in user, the backend of
+// the sign-in and the provider's session id (an OpenID Connect ID token's
+// sid claim, "" when the provider sent none).
+type SessionOwner struct {
+	UserID  string
+	Backend string
+	SID     string
+}
+
+// SessionInfo describes one stored, unexpired session of a user. ID is not
+// the session's cookie token but a digest of it: it names the session for
+// EndSession and may be shown to the user.
+type SessionInfo struct {
+	ID       string
+	UserID   string
+	Backend  string
+	SID      string
+	Created  time.Time
+	LastSeen time.Time
+	Expiry   time.Time
+}
+
+// SessionStorage is a Storage that also holds the web sessions, indexed by
+// their owner, so that they can be listed and ended per user (a "sign out
+// everywhere" button) or per provider session (OpenID Connect back-channel
+// logout), whatever instance created them. It is optional; the GORM store
+// and MemStore implement it. Deletions report how many sessions ended.
+type SessionStorage interface {
+	// SessionsOfUser lists the user's unexpired sessions, oldest first.
+	SessionsOfUser(ctx context.Context, userID string) ([]SessionInfo, error)
+	// DeleteSessionsOfUser ends every session of the user.
+	DeleteSessionsOfUser(ctx context.Context, userID string) (int64, error)
+	// DeleteSessionsBySID ends the sessions signed in through backend whose
+	// provider session id is sid.
+	DeleteSessionsBySID(ctx context.Context, backend, sid string) (int64, error)
+	// DeleteSessionsOfBackendUser ends the user's sessions signed in
+	// through backend.
+	DeleteSessionsOfBackendUser(ctx context.Context, backend, userID string) (int64, error)
+	// DeleteSession ends the user's session whose SessionInfo.ID is id
+	// (false when the user has no such session).
+	DeleteSession(ctx context.Context, userID, id string) (bool, error)
+}
+
+// LogoutToken is a verified OpenID Connect Back-Channel Logout token: the
+// user (Subject, the provider's sub) or the provider session (SID) to end,
+// or both; JTI is its unique id, single use within its lifetime.
+type LogoutToken struct {
+	Issuer   string
+	Subject  string
+	SID      string
+	JTI      string
+	IssuedAt time.Time
+	// Expiry is the token's exp, or its iat plus the backend's maximum age
+	// when the provider sent no exp (Ory Hydra does not).
+	Expiry time.Time
+}
+
+// BackChannelLogouter is a Backend whose provider ends sessions by
+// OpenID Connect Back-Channel Logout 1.0 (the OIDC base implements it).
+type BackChannelLogouter interface {
+	// VerifyLogoutToken checks a logout_token: signature with the
+	// provider's keys and algorithms, iss, aud, iat, the events claim, no
+	// nonce, a sub or a sid, a jti. It does not record the jti: the
+	// Service does, in the store shared by every instance. Errors are
+	// AuthTokenError (AuthUnreachableProvider when the keys could not be
+	// fetched).
+	VerifyLogoutToken(ctx context.Context, token string) (*LogoutToken, error)
+}
+
+// RPInitiatedLogouter is a Backend with OpenID Connect RP-initiated logout
+// 1.0 (the OIDC base implements it). The logout view prefers it to
+// LogoutURLer: it sends the browser to EndSessionURL with the return route
+// ({prefix}/logout/{backend}/return/) as post_logout_redirect_uri and a
+// single-use state kept in the (fresh) session, which the return route
+// checks before redirecting on.
+type RPInitiatedLogouter interface {
+	// EndSessionURL is the provider's end_session URL with id_token_hint
+	// (the ID token of the session's sign-in), client_id,
+	// post_logout_redirect_uri and state; "" when the provider has none.
+	EndSessionURL(ctx context.Context, s Strategy, postLogoutRedirectURI, state string) (string, error)
+	// PostLogoutRedirect is where the return route sends the browser when
+	// the logout request named no next (LOGOUT_REDIRECT_URL; "" for "/").
+	PostLogoutRedirect() string
 }

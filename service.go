@@ -21,6 +21,9 @@ const (
 	SessionUserID = "_auth_user_id"
 	// SessionUserBackend holds the backend the user logged in with.
 	SessionUserBackend = "_auth_user_backend"
+	// SessionProviderSID holds the provider's session id of the sign-in (an
+	// OpenID Connect ID token's sid claim), which back-channel logout names.
+	SessionProviderSID = "_auth_provider_sid"
 	// SessionLastLoginBackend is upstream's social_auth_last_login_backend.
 	SessionLastLoginBackend = "social_auth_last_login_backend"
 	// SessionPartialToken is upstream's partial_pipeline_token.
@@ -362,6 +365,11 @@ func (s *Service) login(ctx context.Context, st Strategy, sv *served, loggedIn *
 	st.SessionSet(SessionUserID, user.ID)
 	st.SessionSet(SessionUserBackend, name)
 	st.SessionSet(SessionLastLoginBackend, name)
+	if _, ok := sv.backend.(BackChannelLogouter); !ok {
+		// Only a back-channel backend records the provider's session id
+		// (its Complete): none from an earlier sign-in may stay.
+		st.SessionPop(SessionProviderSID)
+	}
 	s.authComplete.Send(ctx, name, AuthCompleted{Backend: name, User: user, State: final})
 
 	next, _ := st.SessionPop(RedirectFieldName)

@@ -55,9 +55,17 @@ type OIDC struct {
 
 	discovery *discovery.Provider // nil without Endpoint
 	verifier  *jwtverify.Verifier
+	// logoutVerifier is verifier's twin for back-channel logout tokens: the
+	// same keys, algorithms, issuer and audience, but a missing exp is
+	// allowed (Ory Hydra sends none; the age is bounded by iat instead).
+	logoutVerifier *jwtverify.Verifier
 }
 
-var _ socialauth.LogoutURLer = (*OIDC)(nil)
+var (
+	_ socialauth.LogoutURLer         = (*OIDC)(nil)
+	_ socialauth.BackChannelLogouter = (*OIDC)(nil)
+	_ socialauth.RPInitiatedLogouter = (*OIDC)(nil)
+)
 
 // NewOIDC validates cfg and returns its backend; cfg is copied. Errors are
 // as NewOAuth2's, plus OIDC_ENDPOINT (required unless every URL discovery
@@ -111,16 +119,22 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 	for _, n := range cfg.Algorithms {
 		algs = append(algs, jwa.SignatureAlgorithm(n))
 	}
-	v, err := jwtverify.New(jwtverify.Options{
+	vopts := jwtverify.Options{
 		Keys: keys, Algorithms: algs, AlgorithmsFunc: o.idTokenAlgorithms,
 		Issuer: cfg.IDTokenIssuer, IssuerFunc: o.discoveredIssuer,
 		Audience: []string{o.cfg.Key}, Leeway: cfg.Leeway, Now: o.cfg.Now,
-	})
+	}
+	v, err := jwtverify.New(vopts)
 	if err != nil {
 		r.Invalid("JWT_ALGORITHMS", "not a usable allow-list")
 		return nil, configError(name, r.Err())
 	}
 	o.verifier = v
+	vopts.InsecureAllowMissingExp = true
+	if o.logoutVerifier, err = jwtverify.New(vopts); err != nil {
+		r.Invalid("JWT_ALGORITHMS", "not a usable allow-list")
+		return nil, configError(name, r.Err())
+	}
 	return o, nil
 }
 
@@ -378,6 +392,13 @@ func (o *OIDC) Complete(ctx context.Context, s socialauth.Strategy) (map[string]
 	if idToken, _ := resp["id_token"].(string); idToken != "" {
 		s.SessionSet(o.cfg.Name+"_id_token", idToken)
 	}
+	// The provider's session id, which a back-channel logout token may
+	// name: recorded with the session when the sign-in completes.
+	if sid, _ := claimsOf(resp)["sid"].(string); sid != "" && len(sid) <= maxSIDLength {
+		s.SessionSet(socialauth.SessionProviderSID, sid)
+	} else {
+		s.SessionPop(socialauth.SessionProviderSID)
+	}
 	return resp, nil
 }
 
@@ -602,6 +623,43 @@ func (o *OIDC) LogoutURL(ctx context.Context, s socialauth.Strategy) (string, er
 	}
 	return addQueryValues(end, params), nil
 }
+
+// EndSessionURL is the provider's end_session URL for RP-initiated logout
+// through the views (socialauth.RPInitiatedLogouter): the id_token_hint
+// kept at sign-in (taken out of the session), the client_id, the given
+// post_logout_redirect_uri (the views' return route, which the provider
+// must have registered) and state. It returns "" when the provider has no
+// end_session endpoint.
+func (o *OIDC) EndSessionURL(ctx context.Context, s socialauth.Strategy, postLogoutRedirectURI, state string) (string, error) {
+	end := o.ocfg.EndSessionURL
+	if end == "" {
+		cfg, err := o.discoveryConfig(ctx)
+		if err != nil || cfg == nil {
+			return "", err
+		}
+		end = cfg.EndSessionEndpoint
+	}
+	if end == "" {
+		return "", nil
+	}
+	if !absoluteHTTP(end) {
+		return "", socialauth.NewError(socialauth.CodeAuthUnknownError, o.cfg.Name, "invalid end_session endpoint", nil)
+	}
+	params := url.Values{"client_id": {o.cfg.Key}}
+	if v, ok := s.SessionPop(o.cfg.Name + "_id_token"); ok {
+		if hint, _ := v.(string); hint != "" {
+			params.Set("id_token_hint", hint)
+		}
+	}
+	if postLogoutRedirectURI != "" {
+		params.Set("post_logout_redirect_uri", postLogoutRedirectURI)
+		params.Set("state", state)
+	}
+	return addQueryValues(end, params), nil
+}
+
+// PostLogoutRedirect is LOGOUT_REDIRECT_URL.
+func (o *OIDC) PostLogoutRedirect() string { return o.ocfg.LogoutRedirectURL }
 
 // sanitizeLogoutRedirect checks target like "next" and makes it absolute.
 func (o *OIDC) sanitizeLogoutRedirect(s socialauth.Strategy, target string) (string, error) {

@@ -141,9 +141,14 @@ type codeRow struct {
 func (codeRow) TableName() string { return TableCode }
 
 type sessionRow struct {
-	Token  string    `gorm:"column:token;primaryKey"`
-	Data   []byte    `gorm:"column:data"`
-	Expiry time.Time `gorm:"column:expiry"`
+	Token    string     `gorm:"column:token;primaryKey"`
+	Data     []byte     `gorm:"column:data"`
+	Expiry   time.Time  `gorm:"column:expiry"`
+	UserID   string     `gorm:"column:user_id"`
+	Backend  string     `gorm:"column:backend"`
+	SID      string     `gorm:"column:sid"`
+	Created  *time.Time `gorm:"column:created"`
+	LastSeen *time.Time `gorm:"column:last_seen"`
 }
 
 func (sessionRow) TableName() string { return TableSessions }

@@ -66,12 +66,12 @@ func SchemaSQL(d Dialect, users *UserAdapter) []string {
 		out = append(out, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n  %s\n)%s", q(name), strings.Join(cols, ",\n  "), t.suffix))
 		for _, ix := range indexes {
 			if t.ifNot {
-				out = append(out, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", q(ix[0]), q(name), q(ix[1])))
+				out = append(out, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", q(ix[0]), q(name), qcols(d, ix[1])))
 			}
 		}
 	}
 	// MySQL has no CREATE INDEX IF NOT EXISTS: its indexes go inside CREATE TABLE.
-	key := func(name, col string) string { return fmt.Sprintf("KEY %s (%s)", q(name), q(col)) }
+	key := func(name, col string) string { return fmt.Sprintf("KEY %s (%s)", q(name), qcols(d, col)) }
 	withKeys := func(cols []string, indexes [][2]string) []string {
 		if d != MySQL {
 			return cols
@@ -168,13 +168,65 @@ func SchemaSQL(d Dialect, users *UserAdapter) []string {
 		"CONSTRAINT " + q("social_auth_code_email_code_uniq") + " UNIQUE (" + q("email") + ", " + q("code") + ")",
 	}, cidx), cidx)
 
-	xidx := [][2]string{{"sessions_expiry_idx", "expiry"}}
-	table(TableSessions, withKeys([]string{
+	xidx := sessionIndexes()
+	table(TableSessions, withKeys(append([]string{
 		q("token") + " " + t.exact(64) + " NOT NULL PRIMARY KEY",
 		q("data") + " " + t.blob + " NOT NULL",
 		q("expiry") + " " + t.datetime + " NOT NULL",
-	}, xidx), xidx)
+	}, sessionOwnerColumns(d)...), xidx), xidx)
 	return out
+}
+
+// sessionIndexes are the sessions table's indexes: expiry (cleanup), the
+// owner's user id (Sessions, EndSessions) and (backend, sid) (back-channel
+// logout).
+func sessionIndexes() [][2]string {
+	return [][2]string{
+		{"sessions_expiry_idx", "expiry"},
+		{"sessions_user_id_idx", "user_id"},
+		{"sessions_backend_sid_idx", "backend,sid"},
+	}
+}
+
+// sessionOwnerColumns are the columns that record who a session belongs
+// to: empty strings and NULL times for an anonymous session.
+func sessionOwnerColumns(d Dialect) []string {
+	t := typesFor(d)
+	q := func(s string) string { return quoteIdent(d, s) }
+	return []string{
+		q("user_id") + " " + t.exact(64) + " NOT NULL DEFAULT ''",
+		q("backend") + " " + t.exact(32) + " NOT NULL DEFAULT ''",
+		q("sid") + " " + t.exact(128) + " NOT NULL DEFAULT ''",
+		q("created") + " " + t.datetime + " NULL",
+		q("last_seen") + " " + t.datetime + " NULL",
+	}
+}
+
+// MigrateSessionsSQL returns the statements that bring a sessions table
+// created before sessions recorded their owner up to date: the user_id,
+// backend, sid, created and last_seen columns and their indexes. AutoMigrate
+// runs them when the table lacks user_id; teams that run their own
+// migrations apply them once. Existing sessions stay valid and anonymous to
+// the Sessions API until their next sign-in.
+func MigrateSessionsSQL(d Dialect) []string {
+	q := func(s string) string { return quoteIdent(d, s) }
+	var out []string
+	for _, col := range sessionOwnerColumns(d) {
+		out = append(out, "ALTER TABLE "+q(TableSessions)+" ADD COLUMN "+col)
+	}
+	for _, ix := range sessionIndexes()[1:] {
+		out = append(out, fmt.Sprintf("CREATE INDEX %s ON %s (%s)", q(ix[0]), q(TableSessions), qcols(d, ix[1])))
+	}
+	return out
+}
+
+// qcols quotes a comma-separated column list.
+func qcols(d Dialect, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = quoteIdent(d, strings.TrimSpace(c))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func boolLit(d Dialect, b bool) string {
@@ -197,6 +249,13 @@ func (s *Store) AutoMigrate(ctx context.Context) error {
 	for _, stmt := range SchemaSQL(s.dialect, users) {
 		if err := s.q(ctx).Exec(stmt).Error; err != nil {
 			return s.wrap("migrate", err)
+		}
+	}
+	if !s.db.WithContext(ctx).Migrator().HasColumn(TableSessions, "user_id") {
+		for _, stmt := range MigrateSessionsSQL(s.dialect) {
+			if err := s.q(ctx).Exec(stmt).Error; err != nil {
+				return s.wrap("migrate sessions", err)
+			}
 		}
 	}
 	return nil

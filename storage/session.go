@@ -2,9 +2,15 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+
+	"github.com/socialauth-go/socialauth"
 )
 
 // SessionStore is an scs session store (scs.Store, scs.CtxStore,
@@ -121,4 +127,131 @@ func (ss *SessionStore) AllCtx(ctx context.Context) (map[string][]byte, error) {
 		out[r.Token] = r.Data
 	}
 	return out, nil
+}
+
+var _ socialauth.SessionStorage = (*Store)(nil)
+
+// CommitOwnerCtx inserts or replaces a signed-in session and records its
+// owner (one upsert statement). The net/http strategy's session manager
+// calls it instead of CommitCtx for a session that holds a user id (see
+// strategies.OwnerStore), so the user_id and (backend, sid) indexes are
+// written when a user signs in, not for anonymous sessions. created is set
+// when the row is first inserted (at sign-in, since the session id rotates
+// then); last_seen at every commit.
+func (ss *SessionStore) CommitOwnerCtx(ctx context.Context, token string, b []byte, expiry time.Time, owner socialauth.SessionOwner) error {
+	if token == "" {
+		return missing("session token")
+	}
+	if owner.UserID == "" {
+		return ss.CommitCtx(ctx, token, b, expiry)
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	s := ss.s
+	now := s.nowUTC()
+	cols := []string{"token", "data", "expiry", "user_id", "backend", "sid", "created", "last_seen"}
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = s.qi(c)
+	}
+	stmt := "INSERT INTO " + s.qi(TableSessions) + " (" + strings.Join(quoted, ", ") + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+	var sets []string
+	for _, c := range quoted[1:] {
+		if c == s.qi("created") {
+			continue
+		}
+		if s.dialect == MySQL {
+			sets = append(sets, c+" = VALUES("+c+")")
+		} else {
+			sets = append(sets, c+" = excluded."+c)
+		}
+	}
+	if s.dialect == MySQL {
+		stmt += "ON DUPLICATE KEY UPDATE " + strings.Join(sets, ", ")
+	} else {
+		stmt += "ON CONFLICT (" + quoted[0] + ") DO UPDATE SET " + strings.Join(sets, ", ")
+	}
+	err := s.q(ctx).Exec(stmt, token, b, expiry.UTC().Truncate(time.Microsecond),
+		owner.UserID, owner.Backend, owner.SID, now, now).Error
+	return s.wrap("commit session", err)
+}
+
+// SessionID is the public id of the session with that token (SessionInfo.ID):
+// a digest, so that listing sessions never shows a cookie value.
+func SessionID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:16])
+}
+
+// SessionsOfUser lists the user's unexpired sessions, oldest first.
+func (s *Store) SessionsOfUser(ctx context.Context, userID string) ([]socialauth.SessionInfo, error) {
+	if userID == "" {
+		return nil, nil
+	}
+	var rows []sessionRow
+	err := s.q(ctx).Select("token", "expiry", "user_id", "backend", "sid", "created", "last_seen").
+		Where(s.qi("user_id")+" = ? AND "+s.qi("expiry")+" > ?", userID, s.nowUTC()).
+		Order(s.qi("created")).Order(s.qi("token")).Find(&rows).Error
+	if err != nil {
+		return nil, s.wrap("list sessions", err)
+	}
+	out := make([]socialauth.SessionInfo, 0, len(rows))
+	for _, r := range rows {
+		info := socialauth.SessionInfo{ID: SessionID(r.Token), UserID: r.UserID, Backend: r.Backend, SID: r.SID, Expiry: r.Expiry}
+		if r.Created != nil {
+			info.Created = *r.Created
+		}
+		if r.LastSeen != nil {
+			info.LastSeen = *r.LastSeen
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// DeleteSessionsOfUser ends every session of the user.
+func (s *Store) DeleteSessionsOfUser(ctx context.Context, userID string) (int64, error) {
+	if userID == "" {
+		return 0, nil
+	}
+	res := s.q(ctx).Where(s.qi("user_id")+" = ?", userID).Delete(&sessionRow{})
+	return res.RowsAffected, s.wrap("end sessions", res.Error)
+}
+
+// DeleteSessionsBySID ends the sessions of backend's provider session sid.
+func (s *Store) DeleteSessionsBySID(ctx context.Context, backend, sid string) (int64, error) {
+	if backend == "" || sid == "" {
+		return 0, nil
+	}
+	res := s.q(ctx).Where(s.qi("backend")+" = ? AND "+s.qi("sid")+" = ?", backend, sid).Delete(&sessionRow{})
+	return res.RowsAffected, s.wrap("end sessions", res.Error)
+}
+
+// DeleteSessionsOfBackendUser ends the user's sessions signed in through
+// backend.
+func (s *Store) DeleteSessionsOfBackendUser(ctx context.Context, backend, userID string) (int64, error) {
+	if backend == "" || userID == "" {
+		return 0, nil
+	}
+	res := s.q(ctx).Where(s.qi("user_id")+" = ? AND "+s.qi("backend")+" = ?", userID, backend).Delete(&sessionRow{})
+	return res.RowsAffected, s.wrap("end sessions", res.Error)
+}
+
+// DeleteSession ends the user's session whose public id is id.
+func (s *Store) DeleteSession(ctx context.Context, userID, id string) (bool, error) {
+	if userID == "" || id == "" {
+		return false, nil
+	}
+	var tokens []string
+	if err := s.q(ctx).Model(&sessionRow{}).Where(s.qi("user_id")+" = ?", userID).Pluck("token", &tokens).Error; err != nil {
+		return false, s.wrap("end session", err)
+	}
+	for _, tok := range tokens {
+		if subtle.ConstantTimeCompare([]byte(SessionID(tok)), []byte(id)) == 1 {
+			res := s.q(ctx).Where(s.qi("token")+" = ? AND "+s.qi("user_id")+" = ?", tok, userID).Delete(&sessionRow{})
+			return res.RowsAffected > 0, s.wrap("end session", res.Error)
+		}
+	}
+	return false, nil
 }

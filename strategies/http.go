@@ -243,9 +243,14 @@ func cleanPath(p string) (string, bool) {
 // checks it), path "/", a DefaultSessionLifetime absolute lifetime, a
 // DefaultSessionIdleTimeout idle timeout, and the SessionCodec. store is
 // the session store, such as the GORM store's SessionStore() or scs's
-// memstore in tests. NewHTTP builds one itself from HTTPConfig.SessionStore.
+// memstore in tests; a store that records sessions' owners (an
+// OwnerCommitter, as the GORM store's) is wrapped in an OwnerStore, so that
+// a signed-in session is indexed by its user and provider session. NewHTTP builds one itself from HTTPConfig.SessionStore.
 func NewSessionManager(store scs.Store, secure bool) *scs.SessionManager {
 	m := scs.New()
+	if oc, ok := store.(OwnerCommitter); ok {
+		store = NewOwnerStore(oc)
+	}
 	m.Store = store
 	m.Codec = SessionCodec{}
 	m.Lifetime = DefaultSessionLifetime

@@ -90,4 +90,6 @@ func ExampleViews_Routes() {
 	// POST /auth/complete/{backend}/
 	// POST /auth/disconnect/{backend}/
 	// POST /auth/disconnect/{backend}/{association_id}/
+	// GET  /auth/logout/{backend}/return/
+	// POST /auth/backchannel-logout/{backend}/
 }

@@ -39,6 +39,8 @@ func TestRouteTable(t *testing.T) {
 		{"POST", "/auth/complete/{backend}/"},
 		{"POST", "/auth/disconnect/{backend}/"},
 		{"POST", "/auth/disconnect/{backend}/{association_id}/"},
+		{"GET", "/auth/logout/{backend}/return/"},
+		{"POST", "/auth/backchannel-logout/{backend}/"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Routes (-want +got):\n%s", diff)

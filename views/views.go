@@ -91,6 +91,7 @@ type Views struct {
 	prefix         string
 	logger         *slog.Logger
 	logoutTo       LogoutRedirect
+	rpLogout       bool // the default logout redirect: RP-initiated logout where the backend has it
 	routes         []Route
 	handler        *http.ServeMux
 }
@@ -140,6 +141,7 @@ func New(prefix string, cfg Config) (*Views, error) {
 	v.logoutTo = cfg.LogoutRedirect
 	if v.logoutTo == nil {
 		v.logoutTo = v.providerLogoutURL
+		v.rpLogout = true
 	}
 	v.routes = v.buildRoutes()
 	v.handler = http.NewServeMux()
@@ -212,12 +214,17 @@ func (v *Views) buildRoutes() []Route {
 		{http.MethodPost, "/complete/{backend}/", complete},
 		{http.MethodPost, "/disconnect/{backend}/", disconnect},
 		{http.MethodPost, "/disconnect/{backend}/{association_id}/", disconnect},
+		{http.MethodGet, "/logout/{backend}/return/", v.logoutReturnView()},
 	}
-	routes := make([]Route, 0, len(table))
+	routes := make([]Route, 0, len(table)+1)
 	for _, r := range table {
 		routes = append(routes, Route{Method: r.method, Pattern: v.prefix + r.pattern,
 			Handler: withPathValues(r.pattern, v.loadSession(r.h))})
 	}
+	// The provider calls the back-channel endpoint: no session, no cookie.
+	const bcl = "/backchannel-logout/{backend}/"
+	routes = append(routes, Route{Method: http.MethodPost, Pattern: v.prefix + bcl,
+		Handler: withPathValues(bcl, v.backChannelLogoutView())})
 	return routes
 }
 
@@ -229,6 +236,8 @@ func (v *Views) buildRoutes() []Route {
 //	GET, POST {prefix}/complete/{backend}/                    Service.Complete: the OAuth redirect_uri
 //	POST      {prefix}/disconnect/{backend}/                  Service.Disconnect, same-origin only
 //	POST      {prefix}/disconnect/{backend}/{association_id}/ Service.Disconnect of one association
+//	GET       {prefix}/logout/{backend}/return/               RP-initiated logout's post_logout_redirect_uri (state checked)
+//	POST      {prefix}/backchannel-logout/{backend}/          Service.BackChannelLogout (OpenID Connect), no session
 //
 // A router mounts each Route at its Method and Pattern; the paths match
 // exactly (trailing slash included) and other methods deserve a 405.
@@ -556,12 +565,22 @@ func (v *Views) logoutView(redirectTo LogoutRedirect) http.Handler {
 		// need what the session holds (an OpenID Connect id_token_hint).
 		var target string
 		var targetErr error
+		var pending *pendingLogout
 		if !noRedirect {
-			target, targetErr = redirectTo(ctx, st, user)
+			if v.rpLogout {
+				target, pending, targetErr = v.endSessionURL(ctx, st)
+			}
+			if pending == nil && targetErr == nil {
+				target, targetErr = redirectTo(ctx, st, user)
+			}
 		}
 		if err := v.svc.Logout(ctx, st); err != nil {
 			v.fail(w, r, v.defaultBackend, err)
 			return
+		}
+		if pending != nil {
+			// In the fresh session: the return route checks the state.
+			st.SessionSet(logoutReturnKey(pending.backend), map[string]string{"state": pending.state, "next": pending.next})
 		}
 		if user != nil {
 			v.logger.InfoContext(ctx, "socialauth: logged out", "user_id", user.ID)
