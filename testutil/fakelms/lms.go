@@ -144,6 +144,7 @@ type LMS struct {
 	refresh       map[string]*refreshToken
 	faults        map[string]*Fault
 	tokenRequests []TokenRequest
+	sids          map[string]string // username → the sid of its ID tokens (logout_token.go)
 }
 
 // FixtureUser is the user of the upstream test fixture (auth_backends/tests/test_backends.py).

@@ -275,6 +275,9 @@ func (l *LMS) issue(w http.ResponseWriter, r *http.Request, client Client, u Use
 		if nonce != "" {
 			idc["nonce"] = nonce
 		}
+		if sid := l.SessionID(u.Username); sid != "" {
+			idc["sid"] = sid
+		}
 		s, err := l.sign(key, jwa.RS256, idc)
 		if err != nil {
 			l.log.Error("fakelms: token: sign id_token", "err", err)
