@@ -245,17 +245,24 @@ func boolLit(d Dialect, b bool) string {
 // AutoMigrate creates the tables and indexes that do not exist yet (it does
 // not alter existing ones). The statements are those of SchemaSQL.
 func (s *Store) AutoMigrate(ctx context.Context) error {
+	// A sessions table from before sessions recorded their owner lacks
+	// user_id (the probe fails; unquoted, as SQLite reads an unknown quoted
+	// identifier as a string): it is brought up to date first, so that the
+	// indexes below find their columns.
+	if s.db.WithContext(ctx).Migrator().HasTable(TableSessions) {
+		probe := "SELECT user_id FROM " + s.qi(TableSessions) + " WHERE 1 = 0"
+		if err := s.q(ctx).Exec(probe).Error; err != nil {
+			for _, stmt := range MigrateSessionsSQL(s.dialect) {
+				if err := s.q(ctx).Exec(stmt).Error; err != nil {
+					return s.wrap("migrate sessions", err)
+				}
+			}
+		}
+	}
 	users := s.users
 	for _, stmt := range SchemaSQL(s.dialect, users) {
 		if err := s.q(ctx).Exec(stmt).Error; err != nil {
 			return s.wrap("migrate", err)
-		}
-	}
-	if !s.db.WithContext(ctx).Migrator().HasColumn(TableSessions, "user_id") {
-		for _, stmt := range MigrateSessionsSQL(s.dialect) {
-			if err := s.q(ctx).Exec(stmt).Error; err != nil {
-				return s.wrap("migrate sessions", err)
-			}
 		}
 	}
 	return nil
