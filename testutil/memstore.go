@@ -51,8 +51,9 @@ type MemStore struct {
 }
 
 type memShared struct {
-	mu sync.Mutex
-	d  *memData
+	mu       sync.Mutex
+	d        *memData
+	sessions memSessions // memsessions.go: outside transactions, as a session store is
 }
 
 type memTxState struct{ done atomic.Bool }
