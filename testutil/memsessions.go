@@ -68,7 +68,9 @@ func (ms MemSessionStore) Commit(token string, b []byte, expiry time.Time) error
 }
 
 // Delete implements scs.Store.
-func (ms MemSessionStore) Delete(token string) error { return ms.DeleteCtx(context.Background(), token) }
+func (ms MemSessionStore) Delete(token string) error {
+	return ms.DeleteCtx(context.Background(), token)
+}
 
 // All implements scs.IterableStore.
 func (ms MemSessionStore) All() (map[string][]byte, error) { return ms.AllCtx(context.Background()) }
