@@ -117,3 +117,11 @@ func (v *Views) rpBackend(name string) (socialauth.RPInitiatedLogouter, bool) {
 	rp, ok := b.(socialauth.RPInitiatedLogouter)
 	return rp, ok
 }
+
+// SameOrigin reports whether r is provably same-origin, by the rule the
+// disconnect view applies (Sec-Fetch-Site, else Origin, else Referer,
+// against the service's public origin; none of the three is not): for an
+// app's own state-changing POST, such as a "sign out everywhere" button.
+func (v *Views) SameOrigin(r *http.Request) bool {
+	return sameOrigin(r, v.strategies.Strategy(r))
+}

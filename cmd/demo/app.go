@@ -32,6 +32,8 @@ func (a *app) routes(mux *http.ServeMux) {
 	a.sso.Mount(mux)
 	mux.Handle("GET /{$}", a.sso.LoadUser(http.HandlerFunc(a.home)))
 	mux.Handle("GET /me", a.sso.LoadUser(http.HandlerFunc(a.me)))
+	mux.Handle("GET /me/sessions", a.sso.RequireLogin(http.HandlerFunc(a.sessionsPage)))
+	mux.Handle("POST /me/sessions", a.sso.RequireLogin(http.HandlerFunc(a.endSessions)))
 	mux.HandleFunc("GET /healthz", a.healthz)
 }
 
@@ -245,7 +247,7 @@ code { background: #eef1f4; padding: .1rem .3rem; border-radius: 4px; }
 <tr><th>Provider</th><th>UID</th><th>Provider user id</th></tr>
 {{range $.Social}}<tr><td>{{.Provider}}</td><td>{{.UID}}</td><td>{{if .UserID}}{{.UserID}}{{else}}&ndash;{{end}}</td></tr>
 {{end}}</table>{{end}}
-<p><a class="button" id="signout" href="/logout/">Sign out</a> <a class="button secondary" href="/me">/me (JSON)</a></p>
+<p><a class="button" id="signout" href="/logout/">Sign out</a> <a class="button secondary" href="/me/sessions">Your sessions</a> <a class="button secondary" href="/me">/me (JSON)</a></p>
 {{else}}
 <p class="status" id="status">You are not signed in.</p>
 <p><a class="button" id="signin" href="/login/?next=/">Sign in</a></p>
