@@ -70,3 +70,36 @@ func FuzzVerifyIDToken(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVerifyLogoutToken: whatever a caller of the back-channel endpoint
+// POSTs, VerifyLogoutToken answers a typed error or accepts only the token
+// the provider signed.
+func FuzzVerifyLogoutToken(f *testing.F) {
+	l := newLMS(f, fakelms.Options{})
+	b := newOIDC(f, l, nil)
+	good, err := l.SignLogoutToken(l.LogoutTokenClaims(testClientID, "s", "sid-1"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := b.VerifyLogoutToken(context.Background(), good); err != nil {
+		f.Fatalf("the seed token is refused: %v", err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)-3])
+	f.Add("eyJhbGciOiJub25lIn0.e30.")
+	f.Add("a.b.c")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, tok string) {
+		lt, err := b.VerifyLogoutToken(context.Background(), tok)
+		if err != nil {
+			var e *socialauth.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if tok != good || lt.SID != "sid-1" || lt.Subject != "s" || lt.JTI == "" {
+			t.Fatalf("accepted a token that was not issued: %q", tok)
+		}
+	})
+}
