@@ -24,8 +24,9 @@ func (b *browser) rawGet(t *testing.T, path string) *http.Response {
 // RP-initiated logout with the OIDC backend: the logout view flushes the
 // session and sends the browser to the provider's end_session endpoint with
 // id_token_hint, client_id, the return route as post_logout_redirect_uri and
-// a state; the return route accepts that state once, then redirects to the
-// logout's sanitized next; a wrong, missing or replayed state is refused.
+// a state; the return route accepts that state once, then redirects to
+// LOGOUT_REDIRECT_URL (never the request's next); a wrong, missing or
+// replayed state is refused.
 func TestRPInitiatedLogout(t *testing.T) {
 	e := newEnv(t, options{})
 	b := signedInOIDC(t, e, "jsmith", "sid-rp")
@@ -74,17 +75,22 @@ func TestRPInitiatedLogout(t *testing.T) {
 	state = loc.Query().Get("state")
 	p := b.get(ret + "?state=" + url.QueryEscape(state))
 	if p.status != http.StatusFound || p.location() != "/" {
-		t.Errorf("return with an unsafe next: %d %q, want 302 to /", p.status, p.location())
+		t.Errorf("return: %d %q, want 302 to / (no LOGOUT_REDIRECT_URL; next ignored)", p.status, p.location())
 	}
 
-	b = signedInOIDC(t, e, "jsmith", "sid-rp4")
-	loc, _ = url.Parse(b.rawGet(t, "/logout/?next=/bye/").Header.Get("Location"))
-	state = loc.Query().Get("state")
-	p = b.get(ret + "?state=" + url.QueryEscape(state))
-	if p.status != http.StatusFound || p.location() != "/bye/" {
-		t.Errorf("return: %d %q, want 302 to /bye/", p.status, p.location())
-	}
 	if p := b.get(ret + "?state=" + url.QueryEscape(state)); p.status != http.StatusForbidden {
 		t.Errorf("replayed state: %d, want 403", p.status)
+	}
+
+	// With LOGOUT_REDIRECT_URL set, the return route goes there.
+	e2 := newEnv(t, options{settings: map[string]any{"SOCIAL_AUTH_OIDC_LOGOUT_REDIRECT_URL": "/bye/"}})
+	b = signedInOIDC(t, e2, "jsmith", "sid-rp4")
+	loc, _ = url.Parse(b.rawGet(t, "/logout/").Header.Get("Location"))
+	if q := loc.Query(); q.Get("post_logout_redirect_uri") != e2.base+ret {
+		t.Errorf("post_logout_redirect_uri = %q with LOGOUT_REDIRECT_URL set, want the return route", q.Get("post_logout_redirect_uri"))
+	}
+	p = b.get(ret + "?state=" + url.QueryEscape(loc.Query().Get("state")))
+	if p.status != http.StatusFound || p.location() != "/bye/" {
+		t.Errorf("return: %d %q, want 302 to /bye/", p.status, p.location())
 	}
 }

@@ -10,9 +10,9 @@ import (
 )
 
 // pendingLogout is an RP-initiated logout under way: the state the return
-// route expects and where it then sends the browser.
+// route expects.
 type pendingLogout struct {
-	backend, state, next string
+	backend, state string
 }
 
 // logoutReturnKey is the session key of a pending RP-initiated logout.
@@ -54,11 +54,6 @@ func (v *Views) endSessionURL(ctx context.Context, st socialauth.Strategy) (stri
 		return "", nil, nil
 	}
 	p := &pendingLogout{backend: name, state: socialauth.RandomString(32)}
-	if next := st.RequestData().Get(socialauth.RedirectFieldName); next != "" {
-		if clean, ok := v.svc.SafeRedirect(st, name, next); ok {
-			p.next = clean
-		}
-	}
 	target, err := rp.EndSessionURL(ctx, st, st.AbsoluteURI(v.LogoutReturnPath(name)), p.state)
 	if err != nil {
 		v.logger.ErrorContext(ctx, "socialauth: provider end_session URL failed", "backend", name,
@@ -76,8 +71,9 @@ func (v *Views) endSessionURL(ctx context.Context, st socialauth.Strategy) (stri
 // with the state the logout view kept in the session; it is single use
 // (taken out of the session whatever the outcome). A missing or different
 // state is AuthStateForbidden (the error answer); a matching one a 302 to
-// the logout request's sanitized next, else the backend's
-// LOGOUT_REDIRECT_URL, else "/". It may not be framed.
+// the backend's LOGOUT_REDIRECT_URL (when the redirect policy allows it),
+// else "/": as the logout view, it never follows a redirect parameter of
+// the request. It may not be framed.
 func (v *Views) logoutReturnView() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		denyFraming(w.Header())
@@ -98,11 +94,9 @@ func (v *Views) logoutReturnView() http.Handler {
 				Msg: "logout state missing or wrong"})
 			return
 		}
-		for _, target := range []string{pending["next"], rp.PostLogoutRedirect()} {
-			if clean, ok := v.svc.SafeRedirect(st, backend, target); ok {
-				redirect(w, clean)
-				return
-			}
+		if clean, ok := v.svc.SafeRedirect(st, backend, rp.PostLogoutRedirect()); ok {
+			redirect(w, clean)
+			return
 		}
 		redirect(w, "/")
 	})

@@ -580,7 +580,7 @@ func (v *Views) logoutView(redirectTo LogoutRedirect) http.Handler {
 		}
 		if pending != nil {
 			// In the fresh session: the return route checks the state.
-			st.SessionSet(logoutReturnKey(pending.backend), map[string]string{"state": pending.state, "next": pending.next})
+			st.SessionSet(logoutReturnKey(pending.backend), map[string]string{"state": pending.state})
 		}
 		if user != nil {
 			v.logger.InfoContext(ctx, "socialauth: logged out", "user_id", user.ID)
