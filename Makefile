@@ -2,7 +2,7 @@
 #
 #   make test       gofmt check, go vet, staticcheck, go test -race (what CI runs)
 #   make lint       gofmt check, go vet, staticcheck
-#   make services   start PostgreSQL, MariaDB (loopback) and install Chromium
+#   make services   start PostgreSQL, MariaDB, the OpenID providers (loopback), install Chromium
 #   make test-db    services + test against all three databases
 #   make bench      benchmarks into bench.txt (+ table via cmd/benchtable if present)
 #   make fuzz       each fuzz target for FUZZTIME (default 30s)
