@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -181,18 +182,22 @@ type realDemo struct {
 
 // startRealDemo starts a demo with a new client of p, registered with
 // method and secret; demoMethod is what the demo is told to use (normally
-// method).
-func startRealDemo(t *testing.T, p realProvider, method, demoMethod, secret string) *realDemo {
+// method). extra adds settings of the demo.
+func startRealDemo(t *testing.T, p realProvider, method, demoMethod, secret string, extra map[string]string) *realDemo {
 	t.Helper()
 	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "demo.db")
 	id := fmt.Sprintf("socialauth-%s-%d-%d", strings.ReplaceAll(strings.ToLower(t.Name()), "/", "-"), time.Now().UnixNano(), clientSeq.Add(1))
-	d := startDemo(t, map[string]string{
+	env := map[string]string{
 		EnvDatabaseURL:                                dbURL,
 		"SOCIAL_AUTH_OIDC_OIDC_ENDPOINT":              p.issuer,
 		"SOCIAL_AUTH_OIDC_KEY":                        id,
 		"SOCIAL_AUTH_OIDC_SECRET":                     secret,
 		"SOCIAL_AUTH_OIDC_TOKEN_ENDPOINT_AUTH_METHOD": demoMethod,
-	})
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	d := startDemo(t, env)
 	c := providerClient{ID: id, Secret: secret, RedirectURI: d.BaseURL + "/complete/oidc/",
 		PostLogoutURI: d.BaseURL + "/", AuthMethod: method}
 	p.register(t, c)
@@ -255,8 +260,8 @@ func uidOf(me map[string]any) string {
 }
 
 // authTime reads the auth_time of the last ID token the demo accepted for
-// uid (kept in the association's extra data).
-func (d *realDemo) authTime(t *testing.T, uid string) string {
+// uid (kept in the association's extra data), in Unix seconds.
+func (d *realDemo) authTime(t *testing.T, uid string) int64 {
 	t.Helper()
 	store, err := storage.Open(t.Context(), d.dbURL, storage.Options{})
 	if err != nil {
@@ -268,11 +273,23 @@ func (d *realDemo) authTime(t *testing.T, uid string) string {
 		t.Fatal(err)
 	}
 	idctx, _ := social.ExtraData[backends.IDTokenContextKey].(map[string]any)
-	at := fmt.Sprint(idctx["auth_time"])
-	if idctx["auth_time"] == nil || at == "" || at == "0" {
+	at, err := strconv.ParseFloat(fmt.Sprint(idctx["auth_time"]), 64)
+	if err != nil || at <= 0 {
 		t.Fatalf("the ID token of %s carried no auth_time: %v", uid, social.ExtraData)
 	}
-	return at
+	return int64(at)
+}
+
+// keepSession saves the demo's session cookie in b's jar and returns a
+// function that puts it back: every demo listens on 127.0.0.1, and cookies
+// do not tell ports apart, so signing in to another demo replaces it.
+func (d *realDemo) keepSession(b *browser) func() {
+	u, err := url.Parse(d.BaseURL + "/")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	saved := b.c.Jar.Cookies(u)
+	return func() { b.c.Jar.SetCookies(u, saved) }
 }
 
 // untilCallback returns a client of b's jar that stops before the demo's
@@ -343,7 +360,7 @@ func runRealProvider(t *testing.T, p realProvider) {
 		t.Fatalf("discovery lacks authorization_endpoint or end_session_endpoint: %v", doc)
 	}
 
-	d := startRealDemo(t, p, methodBasic, methodBasic, "plain-secret-"+fmt.Sprint(time.Now().UnixNano()))
+	d := startRealDemo(t, p, methodBasic, methodBasic, "plain-secret-"+fmt.Sprint(time.Now().UnixNano()), nil)
 	b := newBrowser(t)
 
 	// First login: discovery, the provider's form, PKCE, the token request
@@ -387,11 +404,40 @@ func runRealProvider(t *testing.T, p realProvider) {
 			t.Errorf("SSO signed in %v, want the same account %v", me, alice)
 		}
 		if got := d.authTime(t, aliceUID); got != firstAuthTime {
-			t.Errorf("auth_time after SSO = %s, want the first login's %s", got, firstAuthTime)
+			t.Errorf("auth_time after SSO = %d, want the first login's %d", got, firstAuthTime)
 		}
 		if got := d.signIns() - before; got != 1 {
 			t.Errorf("%d sign-ins logged, want 1", got)
 		}
+	})
+
+	t.Run("PromptLoginAndMaxAge", func(t *testing.T) {
+		// Other clients of the same provider, in the same browser (still
+		// signed in there): PROMPT=login and an old enough MAX_AGE make the
+		// provider ask for the password again, a generous MAX_AGE does not.
+		defer d.keepSession(b)()
+		again := startRealDemo(t, p, methodBasic, methodBasic, awkwardSecret, map[string]string{"SOCIAL_AUTH_OIDC_PROMPT": "login"})
+		landed, asked := again.signIn(b, "alice")
+		if !asked {
+			t.Fatalf("prompt=login did not make the provider ask for the password")
+		}
+		me := again.mustBeSignedIn(t, b, landed, "alice")
+		if got := again.authTime(t, uidOf(me)); got <= firstAuthTime {
+			t.Errorf("auth_time after prompt=login = %d, want later than the first login's %d", got, firstAuthTime)
+		}
+		generous := startRealDemo(t, p, methodBasic, methodBasic, awkwardSecret, map[string]string{"SOCIAL_AUTH_OIDC_MAX_AGE": "3600"})
+		landed, asked = generous.signIn(b, "alice")
+		if asked {
+			t.Errorf("max_age=3600 asked for the password an instant after it was typed")
+		}
+		generous.mustBeSignedIn(t, b, landed, "alice")
+		time.Sleep(2100 * time.Millisecond)
+		strict := startRealDemo(t, p, methodBasic, methodBasic, awkwardSecret, map[string]string{"SOCIAL_AUTH_OIDC_MAX_AGE": "1"})
+		landed, asked = strict.signIn(b, "alice")
+		if !asked {
+			t.Fatalf("max_age=1, two seconds after the password, did not ask for it again")
+		}
+		strict.mustBeSignedIn(t, b, landed, "alice")
 	})
 
 	t.Run("RPInitiatedLogout", func(t *testing.T) {
@@ -515,12 +561,20 @@ func runRealProvider(t *testing.T, p realProvider) {
 			t.Fatalf("an authorization request without PKCE came back with %v, want an error and no code", back)
 		}
 		t.Logf("%s refused the request without PKCE: error=%s", p.name, back.Get("error"))
+
+		// And the demo with PKCE turned off (USE_PKCE=false) signs nobody in.
+		off := startRealDemo(t, p, methodBasic, methodBasic, awkwardSecret, map[string]string{"SOCIAL_AUTH_OIDC_USE_PKCE": "false"})
+		ob := newBrowser(t)
+		landed, _ := off.signIn(ob, "alice")
+		if status, _ := ob.me(off.BaseURL); landed.status < 400 || status != http.StatusUnauthorized || off.signIns() != 0 {
+			t.Errorf("without PKCE the sign-in ended on %d %s and /me is %d, want a refusal", landed.status, landed.url, status)
+		}
 	})
 
 	t.Run("TokenEndpointAuthMethods", func(t *testing.T) {
 		for _, method := range []string{methodBasic, methodPost} {
 			t.Run(method, func(t *testing.T) {
-				d := startRealDemo(t, p, method, method, awkwardSecret)
+				d := startRealDemo(t, p, method, method, awkwardSecret, nil)
 				b := newBrowser(t)
 				landed, _ := d.signIn(b, "alice")
 				d.mustBeSignedIn(t, b, landed, "alice")
@@ -530,7 +584,7 @@ func runRealProvider(t *testing.T, p realProvider) {
 		// other one is refused at the token endpoint, so the successes above
 		// prove that each method is really used.
 		t.Run("mismatch", func(t *testing.T) {
-			d := startRealDemo(t, p, methodBasic, methodPost, awkwardSecret)
+			d := startRealDemo(t, p, methodBasic, methodPost, awkwardSecret, nil)
 			b := newBrowser(t)
 			landed, _ := d.signIn(b, "alice")
 			if landed.status < 400 {
@@ -548,7 +602,7 @@ func runRealProvider(t *testing.T, p realProvider) {
 func runRealProviderTwoTabs(t *testing.T, p realProvider) {
 	for _, order := range []string{"older first", "newer first"} {
 		t.Run(strings.ReplaceAll(order, " ", "_"), func(t *testing.T) {
-			d := startRealDemo(t, p, methodBasic, methodBasic, awkwardSecret)
+			d := startRealDemo(t, p, methodBasic, methodBasic, awkwardSecret, nil)
 			b := newBrowser(t)
 			alice := d.p.users["alice"]
 			older := b.get(d.BaseURL + "/login/oidc/?next=/me")
