@@ -13,7 +13,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ADDR=127.0.0.1:9998
 ISSUER=http://$ADDR
-CACHE=${SOCIALAUTH_CI_CACHE:-$HOME/.cache/socialauth-ci}
+CACHE=${SOCIALAUTH_CI_CACHE:-${HOME:-/root}/.cache/socialauth-ci}
 LOG_DIR=${SOCIALAUTH_CI_LOG_DIR:-/var/log/socialauth-ci}
 PIDFILE=$CACHE/zitadel-op.pid
 
