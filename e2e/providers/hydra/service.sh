@@ -29,11 +29,14 @@ die() {
 	exit 1
 }
 
+# ours PID NAME: the process is one of our builds of NAME (not a reused pid).
+ours() { [[ -n $1 ]] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q "/$2-[0-9a-f]\{16\} "; }
+
 stop_one() { # stop_one NAME
 	local f=$CACHE/$1.pid pid
 	[[ -f $f ]] || return 0
 	pid=$(cut -d' ' -f1 "$f")
-	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+	if ours "$pid" "$1"; then
 		log "stopping $1 (pid $pid)"
 		kill "$pid" 2>/dev/null || true
 		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -75,7 +78,7 @@ running() {
 	local f=$CACHE/$1.pid pid h
 	[[ -f $f ]] || return 1
 	read -r pid h <"$f" || return 1
-	[[ $h == "$2" ]] && kill -0 "$pid" 2>/dev/null
+	[[ $h == "$2" ]] && ours "$pid" "$1"
 }
 answers() { curl -fsS --max-time 5 "$1" >/dev/null 2>&1; }
 wait_answers() { # wait_answers SECONDS URL

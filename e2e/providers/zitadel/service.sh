@@ -23,11 +23,14 @@ die() {
 	exit 1
 }
 
+# ours PID: the process is one of our builds (not a reused pid).
+ours() { [[ -n $1 ]] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q "zitadel-op-"; }
+
 stop() {
 	if [[ -f $PIDFILE ]]; then
 		local pid
 		pid=$(cut -d' ' -f1 "$PIDFILE")
-		if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+		if ours "$pid"; then
 			log "stopping pid $pid"
 			kill "$pid" 2>/dev/null || true
 			for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -60,7 +63,7 @@ up() { curl -fsS --max-time 2 "$ISSUER/.well-known/openid-configuration" >/dev/n
 running_hash=
 if [[ -f $PIDFILE ]]; then
 	read -r pid running_hash <"$PIDFILE" || true
-	kill -0 "${pid:-0}" 2>/dev/null || running_hash=
+	ours "${pid:-}" || running_hash=
 fi
 if up && [[ $running_hash == "$hash" ]]; then
 	log "already running on $ADDR"
