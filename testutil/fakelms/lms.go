@@ -91,6 +91,11 @@ type Options struct {
 	// PublicURL is the browser-facing root used for the authorization and end-session endpoints in
 	// discovery (the backend's PUBLIC_URL_ROOT). Empty means the base URL.
 	PublicURL string
+	// OIDC makes the LMS a plain OpenID provider for relying-party tests: its JWKS publishes each
+	// key once, under its RS256 kid (so that a one-key set exists for tokens without kid), and
+	// SetOIDCFaults can make its ID tokens, UserInfo and discovery misbehave. ID tokens (RS256, with
+	// nonce, at_hash and auth_time) and UserInfo are served in both modes.
+	OIDC bool
 	// Key is the initial signing key. Nil generates a 2048-bit RSA key.
 	Key *rsa.PrivateKey
 	// Logger receives request logs (never secrets). Nil discards.
@@ -143,6 +148,7 @@ type LMS struct {
 	access        map[string]*accessToken
 	refresh       map[string]*refreshToken
 	faults        map[string]*Fault
+	oidcFaults    OIDCFaults
 	tokenRequests []TokenRequest
 }
 
