@@ -47,6 +47,17 @@ type KeySource interface {
 	KeysFor(ctx context.Context, kid string) ([]jwk.Key, error)
 }
 
+// Refetcher is a KeySource that can fetch its keys again for a key id whose
+// cached keys did not verify a token's signature: the provider may have
+// replaced the key behind a kid it reuses. The Verifier calls it once per
+// such token and retries with the keys it returns; the source bounds the
+// fetches (*discovery.Provider: one per key id per cooldown window, so a flood
+// of bad signatures costs at most that). An error leaves the token refused
+// for its signature.
+type Refetcher interface {
+	RefetchKeysFor(ctx context.Context, kid string) ([]jwk.Key, error)
+}
+
 // StaticKeys returns a KeySource over a fixed key set (no fetching).
 func StaticKeys(set jwk.Set) KeySource { return staticKeys{set} }
 
@@ -272,6 +283,28 @@ func (v *Verifier) verifyAsymmetric(ctx context.Context, signed string, sig []by
 		}
 		return &Error{Reason: KeyFetch, Err: err}
 	}
+	err = tryKeys(jv, keys, signed, sig, alg)
+	if r, ok := v.keys.(Refetcher); ok && reasonOf(err) == BadSignature {
+		// The provider may have replaced the key behind this kid: refetch
+		// once (the source bounds it per kid) and try the new keys.
+		if fresh, ferr := r.RefetchKeysFor(ctx, kid); ferr == nil {
+			err = tryKeys(jv, fresh, signed, sig, alg)
+		}
+	}
+	return err
+}
+
+// reasonOf is err's Reason ("" for nil or another error).
+func reasonOf(err error) Reason {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}
+
+// tryKeys returns nil when one of keys that fit alg verifies sig over signed.
+func tryKeys(jv jws.Verifier, keys []jwk.Key, signed string, sig []byte, alg jwa.SignatureAlgorithm) error {
 	var unfit error
 	for _, jk := range keys {
 		raw, err := rawKeyFor(jk, alg)
