@@ -3,10 +3,10 @@ package storage
 import (
 	"bytes"
 	"database/sql/driver"
-	"errors"
-	"io"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/socialauth-go/socialauth"
