@@ -355,7 +355,7 @@ func (o *OIDC) checkTokenResponse(ctx context.Context, flow *Flow, resp map[stri
 		return err
 	}
 	if flow != nil {
-		iat, ok := claims["iat"].(float64)
+		iat, ok := jwtverify.NumericDate(claims["iat"])
 		if !ok || float64(o.now().Unix()) > iat+o.ocfg.IDTokenMaxAge.Seconds() {
 			return socialauth.NewError(socialauth.CodeAuthTokenError, o.cfg.Name, "Incorrect id_token: iat", nil)
 		}

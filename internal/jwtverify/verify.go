@@ -1,6 +1,7 @@
 package jwtverify
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -9,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -45,6 +48,17 @@ func DefaultAlgorithms() []jwa.SignatureAlgorithm {
 // keys. *discovery.Provider implements it.
 type KeySource interface {
 	KeysFor(ctx context.Context, kid string) ([]jwk.Key, error)
+}
+
+// Refetcher is a KeySource that can fetch its keys again for a key id whose
+// cached keys did not verify a token's signature: the provider may have
+// replaced the key behind a kid it reuses. The Verifier calls it once per
+// such token and retries with the keys it returns; the source bounds the
+// fetches (*discovery.Provider: one per key id per cooldown window, so a flood
+// of bad signatures costs at most that). An error leaves the token refused
+// for its signature.
+type Refetcher interface {
+	RefetchKeysFor(ctx context.Context, kid string) ([]jwk.Key, error)
 }
 
 // StaticKeys returns a KeySource over a fixed key set (no fetching).
@@ -95,8 +109,50 @@ type Options struct {
 }
 
 // Claims holds every claim of a verified token as decoded by encoding/json
-// (string, float64, bool, []any, map[string]any, nil).
+// with exact numbers (string, json.Number, bool, []any, map[string]any, nil):
+// an integer claim beyond 2^53, such as an LMS user_id, keeps every digit.
+// Read exp, iat, nbf and auth_time with NumericDate.
 type Claims map[string]any
+
+// NumericDate reads the claim name as an RFC 7519 NumericDate (seconds since
+// the epoch, fractions allowed). ok is false when the claim is absent; err is
+// a Malformed *Error when it is present but not a finite number.
+func (c Claims) NumericDate(name string) (seconds float64, ok bool, err error) {
+	raw, present := c[name]
+	if !present {
+		return 0, false, nil
+	}
+	f, isNum := NumericDate(raw)
+	if !isNum {
+		return 0, false, fail(Malformed, name+" claim is not a number")
+	}
+	return f, true, nil
+}
+
+// NumericDate converts a decoded JSON number (json.Number, float64 or a Go
+// integer) to seconds; ok is false for anything else, NaN and infinities.
+func NumericDate(v any) (seconds float64, ok bool) {
+	var f float64
+	switch x := v.(type) {
+	case json.Number:
+		var err error
+		if f, err = x.Float64(); err != nil {
+			return 0, false
+		}
+	case float64:
+		f = x
+	case int64:
+		f = float64(x)
+	case int:
+		f = float64(x)
+	default:
+		return 0, false
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
 
 // Verifier checks JWT access tokens and ID tokens. It is safe for concurrent
 // use and does no I/O itself; its KeySource may.
@@ -229,9 +285,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 	if err != nil {
 		return nil, fail(Malformed, "payload is not base64url")
 	}
-	var claims Claims
-	if err := json.Unmarshal(payload, &claims); err != nil || claims == nil {
-		return nil, fail(Malformed, "payload is not a JSON object")
+	claims, err := decodeClaims(payload)
+	if err != nil {
+		return nil, err
 	}
 	issuer := v.issuer
 	if issuer == "" && v.issuerFunc != nil {
@@ -244,6 +300,21 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 	}
 	if err := v.checkClaims(claims, issuer); err != nil {
 		return nil, err
+	}
+	return claims, nil
+}
+
+// decodeClaims decodes a payload that must be exactly one JSON object, with
+// its numbers as json.Number.
+func decodeClaims(payload []byte) (Claims, error) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var claims Claims
+	if err := dec.Decode(&claims); err != nil || claims == nil {
+		return nil, fail(Malformed, "payload is not a JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fail(Malformed, "payload is not a JSON object")
 	}
 	return claims, nil
 }
@@ -272,6 +343,28 @@ func (v *Verifier) verifyAsymmetric(ctx context.Context, signed string, sig []by
 		}
 		return &Error{Reason: KeyFetch, Err: err}
 	}
+	err = tryKeys(jv, keys, signed, sig, alg)
+	if r, ok := v.keys.(Refetcher); ok && reasonOf(err) == BadSignature {
+		// The provider may have replaced the key behind this kid: refetch
+		// once (the source bounds it per kid) and try the new keys.
+		if fresh, ferr := r.RefetchKeysFor(ctx, kid); ferr == nil {
+			err = tryKeys(jv, fresh, signed, sig, alg)
+		}
+	}
+	return err
+}
+
+// reasonOf is err's Reason ("" for nil or another error).
+func reasonOf(err error) Reason {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}
+
+// tryKeys returns nil when one of keys that fit alg verifies sig over signed.
+func tryKeys(jv jws.Verifier, keys []jwk.Key, signed string, sig []byte, alg jwa.SignatureAlgorithm) error {
 	var unfit error
 	for _, jk := range keys {
 		raw, err := rawKeyFor(jk, alg)
@@ -380,7 +473,7 @@ func curveBits(alg jwa.SignatureAlgorithm) int {
 // empty) and aud.
 func (v *Verifier) checkClaims(c Claims, issuer string) error {
 	now := float64(v.now().UnixNano()) / 1e9
-	exp, ok, err := numericDate(c, "exp")
+	exp, ok, err := c.NumericDate("exp")
 	switch {
 	case err != nil:
 		return err
@@ -389,12 +482,12 @@ func (v *Verifier) checkClaims(c Claims, issuer string) error {
 	case ok && now >= exp+v.leeway:
 		return fail(Expired, "")
 	}
-	if nbf, ok, err := numericDate(c, "nbf"); err != nil {
+	if nbf, ok, err := c.NumericDate("nbf"); err != nil {
 		return err
 	} else if ok && now+v.leeway < nbf {
 		return fail(NotYetValid, "")
 	}
-	if iat, ok, err := numericDate(c, "iat"); err != nil {
+	if iat, ok, err := c.NumericDate("iat"); err != nil {
 		return err
 	} else if ok && iat > now+v.leeway {
 		return fail(IssuedInFuture, "")
@@ -408,18 +501,6 @@ func (v *Verifier) checkClaims(c Claims, issuer string) error {
 		return fail(BadAudience, "")
 	}
 	return nil
-}
-
-func numericDate(c Claims, name string) (float64, bool, error) {
-	raw, ok := c[name]
-	if !ok {
-		return 0, false, nil
-	}
-	f, ok := raw.(float64)
-	if !ok {
-		return 0, false, fail(Malformed, name+" claim is not a number")
-	}
-	return f, true, nil
 }
 
 func (v *Verifier) audienceOK(aud any) bool {
