@@ -115,6 +115,11 @@ func VerifiedEmail(list []any) string {
 // mapped).
 type DetailKeys struct {
 	Username, Email, FullName, FirstName, LastName string
+	// EmailVerified, when set, names the claim that must be true (or
+	// "true") for the email to be kept: an address the provider has not
+	// verified never reaches details["email"], which association by email
+	// trusts.
+	EmailVerified string
 }
 
 // ClaimDetails maps response to the user details through k, falling back to
@@ -132,8 +137,12 @@ func ClaimDetails(response map[string]any, k DetailKeys) socialauth.Details {
 		return StringOf(claims[key])
 	}
 	full, first, last := UserNames(get(k.FullName), get(k.FirstName), get(k.LastName))
+	email := get(k.Email)
+	if k.EmailVerified != "" && get(k.EmailVerified) != "true" {
+		email = ""
+	}
 	return socialauth.Details{
-		"username": get(k.Username), "email": get(k.Email),
+		"username": get(k.Username), "email": email,
 		"fullname": full, "first_name": first, "last_name": last,
 	}
 }

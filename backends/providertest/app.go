@@ -32,6 +32,9 @@ type App struct {
 	Logs *testutil.LogBuffer
 	// Cookie is the browser's session cookie (nil: none yet).
 	Cookie *http.Cookie
+	// Iss, when set, is sent as the callback's RFC 9207 iss parameter (a
+	// provider that declares authorization_response_iss_parameter_supported).
+	Iss string
 }
 
 // NewApp mounts b at the root of a loopback server, with the default
@@ -132,6 +135,9 @@ func (a *App) Begin(p *Provider) url.Values {
 // query, or POST (form_post) with them in the body.
 func (a *App) Callback(method string, params url.Values) (*http.Response, string) {
 	a.t.Helper()
+	if a.Iss != "" && !params.Has("iss") {
+		params.Set("iss", a.Iss)
+	}
 	if method == http.MethodPost {
 		return a.Do(method, a.CallbackURL(), params, true)
 	}

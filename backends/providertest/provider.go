@@ -38,8 +38,8 @@ type Request struct {
 // response (status line, headers, blank line, body) in which {{url}} is
 // the server's URL, {{issuer}} Issuer and {{id_token}} an ID token signed
 // with the provider's key over Claims (iss, aud, iat, exp and the nonce of
-// the last authorization request filled in unless set). GET /jwks serves
-// the key.
+// the last authorization request filled in unless set). GET /jwks and
+// GET /.well-known/jwks.json serve the key.
 type Provider struct {
 	t   testing.TB
 	dir string
@@ -114,7 +114,7 @@ func (p *Provider) serve(w http.ResponseWriter, r *http.Request) {
 	p.requests = append(p.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Form: r.Form})
 	file, ok := p.routes[r.Method+" "+r.URL.Path]
 	p.mu.Unlock()
-	if r.Method == http.MethodGet && r.URL.Path == "/jwks" {
+	if r.Method == http.MethodGet && (r.URL.Path == "/jwks" || r.URL.Path == "/.well-known/jwks.json") {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []any{p.JWK()}})
 		return
