@@ -30,7 +30,9 @@ type ProviderOptions struct {
 	Now func() time.Time
 }
 
-func (p ProviderOptions) apply(c *OAuth2Config) {
+// Apply sets the options that are not zero on c (for a provider that
+// builds its config itself).
+func (p ProviderOptions) Apply(c *OAuth2Config) {
 	if p.HTTPClient != nil {
 		c.HTTPClient = p.HTTPClient
 	}
@@ -54,7 +56,7 @@ func OAuth2ProviderFrom(s *settings.Settings, def OAuth2Config, opts ProviderOpt
 	if err != nil {
 		return nil, err
 	}
-	opts.apply(&cfg)
+	opts.Apply(&cfg)
 	return NewOAuth2(cfg)
 }
 
@@ -65,7 +67,7 @@ func OIDCProviderFrom(s *settings.Settings, def OIDCConfig, opts ProviderOptions
 	if err != nil {
 		return nil, err
 	}
-	opts.apply(&cfg.OAuth2)
+	opts.Apply(&cfg.OAuth2)
 	return NewOIDC(cfg)
 }
 

@@ -38,8 +38,9 @@ type Request struct {
 // response (status line, headers, blank line, body) in which {{url}} is
 // the server's URL, {{issuer}} Issuer and {{id_token}} an ID token signed
 // with the provider's key over Claims (iss, aud, iat, exp and the nonce of
-// the last authorization request filled in unless set). GET /jwks and
-// GET /.well-known/jwks.json serve the key.
+// the last authorization request filled in unless set). A GET of /jwks,
+// or of a path ending in jwks.json or /keys (Auth0's, Apple's, Microsoft's),
+// serves the key.
 type Provider struct {
 	t   testing.TB
 	dir string
@@ -114,7 +115,7 @@ func (p *Provider) serve(w http.ResponseWriter, r *http.Request) {
 	p.requests = append(p.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Form: r.Form})
 	file, ok := p.routes[r.Method+" "+r.URL.Path]
 	p.mu.Unlock()
-	if r.Method == http.MethodGet && (r.URL.Path == "/jwks" || r.URL.Path == "/.well-known/jwks.json") {
+	if r.Method == http.MethodGet && isJWKSPath(r.URL.Path) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []any{p.JWK()}})
 		return
@@ -197,4 +198,8 @@ func (p *Provider) JWK() map[string]any {
 	enc := base64.RawURLEncoding
 	return map[string]any{"kty": "RSA", "kid": "test-key", "use": "sig", "alg": "RS256",
 		"n": enc.EncodeToString(p.key.N.Bytes()), "e": enc.EncodeToString(big.NewInt(int64(p.key.E)).Bytes())}
+}
+
+func isJWKSPath(p string) bool {
+	return p == "/jwks" || strings.HasSuffix(p, "jwks.json") || strings.HasSuffix(p, "/keys")
 }
