@@ -26,31 +26,25 @@ type provider struct {
 	build func(*settings.Settings, backends.ProviderOptions) (socialauth.Backend, error)
 }
 
-// backendOf drops the concrete type (and never puts a typed nil in the
-// interface).
-func backendOf[B socialauth.Backend](b B, err error) (socialauth.Backend, error) {
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
+// entry makes a provider of a constructor, dropping the concrete type (and
+// never putting a typed nil in the interface).
+func entry[B socialauth.Backend](name string, ctor func(*settings.Settings, backends.ProviderOptions) (B, error)) provider {
+	return provider{name, func(s *settings.Settings, o backends.ProviderOptions) (socialauth.Backend, error) {
+		b, err := ctor(s, o)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	}}
 }
 
 // catalogue lists every provider of backends/, by name.
 func catalogue() []provider {
-	p := func(name string, build func(*settings.Settings, backends.ProviderOptions) (socialauth.Backend, error)) provider {
-		return provider{name, build}
-	}
 	return []provider{
-		p(github.Name, func(s *settings.Settings, o backends.ProviderOptions) (socialauth.Backend, error) { return backendOf(github.New(s, o)) }),
-		p(google.Name, func(s *settings.Settings, o backends.ProviderOptions) (socialauth.Backend, error) { return backendOf(google.New(s, o)) }),
-		p(gitlab.Name, func(s *settings.Settings, o backends.ProviderOptions) (socialauth.Backend, error) { return backendOf(gitlab.New(s, o)) }),
-		p(azuread.Name, func(s *settings.Settings, o backends.ProviderOptions) (socialauth.Backend, error) { return backendOf(azuread.New(s, o)) }),
-		p(apple.Name, func(s *settings.Settings, o backends.ProviderOptions) (socialauth.Backend, error) { return backendOf(apple.New(s, o)) }),
-		p(okta.Name, func(s *settings.Settings, o backends.ProviderOptions) (socialauth.Backend, error) { return backendOf(okta.New(s, o)) }),
-		p(keycloak.Name, func(s *settings.Settings, o backends.ProviderOptions) (socialauth.Backend, error) { return backendOf(keycloak.New(s, o)) }),
-		p(auth0.Name, func(s *settings.Settings, o backends.ProviderOptions) (socialauth.Backend, error) { return backendOf(auth0.New(s, o)) }),
-		p(discord.Name, func(s *settings.Settings, o backends.ProviderOptions) (socialauth.Backend, error) { return backendOf(discord.New(s, o)) }),
-		p(slack.Name, func(s *settings.Settings, o backends.ProviderOptions) (socialauth.Backend, error) { return backendOf(slack.New(s, o)) }),
+		entry(github.Name, github.New), entry(google.Name, google.New), entry(gitlab.Name, gitlab.New),
+		entry(azuread.Name, azuread.New), entry(apple.Name, apple.New), entry(okta.Name, okta.New),
+		entry(keycloak.Name, keycloak.New), entry(auth0.Name, auth0.New), entry(discord.Name, discord.New),
+		entry(slack.Name, slack.New),
 	}
 }
 
