@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -85,11 +87,26 @@ func (o *OAuth2) GetJSONList(ctx context.Context, url, accessToken string) ([]an
 	if err != nil {
 		return nil, err
 	}
+	list, err := decodeList(body)
+	if err != nil {
+		return nil, socialauth.NewError(socialauth.CodeAuthUnknownError, o.cfg.Name, "response is not a JSON array", nil)
+	}
+	return list, nil
+}
+
+// decodeList decodes one JSON array, numbers kept as json.Number.
+func decodeList(body []byte) ([]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var list []any
-	if err := dec.Decode(&list); err != nil || list == nil || dec.More() {
-		return nil, socialauth.NewError(socialauth.CodeAuthUnknownError, o.cfg.Name, "response is not a JSON array", nil)
+	if err := dec.Decode(&list); err != nil {
+		return nil, err
+	}
+	if list == nil {
+		return nil, errors.New("null")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data")
 	}
 	return list, nil
 }

@@ -37,7 +37,7 @@ type env struct {
 	key *ecdsa.PrivateKey
 }
 
-func setup(t *testing.T) env {
+func setup(t *testing.T, extra ...settings.Map) env {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -49,9 +49,15 @@ func setup(t *testing.T) env {
 	p.Replay("POST /auth/token", "token.http")
 	p.Claims = map[string]any{"sub": sub, "email": "8nnfhjk4k2@privaterelay.appleid.com", "email_verified": "true",
 		"is_private_email": "true", "auth_time": 1700000000, "nonce_supported": true}
-	b, err := apple.New(settings.New(settings.Map{"SOCIAL_AUTH_APPLE_ID_CLIENT": client, "SOCIAL_AUTH_APPLE_ID_TEAM": team,
+	s := settings.Map{"SOCIAL_AUTH_APPLE_ID_CLIENT": client, "SOCIAL_AUTH_APPLE_ID_TEAM": team,
 		"SOCIAL_AUTH_APPLE_ID_KEY": keyID, "SOCIAL_AUTH_APPLE_ID_SECRET": strings.ReplaceAll(p8, "\n", `\n`),
-		"SOCIAL_AUTH_APPLE_ID_OIDC_ENDPOINT": p.URL()}), backends.ProviderOptions{})
+		"SOCIAL_AUTH_APPLE_ID_OIDC_ENDPOINT": p.URL()}
+	for _, m := range extra {
+		for k, v := range m {
+			s[k] = v
+		}
+	}
+	b, err := apple.New(settings.New(s), backends.ProviderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,6 +168,17 @@ func TestProviderErrors(t *testing.T) {
 				t.Error("a user was stored")
 			}
 		})
+	}
+}
+
+// AUDIENCE admits an ID token for the iOS app's bundle id next to the web
+// services id; any other audience is refused (TestProviderErrors).
+func TestAudience(t *testing.T) {
+	e := setup(t, settings.Map{"SOCIAL_AUTH_APPLE_ID_AUDIENCE": []string{client, "com.example.ios"}})
+	e.p.Claims["aud"] = "com.example.ios"
+	e.signIn(t, "")
+	if uid := e.app.Association().UID; uid != sub {
+		t.Errorf("uid %q", uid)
 	}
 }
 
