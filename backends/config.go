@@ -230,6 +230,9 @@ type OIDCConfig struct {
 	// IDTokenIssuer is the expected ID-token issuer, instead of discovery's
 	// (ID_TOKEN_ISSUER).
 	IDTokenIssuer string
+	// IDTokenIssuerAliases are other exact spellings an ID token's iss may
+	// use for the same issuer (Google: accounts.google.com).
+	IDTokenIssuerAliases []string
 	// EndSessionURL is the RP-initiated logout endpoint, instead of
 	// discovery's (END_SESSION_URL).
 	EndSessionURL string

@@ -113,7 +113,7 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 	}
 	v, err := jwtverify.New(jwtverify.Options{
 		Keys: keys, Algorithms: algs, AlgorithmsFunc: o.idTokenAlgorithms,
-		Issuer: cfg.IDTokenIssuer, IssuerFunc: o.discoveredIssuer,
+		Issuer: cfg.IDTokenIssuer, IssuerFunc: o.discoveredIssuer, IssuerAliases: cfg.IDTokenIssuerAliases,
 		Audience: o.audience(), Leeway: cfg.Leeway, Now: o.cfg.Now,
 	})
 	if err != nil {

@@ -22,11 +22,12 @@ type Backend struct {
 // New builds the backend from KEY, SECRET, USE_UNIQUE_USER_ID and the OIDC
 // base's settings (OIDC_ENDPOINT defaults to https://accounts.google.com).
 // The uid is the email, as upstream, unless USE_UNIQUE_USER_ID makes it the
-// stable sub; an email Google does not mark verified is never used.
+// stable sub; an email Google does not mark verified is never used. The ID
+// token's iss may be either spelling Google documents.
 func New(s *settings.Settings, opts backends.ProviderOptions) (*Backend, error) {
 	unique := s.Reader(Name).Bool("USE_UNIQUE_USER_ID", false)
 	o, err := backends.OIDCProviderFrom(s, backends.OIDCConfig{
-		Endpoint: "https://accounts.google.com",
+		Endpoint: "https://accounts.google.com", IDTokenIssuerAliases: []string{"accounts.google.com"},
 		OAuth2: backends.OAuth2Config{
 			Name:         Name,
 			DefaultScope: []string{"openid", "email", "profile"},

@@ -62,6 +62,19 @@ func TestUseUniqueUserID(t *testing.T) {
 	}
 }
 
+// Google documents both spellings of its issuer in iss; nothing else near
+// them is accepted.
+func TestIssuerSpellings(t *testing.T) {
+	p, _, app := setup(t, nil)
+	p.Claims["iss"] = "accounts.google.com"
+	if uid := app.SignIn(p).UID; uid != "jane.doe@gmail.com" {
+		t.Errorf("uid %q", uid)
+	}
+	p, _, app = setup(t, nil)
+	p.Claims["iss"] = "accounts.google.com.attacker.example"
+	app.ExpectError(p, url.Values{"code": {"c"}}, http.StatusForbidden)
+}
+
 // An address Google does not mark verified is neither the uid nor the email.
 func TestUnverifiedEmailRefused(t *testing.T) {
 	p, _, app := setup(t, nil)

@@ -79,6 +79,10 @@ type Options struct {
 	// before any I/O. Its error is reported as KeyFetch; an empty issuer
 	// fails every token (BadIssuer).
 	IssuerFunc func(ctx context.Context) (string, error)
+	// IssuerAliases are other exact spellings of the issuer that iss may
+	// carry (Google documents both https://accounts.google.com and
+	// accounts.google.com). They widen nothing else.
+	IssuerAliases []string
 	// Audience, when non-empty, must share at least one value with aud.
 	Audience []string
 	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means
@@ -108,6 +112,7 @@ type Verifier struct {
 	algsFunc   func(ctx context.Context) ([]jwa.SignatureAlgorithm, error)
 	issuer     string
 	issuerFunc func(ctx context.Context) (string, error)
+	aliases    []string
 	audience   []string
 	leeway     float64 // seconds
 	allowNoExp bool
@@ -120,6 +125,7 @@ func New(opts Options) (*Verifier, error) {
 	v := &Verifier{
 		issuer:     opts.Issuer,
 		issuerFunc: opts.IssuerFunc,
+		aliases:    append([]string(nil), opts.IssuerAliases...),
 		algsFunc:   opts.AlgorithmsFunc,
 		audience:   append([]string(nil), opts.Audience...),
 		allowNoExp: opts.InsecureAllowMissingExp,
@@ -447,7 +453,7 @@ func (v *Verifier) checkClaims(c Claims, issuer string) error {
 		return fail(IssuedInFuture, "")
 	}
 	if issuer != "" {
-		if iss, _ := c["iss"].(string); iss != issuer {
+		if iss, _ := c["iss"].(string); iss != issuer && (iss == "" || !slices.Contains(v.aliases, iss)) {
 			return fail(BadIssuer, "")
 		}
 	}
