@@ -2,8 +2,11 @@ package backends
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strings"
+
+	"github.com/socialauth-go/socialauth"
 )
 
 // FormPoster is a backend whose provider returns with
@@ -42,8 +45,16 @@ func isControlNotSpace(r rune) bool { return r != '\n' && r != '\r' && r != '\t'
 
 // clientSecret is ClientSecretFunc's answer, else Secret.
 func (o *OAuth2) clientSecret(ctx context.Context) (string, error) {
-	if o.cfg.ClientSecretFunc != nil {
-		return o.cfg.ClientSecretFunc(ctx)
+	if o.cfg.ClientSecretFunc == nil {
+		return o.cfg.Secret, nil
 	}
-	return o.cfg.Secret, nil
+	secret, err := o.cfg.ClientSecretFunc(ctx)
+	if err != nil {
+		var se *socialauth.Error
+		if errors.As(err, &se) {
+			return "", err
+		}
+		return "", socialauth.NewError(socialauth.CodeAuthUnknownError, o.cfg.Name, "client secret unavailable", err)
+	}
+	return secret, nil
 }
