@@ -38,7 +38,7 @@ func suite(extra settings.Map) providertest.Suite {
 			{Name: "access_denied", Params: url.Values{"error": {"access_denied"}}},
 			{Name: "token invalid_grant", Route: "POST /protocol/openid-connect/token", File: "token_invalid_grant.http"},
 			{Name: "userinfo 401", Route: "GET /protocol/openid-connect/userinfo", File: "userinfo_401.http"},
-			{Name: "callback without the declared iss", Params: url.Values{"code": {"c"}, "iss": {"https://attacker.example"}}},
+			{Name: "callback with another iss", Params: url.Values{"code": {"c"}, "iss": {"https://attacker.example"}}},
 		},
 		Refresh:        [2]string{"POST /protocol/openid-connect/token", "token_refresh.http"},
 		RefreshedToken: "eyJhbGciOiJSUzI1NiIsInR5cCIgOiAiSldUIn0.keycloak-access-2",
