@@ -113,8 +113,8 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 	}
 	v, err := jwtverify.New(jwtverify.Options{
 		Keys: keys, Algorithms: algs, AlgorithmsFunc: o.idTokenAlgorithms,
-		Issuer: cfg.IDTokenIssuer, IssuerFunc: o.discoveredIssuer,
-		Audience: []string{o.cfg.Key}, Leeway: cfg.Leeway, Now: o.cfg.Now,
+		Issuer: cfg.IDTokenIssuer, IssuerFunc: o.discoveredIssuer, IssuerAliases: cfg.IDTokenIssuerAliases,
+		Audience: o.audience(), Leeway: cfg.Leeway, Now: o.cfg.Now,
 	})
 	if err != nil {
 		r.Invalid("JWT_ALGORITHMS", "not a usable allow-list")
@@ -135,6 +135,15 @@ func (o *OIDC) Config() OIDCConfig {
 	c.OAuth2.UserData, c.OAuth2.Details, c.OAuth2.MoreExtraData = u.UserData, u.Details, u.MoreExtraData
 	c.OAuth2.ValidateRefresh = u.ValidateRefresh
 	return c
+}
+
+// audience is the client ids an ID token may be for: Audience, else the
+// KEY.
+func (o *OIDC) audience() []string {
+	if len(o.ocfg.Audience) > 0 {
+		return slices.Clone(o.ocfg.Audience)
+	}
+	return []string{o.cfg.Key}
 }
 
 // asymmetricAlg reports whether an ID token may be signed with alg.
@@ -310,8 +319,10 @@ func (o *OIDC) VerifyIDToken(ctx context.Context, idToken, accessToken string) (
 	default:
 		return nil, bad("aud")
 	}
-	if azp, ok := claims["azp"]; ok && azp != o.cfg.Key {
-		return nil, bad("azp")
+	if azp, ok := claims["azp"]; ok {
+		if s, _ := azp.(string); !slices.Contains(o.audience(), s) {
+			return nil, bad("azp")
+		}
 	}
 	if h, ok := claims["at_hash"]; ok {
 		hs, _ := h.(string)

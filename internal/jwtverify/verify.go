@@ -93,6 +93,10 @@ type Options struct {
 	// before any I/O. Its error is reported as KeyFetch; an empty issuer
 	// fails every token (BadIssuer).
 	IssuerFunc func(ctx context.Context) (string, error)
+	// IssuerAliases are other exact spellings of the issuer that iss may
+	// carry (Google documents both https://accounts.google.com and
+	// accounts.google.com). They widen nothing else.
+	IssuerAliases []string
 	// Audience, when non-empty, must share at least one value with aud.
 	Audience []string
 	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means
@@ -164,6 +168,7 @@ type Verifier struct {
 	algsFunc   func(ctx context.Context) ([]jwa.SignatureAlgorithm, error)
 	issuer     string
 	issuerFunc func(ctx context.Context) (string, error)
+	aliases    []string
 	audience   []string
 	leeway     float64 // seconds
 	allowNoExp bool
@@ -176,6 +181,7 @@ func New(opts Options) (*Verifier, error) {
 	v := &Verifier{
 		issuer:     opts.Issuer,
 		issuerFunc: opts.IssuerFunc,
+		aliases:    append([]string(nil), opts.IssuerAliases...),
 		algsFunc:   opts.AlgorithmsFunc,
 		audience:   append([]string(nil), opts.Audience...),
 		allowNoExp: opts.InsecureAllowMissingExp,
@@ -298,6 +304,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 			return nil, fail(BadIssuer, "no issuer known")
 		}
 	}
+	// Only now, the signature verified, may a claim shape the issuer.
+	if issuer, err = ResolveIssuer(issuer, claims); err != nil {
+		return nil, err
+	}
 	if err := v.checkClaims(claims, issuer); err != nil {
 		return nil, err
 	}
@@ -317,6 +327,49 @@ func decodeClaims(payload []byte) (Claims, error) {
 		return nil, fail(Malformed, "payload is not a JSON object")
 	}
 	return claims, nil
+}
+
+// TenantPlaceholder is the tenant slot of a multi-tenant issuer (Microsoft
+// Entra ID's "https://login.microsoftonline.com/{tenantid}/v2.0").
+const TenantPlaceholder = "{tenantid}"
+
+// ResolveIssuer fills the TenantPlaceholder of issuer with the tid claim of
+// c, which must come from a token whose signature is verified; an issuer
+// without the placeholder is returned as is. A tid that is missing or not
+// GUID-shaped (8-4-4-4-12 hex digits) is a BadIssuer error: nothing but a
+// tenant id may enter the issuer, so a crafted tid cannot make it name
+// another host or path. The caller still compares the result with iss, so a
+// tid of one tenant in a token issued by another is refused.
+func ResolveIssuer(issuer string, c Claims) (string, error) {
+	if !strings.Contains(issuer, TenantPlaceholder) {
+		return issuer, nil
+	}
+	tid, _ := c["tid"].(string)
+	if !IsGUID(tid) {
+		return "", fail(BadIssuer, "tid claim is not a tenant id")
+	}
+	return strings.ReplaceAll(issuer, TenantPlaceholder, strings.ToLower(tid)), nil
+}
+
+// IsGUID reports whether s is shaped as a GUID: 8-4-4-4-12 hex digits.
+func IsGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // verifyAsymmetric checks sig over signed with the keys published under kid:
@@ -493,7 +546,7 @@ func (v *Verifier) checkClaims(c Claims, issuer string) error {
 		return fail(IssuedInFuture, "")
 	}
 	if issuer != "" {
-		if iss, _ := c["iss"].(string); iss != issuer {
+		if iss, _ := c["iss"].(string); iss != issuer && (iss == "" || !slices.Contains(v.aliases, iss)) {
 			return fail(BadIssuer, "")
 		}
 	}
