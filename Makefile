@@ -2,7 +2,7 @@
 #
 #   make test       gofmt check, go vet, staticcheck, go test -race (what CI runs)
 #   make lint       gofmt check, go vet, staticcheck
-#   make services   start PostgreSQL, MariaDB (loopback) and install Chromium
+#   make services   start PostgreSQL, MariaDB, the OpenID providers (loopback), install Chromium
 #   make test-db    services + test against all three databases
 #   make bench      benchmarks into bench.txt (+ table via cmd/benchtable if present)
 #   make fuzz       each fuzz target for FUZZTIME (default 30s)
@@ -10,7 +10,10 @@
 #   make clean
 #
 # Tests use SQLite only unless SOCIALAUTH_TEST_POSTGRES_DSN and
-# SOCIALAUTH_TEST_MYSQL_DSN are set (see internal/dbtest and .ci/services).
+# SOCIALAUTH_TEST_MYSQL_DSN are set (see internal/dbtest and .ci/services);
+# the real-provider tests of cmd/demo need the SOCIALAUTH_TEST_ZITADEL_* and
+# SOCIALAUTH_TEST_HYDRA_* variables .ci/services prints (docs/testing.md).
+# The nested modules under e2e/providers/ are vetted and staticchecked too.
 # Variables: PKGS (default ./...), TESTFLAGS, TEST_TIMEOUT (20m), FUZZTIME, ARGS.
 
 SHELL := /bin/bash
@@ -28,6 +31,10 @@ FUZZTIME            ?= 30s
 ARGS                ?=
 # packages to vet, staticcheck and test, e.g. make test PKGS=./storage/...
 PKGS                ?= ./...
+# nested Go modules (the third-party OpenID providers of the real-provider
+# tests): vetted and staticchecked on their own; go test ./... of the main
+# module does not descend into them
+PROVIDER_MODS       := $(patsubst %/go.mod,%,$(wildcard e2e/providers/*/go.mod))
 # where go-test leaves its summary line for `test` to repeat last
 SUMMARY             := $(shell mktemp -u "$${TMPDIR:-/tmp}/socialauth-test-summary.XXXXXX")
 
@@ -53,6 +60,10 @@ fmt-check:
 vet:
 	@echo "== go vet"
 	$(GO) vet $(PKGS)
+	@for m in $(PROVIDER_MODS); do \
+		echo "(cd $$m && $(GO) vet ./...)"; \
+		(cd "$$m" && $(GO) vet ./...) || exit 1; \
+	done
 
 staticcheck:
 	@if ! "$(STATICCHECK)" -version 2>/dev/null | grep "($(STATICCHECK_VERSION:v%=%))" >/dev/null; then \
@@ -61,6 +72,10 @@ staticcheck:
 	fi
 	@echo "== staticcheck"
 	$(STATICCHECK) $(PKGS)
+	@for m in $(PROVIDER_MODS); do \
+		echo "(cd $$m && $(STATICCHECK) ./...)"; \
+		(cd "$$m" && $(STATICCHECK) ./...) || exit 1; \
+	done
 
 # -json feeds .ci/testreport.go, which prints like plain go test (plus the
 # output of failed and skipped tests) and a closing "tests: N passed, N failed,

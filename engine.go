@@ -1,6 +1,7 @@
 package socialauth
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -122,13 +123,16 @@ func (st *State) Snapshot() map[string]any {
 
 func (s *Service) savePartial(ctx context.Context, st *State, index int) error {
 	// A round trip through JSON keeps only what a database would keep, so
-	// a resumed pipeline sees the same values whatever the store.
+	// a resumed pipeline sees the same values whatever the store; numbers
+	// come back as json.Number, every digit kept, as the stores read them.
 	raw, err := json.Marshal(st.Snapshot())
 	if err != nil {
 		return fmt.Errorf("socialauth: pipeline state is not JSON-safe: %w", err)
 	}
 	var data map[string]any
-	if err := json.Unmarshal(raw, &data); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&data); err != nil {
 		return err
 	}
 	binding := sessionBinding(st.Strategy)

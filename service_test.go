@@ -2,6 +2,7 @@ package socialauth_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -904,3 +905,37 @@ type replacingBackend struct {
 }
 
 func (b *replacingBackend) ReplacesSessionUser() bool { return b.replaces }
+
+// A paused pipeline's state goes through JSON (the partial's data): numbers
+// come back as json.Number with every digit, not as float64 (an LMS user_id
+// of 2^53+1 would become ...992).
+func TestPartialKeepsExactNumbers(t *testing.T) {
+	ctx := context.Background()
+	h := partialHarness(t)
+	const big = "9007199254740993"
+	h.backend.Response["user_id"] = json.Number(big)
+	var final *socialauth.State
+	h.svc.AuthComplete().Connect(func(_ context.Context, _ string, p socialauth.AuthCompleted) error {
+		final = p.State
+		return nil
+	})
+	sess := testutil.NewSession()
+	resp, err := h.svc.Complete(ctx, h.strategy(sess, url.Values{"state": {"s"}}), "fake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = h.svc.Complete(ctx, h.strategy(sess, url.Values{"partial_token": {tokenOf(t, resp)}, "password": {"pw"}}), "fake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = h.svc.Complete(ctx, h.strategy(sess, url.Values{"partial_token": {tokenOf(t, resp)}, "slug": {"joe"}}), "fake"); err != nil {
+		t.Fatal(err)
+	}
+	if final == nil {
+		t.Fatal("the pipeline did not complete")
+	}
+	got := final.Response["user_id"]
+	if n, ok := got.(json.Number); !ok || n.String() != big {
+		t.Errorf("user_id after two pauses = %v (%T), want json.Number %s", got, got, big)
+	}
+}

@@ -191,6 +191,20 @@ type OAuth2Config struct {
 	// OnRefresh tells the application that an association's tokens were
 	// refreshed and stored.
 	OnRefresh func(ctx context.Context, b *OAuth2, social *socialauth.UserSocialAuth)
+
+	// ClientSecretFunc, when set, gives the client secret of each token,
+	// refresh and revocation request instead of Secret (Apple's is a
+	// short-lived signed JWT: see NewJWTClientSecret).
+	ClientSecretFunc func(ctx context.Context) (string, error)
+	// CallbackParams name callback parameters copied into the response,
+	// as text, when the provider sends them there and nowhere else (Apple's
+	// user, POSTed once, on the first sign-in). They are not verified: use
+	// them for display values only.
+	CallbackParams []string
+	// FormPost declares that the provider returns with response_mode=form_post
+	// (a cross-site POST to the complete route): the views then re-POST a
+	// callback that arrived without the session cookie (see FormPoster).
+	FormPost bool
 }
 
 // OIDCConfig describes an OpenID Connect backend, read once like
@@ -216,6 +230,9 @@ type OIDCConfig struct {
 	// IDTokenIssuer is the expected ID-token issuer, instead of discovery's
 	// (ID_TOKEN_ISSUER).
 	IDTokenIssuer string
+	// IDTokenIssuerAliases are other exact spellings an ID token's iss may
+	// use for the same issuer (Google: accounts.google.com).
+	IDTokenIssuerAliases []string
 	// EndSessionURL is the RP-initiated logout endpoint, instead of
 	// discovery's (END_SESSION_URL).
 	EndSessionURL string
@@ -233,6 +250,10 @@ type OIDCConfig struct {
 	// Leeway is the clock skew allowed on exp/nbf/iat (default
 	// DefaultJWTLeeway; JWT_LEEWAY, where 0 means none); negative is none.
 	Leeway time.Duration
+	// Audience lists the client ids an ID token's aud (and azp) may name
+	// (AUDIENCE; default the KEY alone): Apple's web service id next to an
+	// iOS bundle id.
+	Audience []string
 	// IDTokenMaxAge is how old an ID token's iat may be at login (default
 	// DefaultIDTokenMaxAge; ID_TOKEN_MAX_AGE).
 	IDTokenMaxAge time.Duration
@@ -309,6 +330,7 @@ func OIDCConfigFrom(s *settings.Settings, cfg OIDCConfig) (OIDCConfig, error) {
 		}
 	}
 	cfg.IDTokenMaxAge = r.Duration("ID_TOKEN_MAX_AGE", cfg.IDTokenMaxAge)
+	cfg.Audience = r.StringList("AUDIENCE", cfg.Audience)
 	cfg.Display = r.String("DISPLAY", cfg.Display)
 	cfg.Prompt = r.String("PROMPT", cfg.Prompt)
 	if r.IsSet("MAX_AGE") {

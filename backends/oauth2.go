@@ -118,6 +118,7 @@ func (c OAuth2Config) clone() OAuth2Config {
 	c.AllowedAuthExtraArgs = slices.Clone(c.AllowedAuthExtraArgs)
 	c.AuthExtraArguments = maps.Clone(c.AuthExtraArguments)
 	c.ExtraTokenParams = cloneValues(c.ExtraTokenParams)
+	c.CallbackParams = slices.Clone(c.CallbackParams)
 	return c
 }
 
@@ -296,6 +297,7 @@ func (o *OAuth2) complete(ctx context.Context, s socialauth.Strategy) (map[strin
 	if err != nil {
 		return nil, nil, err
 	}
+	keepCallbackParams(o.cfg.CallbackParams, s.RequestData(), out)
 	return out, flow, nil
 }
 
@@ -365,15 +367,16 @@ func (o *OAuth2) tokenRequest(ctx context.Context, ep Endpoints, endpoint string
 			params[k] = slices.Clone(vs)
 		}
 	}
+	secret, err := o.clientSecret(ctx)
+	if err != nil {
+		return nil, err
+	}
 	basic := o.clientAuth(ep) == ClientAuthBasic
 	if !basic {
 		params.Set("client_id", o.cfg.Key)
-		params.Set("client_secret", o.cfg.Secret)
+		params.Set("client_secret", secret)
 	}
-	var (
-		req *http.Request
-		err error
-	)
+	var req *http.Request
 	if o.cfg.AccessTokenMethod == http.MethodGet {
 		req, err = http.NewRequestWithContext(ctx, http.MethodGet, addQueryValues(endpoint, params), nil)
 	} else {
@@ -386,7 +389,7 @@ func (o *OAuth2) tokenRequest(ctx context.Context, ep Endpoints, endpoint string
 		return nil, socialauth.NewError(socialauth.CodeAuthUnknownError, o.cfg.Name, "invalid token URL", nil)
 	}
 	if basic {
-		req.SetBasicAuth(url.QueryEscape(o.cfg.Key), url.QueryEscape(o.cfg.Secret))
+		req.SetBasicAuth(url.QueryEscape(o.cfg.Key), url.QueryEscape(secret))
 	}
 	resp, err := o.DoJSON(ctx, req)
 	if err != nil {

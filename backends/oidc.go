@@ -121,8 +121,8 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 	}
 	vopts := jwtverify.Options{
 		Keys: keys, Algorithms: algs, AlgorithmsFunc: o.idTokenAlgorithms,
-		Issuer: cfg.IDTokenIssuer, IssuerFunc: o.discoveredIssuer,
-		Audience: []string{o.cfg.Key}, Leeway: cfg.Leeway, Now: o.cfg.Now,
+		Issuer: cfg.IDTokenIssuer, IssuerFunc: o.discoveredIssuer, IssuerAliases: cfg.IDTokenIssuerAliases,
+		Audience: o.audience(), Leeway: cfg.Leeway, Now: o.cfg.Now,
 	}
 	v, err := jwtverify.New(vopts)
 	if err != nil {
@@ -131,6 +131,7 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 	}
 	o.verifier = v
 	vopts.InsecureAllowMissingExp = true
+	vopts.Audience = []string{o.cfg.Key} // §2.4: a logout token's aud is the client id
 	if o.logoutVerifier, err = jwtverify.New(vopts); err != nil {
 		r.Invalid("JWT_ALGORITHMS", "not a usable allow-list")
 		return nil, configError(name, r.Err())
@@ -149,6 +150,15 @@ func (o *OIDC) Config() OIDCConfig {
 	c.OAuth2.UserData, c.OAuth2.Details, c.OAuth2.MoreExtraData = u.UserData, u.Details, u.MoreExtraData
 	c.OAuth2.ValidateRefresh = u.ValidateRefresh
 	return c
+}
+
+// audience is the client ids an ID token may be for: Audience, else the
+// KEY.
+func (o *OIDC) audience() []string {
+	if len(o.ocfg.Audience) > 0 {
+		return slices.Clone(o.ocfg.Audience)
+	}
+	return []string{o.cfg.Key}
 }
 
 // asymmetricAlg reports whether an ID token may be signed with alg.
@@ -324,8 +334,10 @@ func (o *OIDC) VerifyIDToken(ctx context.Context, idToken, accessToken string) (
 	default:
 		return nil, bad("aud")
 	}
-	if azp, ok := claims["azp"]; ok && azp != o.cfg.Key {
-		return nil, bad("azp")
+	if azp, ok := claims["azp"]; ok {
+		if s, _ := azp.(string); !slices.Contains(o.audience(), s) {
+			return nil, bad("azp")
+		}
 	}
 	if h, ok := claims["at_hash"]; ok {
 		hs, _ := h.(string)
@@ -369,7 +381,7 @@ func (o *OIDC) checkTokenResponse(ctx context.Context, flow *Flow, resp map[stri
 		return err
 	}
 	if flow != nil {
-		iat, ok := claims["iat"].(float64)
+		iat, ok := jwtverify.NumericDate(claims["iat"])
 		if !ok || float64(o.now().Unix()) > iat+o.ocfg.IDTokenMaxAge.Seconds() {
 			return socialauth.NewError(socialauth.CodeAuthTokenError, o.cfg.Name, "Incorrect id_token: iat", nil)
 		}

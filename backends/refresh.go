@@ -143,7 +143,11 @@ func (o *OAuth2) Revoke(ctx context.Context, token, _ string) error {
 	if token == "" {
 		return socialauth.MissingParameter(o.cfg.Name, "token")
 	}
-	key, secret := o.cfg.Key, o.cfg.Secret
+	key := o.cfg.Key
+	secret, err := o.clientSecret(ctx)
+	if err != nil {
+		return err
+	}
 	params := url.Values{"token": {token}}
 	basic := o.clientAuth(ep) == ClientAuthBasic
 	if !basic {

@@ -3,6 +3,8 @@ package backends
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -266,5 +268,43 @@ func TestUserNames(t *testing.T) {
 		if f != tt.wf || a != tt.wfirst || b != tt.wlast {
 			t.Errorf("UserNames(%q,%q,%q) = %q,%q,%q", tt.full, tt.first, tt.last, f, a, b)
 		}
+	}
+}
+
+// The refresh_token POST never follows a redirect, not even to the token
+// endpoint itself (the refresh token and client secret would be re-sent): a
+// 3xx answer is a typed AuthUnknownError (502) and nothing is stored.
+func TestRefreshNeverFollowsRedirects(t *testing.T) {
+	for _, status := range []int{http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			l := newLMS(t, fakelms.Options{})
+			var hits atomic.Int64
+			other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+			defer other.Close()
+			for _, b := range []interface {
+				socialauth.Backend
+				RefreshSocial(context.Context, socialauth.SocialStorage, *socialauth.UserSocialAuth) (*socialauth.UserSocialAuth, error)
+			}{newOIDC(t, l, nil), lmsOAuth2(t, l, nil, nil)} {
+				store := testutil.NewStore()
+				social := associate(t, l, b, store)
+				for _, target := range []string{l.URL() + "/oauth2/access_token", other.URL + "/token"} {
+					l.Fault(fakelms.Fault{Endpoint: "token", Times: 1, Status: status, RedirectTo: target})
+					before := l.Calls().Token
+					_, err := b.RefreshSocial(context.Background(), store, social)
+					l.ClearFaults()
+					wantCode(t, err, socialauth.CodeAuthUnknownError)
+					if n := l.Calls().Token - before; n != 1 {
+						t.Errorf("%s: refresh POST sent %d times to the token endpoint, want 1", b.Name(), n)
+					}
+					after, _ := store.GetSocialAuthByID(context.Background(), social.ID)
+					if after.AccessToken() != social.AccessToken() {
+						t.Errorf("%s: a redirected refresh changed the stored token", b.Name())
+					}
+				}
+			}
+			if hits.Load() != 0 {
+				t.Error("a redirect to another host was followed")
+			}
+		})
 	}
 }

@@ -312,7 +312,7 @@ func MergeExtraData(old, next map[string]any) (merged map[string]any, changed bo
 }
 
 // sameJSON reports whether a and b encode to the same JSON. Equal strings,
-// float64s and bools do without encoding; so do unequal valid-UTF-8 strings
+// float64s, json.Numbers and bools do without encoding; so do unequal valid-UTF-8 strings
 // (their encodings differ too).
 func sameJSON(a, b any) bool {
 	switch x := a.(type) {
@@ -332,6 +332,11 @@ func sameJSON(a, b any) bool {
 	case bool:
 		if y, ok := b.(bool); ok {
 			return x == y
+		}
+	case json.Number:
+		// As stored extra data reads back: the same text encodes the same.
+		if y, ok := b.(json.Number); ok && x == y {
+			return true
 		}
 	}
 	ja, errA := json.Marshal(a)

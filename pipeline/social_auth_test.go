@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -429,6 +430,11 @@ func TestMergeExtraData(t *testing.T) {
 		{"invalid UTF-8 vs U+FFFD (their JSON differs)", map[string]any{"s": "a\ufffd"}, map[string]any{"s": "a\xff"}, map[string]any{"s": "a\xff"}, true},
 		{"same invalid UTF-8 is no change", map[string]any{"s": "a\xff"}, map[string]any{"s": "a\xff"}, nil, false},
 		{"same list is no change", map[string]any{"l": []any{"x", 1.0}}, map[string]any{"l": []any{"x", 1}}, nil, false},
+		// Stored numbers read back as json.Number, every digit kept.
+		{"same json.Number is no change", map[string]any{"user_id": json.Number("9007199254740993")}, map[string]any{"user_id": json.Number("9007199254740993")}, nil, false},
+		{"json.Number vs int is no change", map[string]any{"expires_in": json.Number("3600")}, map[string]any{"expires_in": 3600}, nil, false},
+		{"json.Number one digit off", map[string]any{"user_id": json.Number("9007199254740993")}, map[string]any{"user_id": json.Number("9007199254740992")},
+			map[string]any{"user_id": json.Number("9007199254740992")}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

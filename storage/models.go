@@ -1,16 +1,19 @@
 package storage
 
 import (
+	"bytes"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/socialauth-go/socialauth"
 )
 
 // jsonMap is a JSON object column (text on SQLite, jsonb on PostgreSQL, json
-// on MySQL). NULL and "" read as an empty map.
+// on MySQL). NULL and "" read as an empty map; numbers read as json.Number.
 type jsonMap map[string]any
 
 // Value encodes the map as JSON text.
@@ -43,12 +46,30 @@ func (m *jsonMap) Scan(v any) error {
 		*m = jsonMap{}
 		return nil
 	}
-	out := map[string]any{}
-	if err := json.Unmarshal(b, &out); err != nil {
-		return fmt.Errorf("storage: stored JSON is not an object: %w", err)
+	out, err := decodeObject(b)
+	if err != nil {
+		return err
 	}
 	*m = out
 	return nil
+}
+
+// decodeObject decodes one JSON object with its numbers as json.Number, so
+// that an integer beyond 2^53 (an LMS user_id) keeps every digit.
+func decodeObject(b []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var out map[string]any
+	if err := dec.Decode(&out); err != nil {
+		return nil, fmt.Errorf("storage: stored JSON is not an object: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("storage: stored JSON is not an object: trailing data")
+	}
+	if out == nil { // JSON null
+		out = map[string]any{}
+	}
+	return out, nil
 }
 
 // jsonClone deep-copies a JSON-safe map through encoding/json.

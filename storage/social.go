@@ -307,7 +307,7 @@ func (s *Store) RemoveSocialAuth(ctx context.Context, id int64) error {
 //
 // The new data is marshalled once; the returned row's extra data is decoded
 // from those very bytes, so it is what a later read returns (numbers as
-// float64) and shares nothing with update's map.
+// json.Number, every digit kept) and shares nothing with update's map.
 func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old map[string]any) (map[string]any, bool)) (*socialauth.UserSocialAuth, error) {
 	const op = "update extra data"
 	if id <= 0 {

@@ -390,7 +390,9 @@ func (v *Views) authView() http.Handler {
 
 // completeView finishes a login with the {backend} of the path
 // (social-app-django's complete view, Service.Complete). Providers may GET
-// or POST (form_post) the callback. Every answer carries
+// or POST (form_post) the callback; a form_post that arrives without the
+// session cookie is re-POSTed from the service's origin for a backend that
+// declares it (relayFormPost). Every answer carries
 // Referrer-Policy: no-referrer, so the code and state in its URL never leak
 // to the next page's requests, and may not be framed (denyFraming): the
 // success, a page a paused pipeline shows, and every error answer.
@@ -399,6 +401,9 @@ func (v *Views) completeView() http.Handler {
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		denyFraming(w.Header())
 		backend := r.PathValue("backend")
+		if v.relayFormPost(w, r, backend) {
+			return
+		}
 		st := v.strategies.Strategy(r)
 		resp, err := v.svc.Complete(r.Context(), st, backend)
 		v.answer(w, r, backend, resp, err)

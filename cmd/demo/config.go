@@ -198,6 +198,12 @@ func layeredSettings(lookupEnv func(string) (string, bool), base, lmsURL string)
 		// provider. The generic backend gets social-core's default pipeline.
 		defaults["SOCIAL_AUTH_OIDC_PIPELINE"] = socialauth.DefaultAuthPipeline()
 	}
+	for _, p := range enabledProviders(lookupEnv) {
+		// The catalogue providers get social-core's default pipeline too.
+		if !fromEnv.IsSet(p.name, "PIPELINE") {
+			defaults[settings.Keys(p.name, "PIPELINE")[0]] = socialauth.DefaultAuthPipeline()
+		}
+	}
 	if lmsURL != "" {
 		// The embedded LMS: the demo is its only client. A default goes
 		// under the backend's own key only when no candidate key is set in

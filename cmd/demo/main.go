@@ -2,7 +2,8 @@
 // built on socialauth's five-minute integration, views/edxsso (the
 // edx-oauth2 backend, the GORM store, the sessions and the views in one
 // constructor), with the generic OpenID Connect backend next to it when
-// configured.
+// configured, and every catalogue provider (github, google-oauth2, …, see
+// docs/providers.md) whose SOCIAL_AUTH_<NAME>_KEY is set; / lists them.
 //
 //	make demo            # or: go run ./cmd/demo
 //
@@ -132,6 +133,7 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 			return b, nil
 		})
 	}
+	more = append(more, providerFuncs(enabledProviders(lookupEnv), logger)...)
 	sso, err := edxsso.New(ctx, edxsso.Options{
 		BaseURL:     base,
 		DatabaseURL: dbURL,

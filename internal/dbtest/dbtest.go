@@ -254,3 +254,21 @@ func mysqlWithDB(dsn, name string) (string, error) {
 	cfg.DBName = name
 	return cfg.FormatDSN(), nil
 }
+
+// Service returns the value of envVar, which names a service started by
+// .ci/services (a real OpenID provider's issuer, say). When it is unset the
+// test is skipped with a message, or fails when CI=true: CI must run every
+// test against its real services.
+func Service(t testing.TB, envVar string) string {
+	t.Helper()
+	v := strings.TrimSpace(os.Getenv(envVar))
+	if v == "" {
+		if inCI() {
+			t.Fatalf("dbtest: %s=true but %s is not set: CI must run this test (run .ci/services)",
+				EnvCI, envVar)
+			return ""
+		}
+		t.Skipf("skipping: %s not set (start the services with: eval \"$(bash .ci/services --env)\")", envVar)
+	}
+	return v
+}

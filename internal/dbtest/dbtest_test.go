@@ -315,3 +315,40 @@ func exists(t *testing.T, target Target, name string) bool {
 	}
 	return n > 0
 }
+
+func TestService(t *testing.T) {
+	const env = "SOCIALAUTH_TEST_SOME_PROVIDER"
+	tests := []struct {
+		name      string
+		ci, value string
+		want      string
+		wantSkip  bool
+		wantFatal bool
+	}{
+		{name: "set", value: "http://127.0.0.1:9998", want: "http://127.0.0.1:9998"},
+		{name: "set under CI", ci: "true", value: " http://127.0.0.1:9998 ", want: "http://127.0.0.1:9998"},
+		{name: "unset skips", wantSkip: true},
+		{name: "blank skips", value: "  ", wantSkip: true},
+		{name: "unset under CI fails", ci: "true", wantFatal: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(EnvCI, tc.ci)
+			t.Setenv(env, tc.value)
+			r := &recorder{TB: t}
+			var got string
+			r.run(func(tb testing.TB) { got = Service(tb, env) })
+			if got != tc.want {
+				t.Errorf("Service = %q, want %q", got, tc.want)
+			}
+			if (len(r.skips) > 0) != tc.wantSkip || (len(r.fatals) > 0) != tc.wantFatal {
+				t.Errorf("skips %q, fatals %q; want skip=%v fatal=%v", r.skips, r.fatals, tc.wantSkip, tc.wantFatal)
+			}
+			for _, msg := range append(r.skips, r.fatals...) {
+				if !strings.Contains(msg, env) {
+					t.Errorf("message %q does not name %s", msg, env)
+				}
+			}
+		})
+	}
+}

@@ -303,7 +303,8 @@ func (p *Provider) refreshKeys(ctx context.Context) (jwk.Set, error) {
 	return p.fetchAndStore(ctx)
 }
 
-// forceRefresh refetches the key set for an unknown key id unless that key id
+// forceRefresh refetches the key set for an unknown key id (or one whose keys
+// failed to verify a signature) unless that key id
 // already forced a refetch within the cooldown, or MaxUnknownKeyIDs others
 // did: then the cached set is returned as is.
 func (p *Provider) forceRefresh(ctx context.Context, kid string) (jwk.Set, error) {
@@ -401,6 +402,22 @@ func (p *Provider) KeysFor(ctx context.Context, kid string) ([]jwk.Key, error) {
 	v, err := p.shared(ctx, "jwks-force\x00"+kid, func(ctx context.Context) (any, error) { return p.forceRefresh(ctx, kid) })
 	if err != nil {
 		// No cached set at all and the fetch failed.
+		return nil, err
+	}
+	return SelectKeys(v.(jwk.Set), kid)
+}
+
+// RefetchKeysFor refetches the key set because the cached keys under kid did
+// not verify a token's signature (a provider that replaced the key behind a
+// kid it reuses), and returns the keys now under kid. Like an unknown kid's,
+// the refetch happens at most once per RefetchCooldown window per kid (and
+// for at most MaxUnknownKeyIDs kids per window; concurrent callers share one
+// fetch): within the window the cached keys are returned, so a flood of bad
+// signatures costs at most one fetch per kid. The error wraps ErrUnknownKey
+// when the kid is no longer published.
+func (p *Provider) RefetchKeysFor(ctx context.Context, kid string) ([]jwk.Key, error) {
+	v, err := p.shared(ctx, "jwks-force\x00"+kid, func(ctx context.Context) (any, error) { return p.forceRefresh(ctx, kid) })
+	if err != nil {
 		return nil, err
 	}
 	return SelectKeys(v.(jwk.Set), kid)

@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -518,5 +519,63 @@ func TestCanceledCallerDoesNotSpoilSharedFetch(t *testing.T) {
 	}
 	if got := p.Stats().JWKSFetches; got != 1 {
 		t.Fatalf("JWKS fetches = %d, want 1 (the detached fetch completed and was cached)", got)
+	}
+}
+
+// A key replaced behind the same kid: RefetchKeysFor fetches the new set once
+// per kid and cooldown window, however often it is called, and serves the
+// cached keys in between.
+func TestRefetchKeysForBoundedPerKid(t *testing.T) {
+	old, replaced := rsaJWK(t, "k1"), rsaJWK(t, "k1")
+	idp := newFakeIdP(t, old)
+	clk := newClock()
+	p := NewStatic(idp.srv.URL+"/jwks", Options{Now: clk.Now})
+	ctx := context.Background()
+	if _, err := p.KeysFor(ctx, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	idp.setKeys(t, replaced)
+	same := func(keys []jwk.Key, want jwk.Key) bool {
+		a, _ := keys[0].Thumbprint(crypto.SHA256)
+		b, _ := want.Thumbprint(crypto.SHA256)
+		return len(keys) == 1 && string(a) == string(b)
+	}
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := p.RefetchKeysFor(ctx, "k1"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := p.Stats().JWKSFetches; got != 2 {
+		t.Fatalf("JWKS fetches = %d, want 2 (initial + one refetch for k1)", got)
+	}
+	keys, err := p.KeysFor(ctx, "k1")
+	if err != nil || !same(keys, replaced) {
+		t.Fatalf("KeysFor after the refetch: %v, want the replaced key", err)
+	}
+	// Within the window: no fetch, the cached (new) keys.
+	idp.setKeys(t, old)
+	if keys, err := p.RefetchKeysFor(ctx, "k1"); err != nil || !same(keys, replaced) {
+		t.Fatalf("RefetchKeysFor in the window: %v", err)
+	}
+	if got := p.Stats().JWKSFetches; got != 2 {
+		t.Fatalf("JWKS fetches in the window = %d, want 2", got)
+	}
+	clk.Advance(DefaultRefetchCooldown + time.Second)
+	if keys, err := p.RefetchKeysFor(ctx, "k1"); err != nil || !same(keys, old) {
+		t.Fatalf("RefetchKeysFor after the window: %v", err)
+	}
+	if got := p.Stats().JWKSFetches; got != 3 {
+		t.Fatalf("JWKS fetches after the window = %d, want 3", got)
+	}
+	// A kid no longer published: ErrUnknownKey.
+	clk.Advance(DefaultRefetchCooldown + time.Second)
+	if _, err := p.RefetchKeysFor(ctx, "gone"); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("err = %v, want ErrUnknownKey", err)
 	}
 }

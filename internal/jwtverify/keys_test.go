@@ -10,6 +10,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/socialauth-go/socialauth/internal/discovery"
 )
 
 func TestSeveralKeysSameKid(t *testing.T) {
@@ -132,4 +134,58 @@ func TestAlgorithmsFuncPins(t *testing.T) {
 	if _, err := New(Options{HMACKey: []byte("k"), AlgorithmsFunc: func(context.Context) ([]jwa.SignatureAlgorithm, error) { return nil, nil }}); err == nil {
 		t.Fatal("AlgorithmsFunc accepted in HMAC mode")
 	}
+}
+
+// A provider replaces the key behind a kid it keeps: the first token signed
+// with the new key forces one refetch for that kid and verifies; a flood of
+// bad signatures under the kid costs no further fetch within the cooldown;
+// after the window, one more.
+func TestKeyReplacedUnderSameKid(t *testing.T) {
+	k := newTestKeys(t)
+	idp := newFakeIdP(t, k.rsaJWK)
+	clk := &clock{t: testNow}
+	v, p := discoveryVerifier(t, idp, clk)
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, sign(t, jwa.RS256, k.rsa, "rsa1", goodClaims())); err != nil {
+		t.Fatal(err)
+	}
+	replaced, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp.setKeys(t, pubJWK(t, replaced.Public(), "rsa1"))
+	before := p.Stats().JWKSFetches
+	if _, err := v.Verify(ctx, sign(t, jwa.RS256, replaced, "rsa1", goodClaims())); err != nil {
+		t.Fatalf("a token of the key now behind the kid: %v", err)
+	}
+	if n := p.Stats().JWKSFetches - before; n != 1 {
+		t.Fatalf("JWKS fetches = %d, want 1", n)
+	}
+	stranger, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		tok := sign(t, jwa.RS256, stranger, "rsa1", goodClaims())
+		_, err := v.Verify(ctx, tok)
+		assertRejected(t, tok, err, BadSignature)
+	}
+	// The old key is gone for good.
+	tok := sign(t, jwa.RS256, k.rsa, "rsa1", goodClaims())
+	_, err = v.Verify(ctx, tok)
+	assertRejected(t, tok, err, BadSignature)
+	if n := p.Stats().JWKSFetches - before; n != 1 {
+		t.Fatalf("JWKS fetches after a bad-signature flood = %d, want still 1 (cooldown)", n)
+	}
+	clk.Advance(discovery.DefaultRefetchCooldown + time.Second)
+	_, err = v.Verify(ctx, tok)
+	assertRejected(t, tok, err, BadSignature)
+	if n := p.Stats().JWKSFetches - before; n != 2 {
+		t.Fatalf("JWKS fetches after the window = %d, want 2", n)
+	}
+	// A static key set has nothing to refetch: the refusal stands.
+	sv := staticVerifier(t, StaticKeys(keySet(t, k.rsaJWK)))
+	tok = sign(t, jwa.RS256, replaced, "rsa1", goodClaims())
+	_, err = sv.Verify(ctx, tok)
+	assertRejected(t, tok, err, BadSignature)
 }

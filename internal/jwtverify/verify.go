@@ -1,6 +1,7 @@
 package jwtverify
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -9,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -47,6 +50,17 @@ type KeySource interface {
 	KeysFor(ctx context.Context, kid string) ([]jwk.Key, error)
 }
 
+// Refetcher is a KeySource that can fetch its keys again for a key id whose
+// cached keys did not verify a token's signature: the provider may have
+// replaced the key behind a kid it reuses. The Verifier calls it once per
+// such token and retries with the keys it returns; the source bounds the
+// fetches (*discovery.Provider: one per key id per cooldown window, so a flood
+// of bad signatures costs at most that). An error leaves the token refused
+// for its signature.
+type Refetcher interface {
+	RefetchKeysFor(ctx context.Context, kid string) ([]jwk.Key, error)
+}
+
 // StaticKeys returns a KeySource over a fixed key set (no fetching).
 func StaticKeys(set jwk.Set) KeySource { return staticKeys{set} }
 
@@ -79,6 +93,10 @@ type Options struct {
 	// before any I/O. Its error is reported as KeyFetch; an empty issuer
 	// fails every token (BadIssuer).
 	IssuerFunc func(ctx context.Context) (string, error)
+	// IssuerAliases are other exact spellings of the issuer that iss may
+	// carry (Google documents both https://accounts.google.com and
+	// accounts.google.com). They widen nothing else.
+	IssuerAliases []string
 	// Audience, when non-empty, must share at least one value with aud.
 	Audience []string
 	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means
@@ -95,8 +113,50 @@ type Options struct {
 }
 
 // Claims holds every claim of a verified token as decoded by encoding/json
-// (string, float64, bool, []any, map[string]any, nil).
+// with exact numbers (string, json.Number, bool, []any, map[string]any, nil):
+// an integer claim beyond 2^53, such as an LMS user_id, keeps every digit.
+// Read exp, iat, nbf and auth_time with NumericDate.
 type Claims map[string]any
+
+// NumericDate reads the claim name as an RFC 7519 NumericDate (seconds since
+// the epoch, fractions allowed). ok is false when the claim is absent; err is
+// a Malformed *Error when it is present but not a finite number.
+func (c Claims) NumericDate(name string) (seconds float64, ok bool, err error) {
+	raw, present := c[name]
+	if !present {
+		return 0, false, nil
+	}
+	f, isNum := NumericDate(raw)
+	if !isNum {
+		return 0, false, fail(Malformed, name+" claim is not a number")
+	}
+	return f, true, nil
+}
+
+// NumericDate converts a decoded JSON number (json.Number, float64 or a Go
+// integer) to seconds; ok is false for anything else, NaN and infinities.
+func NumericDate(v any) (seconds float64, ok bool) {
+	var f float64
+	switch x := v.(type) {
+	case json.Number:
+		var err error
+		if f, err = x.Float64(); err != nil {
+			return 0, false
+		}
+	case float64:
+		f = x
+	case int64:
+		f = float64(x)
+	case int:
+		f = float64(x)
+	default:
+		return 0, false
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
 
 // Verifier checks JWT access tokens and ID tokens. It is safe for concurrent
 // use and does no I/O itself; its KeySource may.
@@ -108,6 +168,7 @@ type Verifier struct {
 	algsFunc   func(ctx context.Context) ([]jwa.SignatureAlgorithm, error)
 	issuer     string
 	issuerFunc func(ctx context.Context) (string, error)
+	aliases    []string
 	audience   []string
 	leeway     float64 // seconds
 	allowNoExp bool
@@ -120,6 +181,7 @@ func New(opts Options) (*Verifier, error) {
 	v := &Verifier{
 		issuer:     opts.Issuer,
 		issuerFunc: opts.IssuerFunc,
+		aliases:    append([]string(nil), opts.IssuerAliases...),
 		algsFunc:   opts.AlgorithmsFunc,
 		audience:   append([]string(nil), opts.Audience...),
 		allowNoExp: opts.InsecureAllowMissingExp,
@@ -229,9 +291,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 	if err != nil {
 		return nil, fail(Malformed, "payload is not base64url")
 	}
-	var claims Claims
-	if err := json.Unmarshal(payload, &claims); err != nil || claims == nil {
-		return nil, fail(Malformed, "payload is not a JSON object")
+	claims, err := decodeClaims(payload)
+	if err != nil {
+		return nil, err
 	}
 	issuer := v.issuer
 	if issuer == "" && v.issuerFunc != nil {
@@ -242,10 +304,72 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 			return nil, fail(BadIssuer, "no issuer known")
 		}
 	}
+	// Only now, the signature verified, may a claim shape the issuer.
+	if issuer, err = ResolveIssuer(issuer, claims); err != nil {
+		return nil, err
+	}
 	if err := v.checkClaims(claims, issuer); err != nil {
 		return nil, err
 	}
 	return claims, nil
+}
+
+// decodeClaims decodes a payload that must be exactly one JSON object, with
+// its numbers as json.Number.
+func decodeClaims(payload []byte) (Claims, error) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var claims Claims
+	if err := dec.Decode(&claims); err != nil || claims == nil {
+		return nil, fail(Malformed, "payload is not a JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fail(Malformed, "payload is not a JSON object")
+	}
+	return claims, nil
+}
+
+// TenantPlaceholder is the tenant slot of a multi-tenant issuer (Microsoft
+// Entra ID's "https://login.microsoftonline.com/{tenantid}/v2.0").
+const TenantPlaceholder = "{tenantid}"
+
+// ResolveIssuer fills the TenantPlaceholder of issuer with the tid claim of
+// c, which must come from a token whose signature is verified; an issuer
+// without the placeholder is returned as is. A tid that is missing or not
+// GUID-shaped (8-4-4-4-12 hex digits) is a BadIssuer error: nothing but a
+// tenant id may enter the issuer, so a crafted tid cannot make it name
+// another host or path. The caller still compares the result with iss, so a
+// tid of one tenant in a token issued by another is refused.
+func ResolveIssuer(issuer string, c Claims) (string, error) {
+	if !strings.Contains(issuer, TenantPlaceholder) {
+		return issuer, nil
+	}
+	tid, _ := c["tid"].(string)
+	if !IsGUID(tid) {
+		return "", fail(BadIssuer, "tid claim is not a tenant id")
+	}
+	return strings.ReplaceAll(issuer, TenantPlaceholder, strings.ToLower(tid)), nil
+}
+
+// IsGUID reports whether s is shaped as a GUID: 8-4-4-4-12 hex digits.
+func IsGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // verifyAsymmetric checks sig over signed with the keys published under kid:
@@ -272,6 +396,28 @@ func (v *Verifier) verifyAsymmetric(ctx context.Context, signed string, sig []by
 		}
 		return &Error{Reason: KeyFetch, Err: err}
 	}
+	err = tryKeys(jv, keys, signed, sig, alg)
+	if r, ok := v.keys.(Refetcher); ok && reasonOf(err) == BadSignature {
+		// The provider may have replaced the key behind this kid: refetch
+		// once (the source bounds it per kid) and try the new keys.
+		if fresh, ferr := r.RefetchKeysFor(ctx, kid); ferr == nil {
+			err = tryKeys(jv, fresh, signed, sig, alg)
+		}
+	}
+	return err
+}
+
+// reasonOf is err's Reason ("" for nil or another error).
+func reasonOf(err error) Reason {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}
+
+// tryKeys returns nil when one of keys that fit alg verifies sig over signed.
+func tryKeys(jv jws.Verifier, keys []jwk.Key, signed string, sig []byte, alg jwa.SignatureAlgorithm) error {
 	var unfit error
 	for _, jk := range keys {
 		raw, err := rawKeyFor(jk, alg)
@@ -380,7 +526,7 @@ func curveBits(alg jwa.SignatureAlgorithm) int {
 // empty) and aud.
 func (v *Verifier) checkClaims(c Claims, issuer string) error {
 	now := float64(v.now().UnixNano()) / 1e9
-	exp, ok, err := numericDate(c, "exp")
+	exp, ok, err := c.NumericDate("exp")
 	switch {
 	case err != nil:
 		return err
@@ -389,18 +535,18 @@ func (v *Verifier) checkClaims(c Claims, issuer string) error {
 	case ok && now >= exp+v.leeway:
 		return fail(Expired, "")
 	}
-	if nbf, ok, err := numericDate(c, "nbf"); err != nil {
+	if nbf, ok, err := c.NumericDate("nbf"); err != nil {
 		return err
 	} else if ok && now+v.leeway < nbf {
 		return fail(NotYetValid, "")
 	}
-	if iat, ok, err := numericDate(c, "iat"); err != nil {
+	if iat, ok, err := c.NumericDate("iat"); err != nil {
 		return err
 	} else if ok && iat > now+v.leeway {
 		return fail(IssuedInFuture, "")
 	}
 	if issuer != "" {
-		if iss, _ := c["iss"].(string); iss != issuer {
+		if iss, _ := c["iss"].(string); iss != issuer && (iss == "" || !slices.Contains(v.aliases, iss)) {
 			return fail(BadIssuer, "")
 		}
 	}
@@ -408,18 +554,6 @@ func (v *Verifier) checkClaims(c Claims, issuer string) error {
 		return fail(BadAudience, "")
 	}
 	return nil
-}
-
-func numericDate(c Claims, name string) (float64, bool, error) {
-	raw, ok := c[name]
-	if !ok {
-		return 0, false, nil
-	}
-	f, ok := raw.(float64)
-	if !ok {
-		return 0, false, fail(Malformed, name+" claim is not a number")
-	}
-	return f, true, nil
 }
 
 func (v *Verifier) audienceOK(aud any) bool {

@@ -7,9 +7,11 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"hash"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -76,7 +78,7 @@ func TestHMACMode(t *testing.T) {
 	}
 	want := Claims{
 		"iss": testIssuer, "aud": testAudience, "sub": "user-1", "preferred_username": "edx",
-		"exp": float64(testNow.Add(time.Hour).Unix()), "iat": float64(testNow.Unix()), "administrator": false,
+		"exp": json.Number(strconv.FormatInt(testNow.Add(time.Hour).Unix(), 10)), "iat": json.Number(strconv.FormatInt(testNow.Unix(), 10)), "administrator": false,
 	}
 	if diff := cmp.Diff(want, claims); diff != "" {
 		t.Errorf("claims (-want +got):\n%s", diff)
@@ -515,5 +517,45 @@ func TestIssuerFunc(t *testing.T) {
 				t.Errorf("cause lost: %v", err)
 			}
 		})
+	}
+}
+
+// Claims keep every digit: a user_id of 2^53+1 is json.Number
+// "9007199254740993" (a float64 would be ...992), and NumericDate reads the
+// time claims whatever their number form.
+func TestExactNumbersAndNumericDate(t *testing.T) {
+	v, err := New(Options{HMACKey: hmacKey, Issuer: testIssuer, Audience: []string{testAudience}, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := `{"iss":"` + testIssuer + `","aud":"` + testAudience + `","exp":` + strconv.FormatInt(testNow.Add(time.Hour).Unix(), 10) +
+		`.5,"iat":` + strconv.FormatInt(testNow.Unix(), 10) + `,"user_id":9007199254740993}`
+	enc := base64.RawURLEncoding.EncodeToString
+	signed := enc([]byte(`{"alg":"HS512","typ":"JWT"}`)) + "." + enc([]byte(payload))
+	mac := hmac.New(sha512.New, hmacKey)
+	mac.Write([]byte(signed))
+	claims, err := v.Verify(context.Background(), signed+"."+enc(mac.Sum(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := claims["user_id"].(json.Number); !ok || n.String() != "9007199254740993" {
+		t.Errorf("user_id = %#v, want json.Number 9007199254740993", claims["user_id"])
+	}
+	if exp, ok, err := claims.NumericDate("exp"); err != nil || !ok || exp != float64(testNow.Add(time.Hour).Unix())+0.5 {
+		t.Errorf("NumericDate(exp) = %v, %v, %v", exp, ok, err)
+	}
+	if _, ok, err := claims.NumericDate("nbf"); ok || err != nil {
+		t.Errorf("NumericDate(absent nbf) = %v, %v", ok, err)
+	}
+	for _, bad := range []any{"1700000000", true, nil, json.Number("1e999"), []any{1.0}} {
+		_, ok, err := Claims{"iat": bad}.NumericDate("iat")
+		if ok || !errors.Is(err, ErrMalformed) {
+			t.Errorf("NumericDate(%#v) = %v, %v; want a Malformed error", bad, ok, err)
+		}
+	}
+	for _, good := range []any{json.Number("17"), 17.0, int64(17), 17} {
+		if f, ok := NumericDate(good); !ok || f != 17 {
+			t.Errorf("NumericDate(%#v) = %v, %v", good, f, ok)
+		}
 	}
 }

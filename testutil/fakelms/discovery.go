@@ -12,8 +12,12 @@ import (
 // session) use Options.PublicURL when set; server-to-server ones use the base URL.
 func (l *LMS) discovery(w http.ResponseWriter, r *http.Request) {
 	base, public := l.baseFor(r), l.publicFor(r)
+	issuer := l.issuerFor(r)
+	if f := l.currentOIDCFaults(); f.DiscoveryIssuer != "" {
+		issuer = f.DiscoveryIssuer
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                l.issuerFor(r),
+		"issuer":                                issuer,
 		"authorization_endpoint":                public + "/oauth2/authorize",
 		"token_endpoint":                        base + "/oauth2/access_token",
 		"userinfo_endpoint":                     base + "/oauth2/user_info",
@@ -29,7 +33,7 @@ func (l *LMS) discovery(w http.ResponseWriter, r *http.Request) {
 		"scopes_supported":                      []string{"openid", "profile", "email", "user_id", "read", "write"},
 		"claims_supported": []string{
 			"sub", "iss", "aud", "exp", "iat", "preferred_username", "email", "email_verified", "name",
-			"given_name", "family_name", "user_id", "administrator", "superuser", "locale", "nonce", "at_hash",
+			"given_name", "family_name", "user_id", "administrator", "superuser", "locale", "nonce", "at_hash", "auth_time",
 		},
 		"authorization_response_iss_parameter_supported": l.opts.IssParameter,
 	})

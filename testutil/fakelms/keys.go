@@ -168,14 +168,17 @@ func (l *LMS) sign(k *signingKey, alg jwa.SignatureAlgorithm, claims map[string]
 	return l.signWith(k, alg, kid, claims, nil)
 }
 
+// signWith signs claims with k under alg; an empty kid leaves the kid header out.
 func (l *LMS) signWith(k *signingKey, alg jwa.SignatureAlgorithm, kid string, claims, headers map[string]any) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", fmt.Errorf("%w: encode claims: %w", ErrSign, err)
 	}
 	h := jws.NewHeaders()
-	if err := h.Set(jws.KeyIDKey, kid); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrSign, err)
+	if kid != "" {
+		if err := h.Set(jws.KeyIDKey, kid); err != nil {
+			return "", fmt.Errorf("%w: %w", ErrSign, err)
+		}
 	}
 	if err := h.Set(jws.TypeKey, "JWT"); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrSign, err)
@@ -204,6 +207,9 @@ func (l *LMS) jwks(w http.ResponseWriter, r *http.Request) {
 			l.log.Error("fakelms: jwks", "err", err)
 			writeOAuthError(w, http.StatusInternalServerError, "server_error", "cannot encode keys")
 			return
+		}
+		if l.opts.OIDC {
+			pubs = pubs[1:] // the RS256 entry only: one JWK per key
 		}
 		for _, p := range pubs {
 			if err := set.AddKey(p); err != nil {

@@ -6,7 +6,10 @@
 // JWT access token with the LMS claims, PKCE, client_secret_post and client_secret_basic),
 // /oauth2/user_info, /oauth2/revoke_token, /oauth2/jwks.json, /.well-known/openid-configuration and
 // /logout. It can rotate signing keys, count calls, record token requests and misbehave on command
-// (Fault) so that client code can be tested against provider failures.
+// (Fault) so that client code can be tested against provider failures. With Options.OIDC it is a
+// plain OpenID provider for relying-party tests, whose ID tokens, UserInfo and discovery can be made
+// to misbehave the way the OpenID Foundation's RP certification tests do (SetOIDCFaults), and whose
+// key can be replaced behind the same kid (ReplaceKey).
 //
 // An LMS is safe for concurrent use and holds no package-level state, so a test may run several.
 // New generates a 2048-bit RSA key, which costs tens of milliseconds (more under -race); pass
@@ -91,6 +94,11 @@ type Options struct {
 	// PublicURL is the browser-facing root used for the authorization and end-session endpoints in
 	// discovery (the backend's PUBLIC_URL_ROOT). Empty means the base URL.
 	PublicURL string
+	// OIDC makes the LMS a plain OpenID provider for relying-party tests: its JWKS publishes each
+	// key once, under its RS256 kid (so that a one-key set exists for tokens without kid), and
+	// SetOIDCFaults can make its ID tokens, UserInfo and discovery misbehave. ID tokens (RS256, with
+	// nonce, at_hash and auth_time) and UserInfo are served in both modes.
+	OIDC bool
 	// Key is the initial signing key. Nil generates a 2048-bit RSA key.
 	Key *rsa.PrivateKey
 	// Logger receives request logs (never secrets). Nil discards.
@@ -143,6 +151,7 @@ type LMS struct {
 	access        map[string]*accessToken
 	refresh       map[string]*refreshToken
 	faults        map[string]*Fault
+	oidcFaults    OIDCFaults
 	tokenRequests []TokenRequest
 	sids          map[string]string // username → the sid of its ID tokens (logout_token.go)
 }

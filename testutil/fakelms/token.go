@@ -278,7 +278,9 @@ func (l *LMS) issue(w http.ResponseWriter, r *http.Request, client Client, u Use
 		if sid := l.SessionID(u.Username); sid != "" {
 			idc["sid"] = sid
 		}
-		s, err := l.sign(key, jwa.RS256, idc)
+		faults := l.currentOIDCFaults()
+		applyIDTokenFaults(faults, idc)
+		s, err := l.signIDToken(faults, idc)
 		if err != nil {
 			l.log.Error("fakelms: token: sign id_token", "err", err)
 			return serverErr
@@ -428,7 +430,11 @@ func (l *LMS) userInfo(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_token", "token unknown, revoked or expired")
 		return
 	}
-	writeJSON(w, http.StatusOK, l.userClaims(u, a.scopes))
+	claims := l.userClaims(u, a.scopes)
+	if sub := l.currentOIDCFaults().UserInfoSub; sub != "" {
+		claims["sub"] = sub
+	}
+	writeJSON(w, http.StatusOK, claims)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -36,8 +36,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -592,6 +594,39 @@ func testTransactionNested(t *testing.T, s socialauth.Storage) {
 	}
 }
 
+// bigNumber is 2^53 + 1, which a float64 rounds to ...992: stored numbers
+// must keep every digit.
+const bigNumber = "9007199254740993"
+
+// sameNumbers compares JSON numbers by their JSON text, whatever their Go
+// type: a store may give back a float64 written as json.Number("3600") or
+// the reverse, but never another number (9007199254740993 read as
+// 9007199254740992 differs).
+var sameNumbers = cmp.FilterValues(func(a, b any) bool {
+	_, okA := numberText(a)
+	_, okB := numberText(b)
+	return okA && okB
+}, cmp.Comparer(func(a, b any) bool {
+	ta, _ := numberText(a)
+	tb, _ := numberText(b)
+	return ta == tb
+}))
+
+// numberText is the JSON text of a Go number (json.Number, float64, ints).
+func numberText(v any) (string, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		return x.String(), true
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), true
+	case int:
+		return strconv.Itoa(x), true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	}
+	return "", false
+}
+
 func testUpdateExtraData(t *testing.T, s socialauth.Storage) {
 	u := mustUser(t, s, "jsmith")
 	sa := mustSocial(t, s, u.ID, "edx-oauth2", "jsmith")
@@ -600,7 +635,7 @@ func testUpdateExtraData(t *testing.T, s socialauth.Storage) {
 			t.Errorf("first update saw %v; want empty", old)
 		}
 		return map[string]any{"access_token": "at1", "refresh_token": "rt1", "expires_in": float64(3600),
-			"nested": map[string]any{"a": []any{"x", float64(1), true}}}, true
+			"user_id": json.Number(bigNumber), "nested": map[string]any{"a": []any{"x", float64(1), true}}}, true
 	})
 	if err != nil {
 		t.Fatalf("UpdateExtraData: %v", err)
@@ -632,8 +667,8 @@ func testUpdateExtraData(t *testing.T, s socialauth.Storage) {
 		t.Fatal(err)
 	}
 	want := map[string]any{"access_token": "at2", "refresh_token": "rt1", "expires_in": float64(3600),
-		"nested": map[string]any{"a": []any{"x", float64(1), true}}}
-	if d := cmp.Diff(want, stored.ExtraData); d != "" {
+		"user_id": json.Number(bigNumber), "nested": map[string]any{"a": []any{"x", float64(1), true}}}
+	if d := cmp.Diff(want, stored.ExtraData, sameNumbers); d != "" {
 		t.Errorf("stored extra data (-want +got):\n%s", d)
 	}
 	// The returned map is the caller's: mutating it changes nothing stored.
@@ -648,6 +683,9 @@ func testUpdateExtraData(t *testing.T, s socialauth.Storage) {
 
 func toInt(v any) int {
 	switch x := v.(type) {
+	case json.Number:
+		n, _ := x.Int64()
+		return int(n)
 	case float64:
 		return int(x)
 	case int:
@@ -700,7 +738,7 @@ func testUpdateExtraDataConcurrent(t *testing.T, s socialauth.Storage) {
 func testPartials(t *testing.T, s socialauth.Storage) {
 	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	p := &socialauth.Partial{Token: strings.Repeat("a", 32), Backend: "edx-oauth2", NextStep: 3, Binding: "sess-hash",
-		CreatedAt: created, Data: map[string]any{"uid": "jsmith", "count": float64(2), "ok": true,
+		CreatedAt: created, Data: map[string]any{"uid": "jsmith", "count": float64(2), "big": json.Number(bigNumber), "ok": true,
 			"details": map[string]any{"email": "j@example.com"}, "list": []any{"a", "b"}}}
 	if err := s.SavePartial(ctx(t), p); err != nil {
 		t.Fatalf("SavePartial: %v", err)
@@ -709,7 +747,7 @@ func testPartials(t *testing.T, s socialauth.Storage) {
 	if err != nil {
 		t.Fatalf("LoadPartial: %v", err)
 	}
-	if d := cmp.Diff(p, got); d != "" {
+	if d := cmp.Diff(p, got, sameNumbers); d != "" {
 		t.Errorf("LoadPartial (-want +got):\n%s", d)
 	}
 	for _, tok := range []string{strings.Repeat("A", 32), strings.Repeat("a", 32) + " ", strings.Repeat("a", 31)} {
@@ -1154,7 +1192,7 @@ func testSocialUserGetter(t *testing.T, s socialauth.Storage) {
 	if got.ID != sa.ID || owner == nil || owner.ID != u.ID || owner.Username != "jsmith" || owner.Email != "j@example.com" || !owner.IsActive {
 		t.Errorf("GetSocialAuthWithUser(jsmith) = %+v, %+v; want association %d of active user %s", got, owner, sa.ID, u.ID)
 	}
-	if d := cmp.Diff(map[string]any{"access_token": "at", "expires_in": float64(3600), "nested": map[string]any{"l": []any{"x", true}}}, got.ExtraData); d != "" {
+	if d := cmp.Diff(map[string]any{"access_token": "at", "expires_in": float64(3600), "nested": map[string]any{"l": []any{"x", true}}}, got.ExtraData, sameNumbers); d != "" {
 		t.Errorf("extra data (-want +got):\n%s", d)
 	}
 
