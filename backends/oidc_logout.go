@@ -48,7 +48,7 @@ func (o *OIDC) VerifyLogoutToken(ctx context.Context, token string) (*socialauth
 		leeway = 0
 	}
 	now := o.now()
-	iat, ok := claims["iat"].(float64)
+	iat, ok := jwtverify.NumericDate(claims["iat"])
 	if !ok {
 		return nil, bad("iat missing", nil)
 	}
@@ -84,7 +84,7 @@ func (o *OIDC) VerifyLogoutToken(ctx context.Context, token string) (*socialauth
 	iss, _ := claims["iss"].(string)
 	out := &socialauth.LogoutToken{Issuer: iss, Subject: sub, SID: sid, JTI: jti, IssuedAt: issued,
 		Expiry: issued.Add(o.ocfg.IDTokenMaxAge + leeway)}
-	if exp, ok := claims["exp"].(float64); ok {
+	if exp, ok := jwtverify.NumericDate(claims["exp"]); ok {
 		out.Expiry = time.Unix(int64(exp), 0)
 	}
 	return out, nil
