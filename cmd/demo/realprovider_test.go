@@ -199,7 +199,7 @@ func startRealDemo(t *testing.T, p realProvider, method, demoMethod, secret stri
 	}
 	d := startDemo(t, env)
 	c := providerClient{ID: id, Secret: secret, RedirectURI: d.BaseURL + "/complete/oidc/",
-		PostLogoutURI: d.BaseURL + "/", AuthMethod: method}
+		PostLogoutURI: d.BaseURL + "/logout/oidc/return/", AuthMethod: method}
 	p.register(t, c)
 	return &realDemo{demo: d, p: p, client: c, dbURL: dbURL}
 }
@@ -453,7 +453,9 @@ func runRealProvider(t *testing.T, p realProvider) {
 				break
 			}
 		}
-		if hint == nil || hint.Get("id_token_hint") == "" || hint.Get("post_logout_redirect_uri") != d.BaseURL+"/" {
+		// post_logout_redirect_uri is the views' return route, which checks
+		// the state and then sends the browser to LOGOUT_REDIRECT_URL or /.
+		if hint == nil || hint.Get("id_token_hint") == "" || hint.Get("post_logout_redirect_uri") != d.BaseURL+"/logout/oidc/return/" || hint.Get("state") == "" {
 			t.Fatalf("logout did not go through %s with an id_token_hint and the post-logout URI: %v", endSession, b.visited()[n:])
 		}
 		if status, _ := b.me(d.BaseURL); status != http.StatusUnauthorized {
