@@ -63,9 +63,13 @@ type Config struct {
 	Logger *slog.Logger
 	// LogoutRedirect, when set, replaces where the logout route sends the
 	// browser once the session is flushed (EdxOAuth2LogoutView.url). nil:
-	// the provider's logout URL of the backend the user signed in with
-	// (else the default backend's), else that backend's LoginRedirectURL
-	// (LOGIN_REDIRECT_URL), else "/".
+	// for a backend with RP-initiated logout (socialauth.RPInitiatedLogouter,
+	// the OpenID Connect base) whose provider has an end_session endpoint,
+	// that endpoint with the return route {prefix}/logout/{backend}/return/
+	// as post_logout_redirect_uri and a state the return route checks (see
+	// docs/logout.md); else the provider's logout URL of the backend the
+	// user signed in with (else the default backend's), else that backend's
+	// LoginRedirectURL (LOGIN_REDIRECT_URL), else "/".
 	LogoutRedirect LogoutRedirect
 }
 
