@@ -385,12 +385,34 @@ func (o *OIDC) checkTokenResponse(ctx context.Context, flow *Flow, resp map[stri
 		if !ok || float64(o.now().Unix()) > iat+o.ocfg.IDTokenMaxAge.Seconds() {
 			return socialauth.NewError(socialauth.CodeAuthTokenError, o.cfg.Name, "Incorrect id_token: iat", nil)
 		}
+		if err := o.checkAuthTime(claims); err != nil {
+			return err
+		}
 		nonce, _ := claims["nonce"].(string)
 		if flow.Nonce == "" || subtle.ConstantTimeCompare([]byte(nonce), []byte(flow.Nonce)) != 1 {
 			return socialauth.NewError(socialauth.CodeAuthTokenError, o.cfg.Name, "Incorrect id_token: nonce", nil)
 		}
 	}
 	resp[IDTokenClaimsKey] = claims
+	return nil
+}
+
+// checkAuthTime applies MAX_AGE to a login's ID token (OpenID Connect Core
+// §3.1.2.1 and §3.1.3.7 step 13; upstream sends max_age but never checks
+// the answer): when MAX_AGE is set the token must carry auth_time, not in
+// the future, and the user must have authenticated at the provider at most
+// MAX_AGE seconds ago (JWT_LEEWAY allowed both ways). Without MAX_AGE,
+// auth_time is not checked.
+func (o *OIDC) checkAuthTime(claims map[string]any) error {
+	if o.ocfg.MaxAge == nil {
+		return nil
+	}
+	leeway := max(o.ocfg.Leeway, 0).Seconds()
+	now := float64(o.now().Unix())
+	at, ok := jwtverify.NumericDate(claims["auth_time"])
+	if !ok || at > now+leeway || now > at+float64(*o.ocfg.MaxAge)+leeway {
+		return socialauth.NewError(socialauth.CodeAuthTokenError, o.cfg.Name, "Incorrect id_token: auth_time", nil)
+	}
 	return nil
 }
 
