@@ -53,8 +53,9 @@ func GetEntries(ctx context.Context, st *socialauth.State) (*socialauth.Response
 // newRevokeTokens builds revoke_tokens: when REVOKE_TOKENS_ON_DISCONNECT (a
 // global setting, default false, read globally only as upstream) is on, each
 // entry's access token is revoked by the backend (when it implements
-// socialauth.Revoker). A failure aborts the disconnect, as upstream; an entry
-// of another provider is MissingBackend.
+// socialauth.Revoker). A failure aborts the disconnect, as upstream, and so
+// does an access token stored encrypted that does not decrypt
+// (CodeFieldEncryption); an entry of another provider is MissingBackend.
 func newRevokeTokens(_ string, s *settings.Settings) (socialauth.StepFunc, error) {
 	r := s.Reader("")
 	on := r.Bool("REVOKE_TOKENS_ON_DISCONNECT", false)
@@ -73,7 +74,12 @@ func revokeTokens(ctx context.Context, st *socialauth.State) (*socialauth.Respon
 	}
 	revoker, canRevoke := st.Backend.(socialauth.Revoker)
 	for _, e := range st.Entries {
-		token := e.AccessToken()
+		// An access token the store cannot decrypt is a typed error
+		// (CodeFieldEncryption), never a token skipped in silence.
+		token, err := e.Token("access_token")
+		if err != nil {
+			return nil, err
+		}
 		if token == "" {
 			continue
 		}

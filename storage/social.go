@@ -55,7 +55,7 @@ func (s *Store) GetSocialAuth(ctx context.Context, provider, uid string) (*socia
 	}
 	for i := range rows {
 		if rows[i].Provider == provider && rows[i].UID == uid {
-			return rows[i].model(), nil
+			return s.crypt.reveal(rows[i].model()), nil
 		}
 	}
 	return nil, notFound("get social auth")
@@ -129,7 +129,7 @@ func (s *Store) GetSocialAuthWithUser(ctx context.Context, provider, uid string)
 	if err != nil {
 		return nil, nil, err
 	}
-	return sa, owner, nil
+	return s.crypt.reveal(sa), owner, nil
 }
 
 var _ socialauth.SocialUserGetter = (*Store)(nil)
@@ -212,7 +212,7 @@ func (s *Store) GetSocialAuthByID(ctx context.Context, id int64) (*socialauth.Us
 	if len(rows) == 0 {
 		return nil, notFound("get social auth")
 	}
-	return rows[0].model(), nil
+	return s.crypt.reveal(rows[0].model()), nil
 }
 
 // GetSocialAuthsForUser lists a user's associations by id, optionally only
@@ -239,7 +239,7 @@ func (s *Store) GetSocialAuthsForUser(ctx context.Context, userID, provider stri
 		if provider != "" && rows[i].Provider != provider {
 			continue
 		}
-		out = append(out, rows[i].model())
+		out = append(out, s.crypt.reveal(rows[i].model()))
 	}
 	return out, nil
 }
@@ -334,13 +334,17 @@ func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old m
 		if err != nil {
 			return err
 		}
+		// update sees plaintext; a secret member that does not decrypt is
+		// kept as stored unless update sets it (a sign-in's fresh tokens).
+		kept, _ := tx.crypt.open(id, row.row.Provider, row.row.UID, old)
 		next, changed := update(old)
 		if !changed {
 			// update may have modified old: answer with what is stored.
 			out, err = row.model()
+			tx.crypt.reveal(out)
 			return err
 		}
-		b, err := marshalExtra(next)
+		b, err := tx.crypt.marshal(row.row.Provider, row.row.UID, next, kept)
 		if err != nil {
 			return err
 		}
@@ -356,6 +360,7 @@ func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old m
 			tx.created.set(&kept)
 		}
 		out, err = row.model()
+		tx.crypt.reveal(out)
 		return err
 	})
 	if err != nil {
