@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
