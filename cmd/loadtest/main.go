@@ -46,6 +46,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -489,6 +490,12 @@ type Summary struct {
 	LMSCPUms      *float64 `json:",omitempty"`
 	ServiceRSSKiB []int64  `json:",omitempty"` // at the end, per -pid
 	SQLStatements *float64 `json:",omitempty"`
+	// LoadgenCPUms is this command's own CPU per flow; HostBusyCPUs the
+	// machine's average number of busy CPUs during the run (of HostCPUs):
+	// near HostCPUs, the host itself is the bottleneck.
+	LoadgenCPUms *float64 `json:",omitempty"`
+	HostBusyCPUs *float64 `json:",omitempty"`
+	HostCPUs     int
 }
 
 // Percentiles of a latency sample.
@@ -496,9 +503,11 @@ type Percentiles struct{ P50, P90, P99, Max time.Duration }
 
 // sample is the outside view at one time.
 type sample struct {
-	serviceCPU, lmsCPU time.Duration
-	rss                []int64
-	statements         int64
+	serviceCPU, lmsCPU, selfCPU time.Duration
+	rss                         []int64
+	statements                  int64
+	host                        hostCPU
+	hostOK                      bool
 }
 
 func takeSample(ctx context.Context, cfg *config, pg *pgCounter) (sample, error) {
@@ -513,6 +522,14 @@ func takeSample(ctx context.Context, cfg *config, pg *pgCounter) (sample, error)
 	if pg != nil {
 		if s.statements, err = pg.count(ctx); err != nil {
 			return s, err
+		}
+	}
+	// The load generator and the host: best effort (not every system has
+	// a /proc).
+	if self, err := readProc(cfg.procRoot, os.Getpid()); err == nil {
+		s.selfCPU = self.cpu
+		if h, err := readHostCPU(cfg.procRoot); err == nil {
+			s.host, s.hostOK = h, true
 		}
 	}
 	return s, nil
@@ -534,6 +551,11 @@ func (s *Summary) measure(cfg *config, before, after sample) {
 	if cfg.pgDSN != "" {
 		s.SQLStatements = per(float64(after.statements - before.statements))
 	}
+	if before.hostOK && after.hostOK && after.host.total > before.host.total {
+		s.LoadgenCPUms = per(float64((after.selfCPU - before.selfCPU).Microseconds()) / 1000)
+		busy := float64(after.host.busy-before.host.busy) / float64(after.host.total-before.host.total) * float64(s.HostCPUs)
+		s.HostBusyCPUs = &busy
+	}
 }
 
 // percentiles uses the nearest-rank method on a sorted copy.
@@ -551,7 +573,7 @@ func percentiles(d []time.Duration) Percentiles {
 }
 
 func summarize(cfg *config, results []flowResult, elapsed time.Duration) Summary {
-	s := Summary{Elapsed: elapsed, Concurrency: cfg.c, FirstLoginsOnly: cfg.first, MeOnly: cfg.meOnly}
+	s := Summary{Elapsed: elapsed, Concurrency: cfg.c, FirstLoginsOnly: cfg.first, MeOnly: cfg.meOnly, HostCPUs: runtime.NumCPU()}
 	for _, t := range cfg.targets {
 		s.Targets = append(s.Targets, t.String())
 	}
@@ -604,6 +626,9 @@ func report(w io.Writer, cfg *config, s Summary) {
 	}
 	if s.SQLStatements != nil {
 		fmt.Fprintf(w, "sql         %.2f statements/flow\n", *s.SQLStatements)
+	}
+	if s.HostBusyCPUs != nil {
+		fmt.Fprintf(w, "host        %.2f of %d CPUs busy; loadtest itself %.3f ms/flow\n", *s.HostBusyCPUs, s.HostCPUs, *s.LoadgenCPUms)
 	}
 	for _, e := range s.FirstErrors {
 		fmt.Fprintf(w, "error       %s\n", e)

@@ -67,6 +67,38 @@ func readProc(procRoot string, pid int) (procSample, error) {
 	return s, nil
 }
 
+// hostCPU is the first line of /proc/stat: the machine's busy and total
+// time in ticks, all CPUs together.
+type hostCPU struct{ busy, total int64 }
+
+// readHostCPU reads procRoot/stat; idle and iowait are not busy.
+func readHostCPU(procRoot string) (hostCPU, error) {
+	b, err := os.ReadFile(procRoot + "/stat")
+	if err != nil {
+		return hostCPU{}, fmt.Errorf("%w: %w", ErrProc, err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return hostCPU{}, fmt.Errorf("%w: stat has no cpu line", ErrProc)
+	}
+	var h hostCPU
+	for i, v := range f[1:] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return hostCPU{}, fmt.Errorf("%w: stat: %w", ErrProc, err)
+		}
+		if i >= 8 { // guest and guest_nice are already in user and nice
+			break
+		}
+		h.total += n
+		if i != 3 && i != 4 { // idle, iowait
+			h.busy += n
+		}
+	}
+	return h, nil
+}
+
 // sampleProcs reads every pid; the CPU times are summed, the RSS kept per
 // process.
 func sampleProcs(procRoot string, pids []int) (time.Duration, []int64, error) {

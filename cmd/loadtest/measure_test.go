@@ -174,3 +174,22 @@ func TestPGCounter(t *testing.T) {
 		t.Errorf("counted %d statements, want 4 (3 inserts, 1 select; BEGIN/COMMIT and other databases excluded)", got)
 	}
 }
+
+func TestReadHostCPU(t *testing.T) {
+	root := t.TempDir()
+	stat := "cpu  100 5 50 800 20 3 2 0 7 0\ncpu0 50 2 25 400 10 1 1 0 0 0\n"
+	if err := os.WriteFile(filepath.Join(root, "stat"), []byte(stat), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, err := readHostCPU(root)
+	// busy: user+nice+system+irq+softirq+steal; guest is inside user.
+	if err != nil || h.busy != 160 || h.total != 980 {
+		t.Errorf("readHostCPU = %+v, %v; want busy 160 of 980", h, err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "stat"), []byte("intr 1 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readHostCPU(root); !errors.Is(err, ErrProc) {
+		t.Errorf("readHostCPU without a cpu line = %v, want ErrProc", err)
+	}
+}
