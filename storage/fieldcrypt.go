@@ -136,12 +136,26 @@ func (fc *fieldCrypt) openValue(provider, uid, name, sealed string) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	v, err := decodeValue(pt)
-	if err != nil {
-		return nil, fmt.Errorf("%w: not a JSON value", fieldcrypt.ErrMalformed)
+	if len(pt) > 0 {
+		switch pt[0] {
+		case plainString:
+			return string(pt[1:]), nil
+		case plainJSON:
+			if v, err := decodeValue(pt[1:]); err == nil {
+				return v, nil
+			}
+		}
 	}
-	return v, nil
+	return nil, fmt.Errorf("%w: not a stored value", fieldcrypt.ErrMalformed)
 }
+
+// The first byte of a sealed plaintext says how the rest encodes the
+// member's value: a string as its bytes (the tokens: no JSON to parse on
+// each read), anything else as JSON.
+const (
+	plainString = 's'
+	plainJSON   = 'j'
+)
 
 // decodeValue decodes one JSON value, numbers as json.Number (as the
 // column is read).
@@ -202,9 +216,15 @@ func (fc *fieldCrypt) marshal(provider, uid string, m, kept map[string]any) ([]b
 }
 
 func (fc *fieldCrypt) sealValue(provider, uid, name string, v any) (string, error) {
-	pt, err := json.Marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("storage: extra data is not JSON-safe: %w", err)
+	var pt []byte
+	if str, ok := v.(string); ok {
+		pt = append(append(make([]byte, 0, 1+len(str)), plainString), str...)
+	} else {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return "", fmt.Errorf("storage: extra data is not JSON-safe: %w", err)
+		}
+		pt = append([]byte{plainJSON}, b...)
 	}
 	return fc.ring.Seal(pt, fieldcrypt.AD(provider, uid, name))
 }
