@@ -74,13 +74,8 @@ func revokeTokens(ctx context.Context, st *socialauth.State) (*socialauth.Respon
 	}
 	revoker, canRevoke := st.Backend.(socialauth.Revoker)
 	for _, e := range st.Entries {
-		// An access token the store cannot decrypt is a typed error
-		// (CodeFieldEncryption), never a token skipped in silence.
-		token, err := e.Token("access_token")
-		if err != nil {
-			return nil, err
-		}
-		if token == "" {
+		token, tokenErr := e.Token("access_token")
+		if token == "" && tokenErr == nil {
 			continue
 		}
 		if e.Provider != st.Backend.Name() {
@@ -88,6 +83,11 @@ func revokeTokens(ctx context.Context, st *socialauth.State) (*socialauth.Respon
 		}
 		if !canRevoke {
 			continue
+		}
+		if tokenErr != nil {
+			// An access token stored encrypted that does not decrypt
+			// (CodeFieldEncryption): never skipped in silence.
+			return nil, tokenErr
 		}
 		if err := revoker.Revoke(ctx, token, e.UID); err != nil {
 			return nil, err

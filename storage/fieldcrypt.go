@@ -136,12 +136,26 @@ func (fc *fieldCrypt) openValue(provider, uid, name, sealed string) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	v, err := decodeValue(pt)
-	if err != nil {
-		return nil, fmt.Errorf("%w: not a JSON value", fieldcrypt.ErrMalformed)
+	if len(pt) > 0 {
+		switch pt[0] {
+		case plainString:
+			return string(pt[1:]), nil
+		case plainJSON:
+			if v, err := decodeValue(pt[1:]); err == nil {
+				return v, nil
+			}
+		}
 	}
-	return v, nil
+	return nil, fmt.Errorf("%w: not a stored value", fieldcrypt.ErrMalformed)
 }
+
+// The first byte of a sealed plaintext says how the rest encodes the
+// member's value: a string as its bytes (the tokens: no JSON to parse on
+// each read), anything else as JSON.
+const (
+	plainString = 's'
+	plainJSON   = 'j'
+)
 
 // decodeValue decodes one JSON value, numbers as json.Number (as the
 // column is read).
@@ -171,10 +185,11 @@ func (fc *fieldCrypt) reveal(sa *socialauth.UserSocialAuth) *socialauth.UserSoci
 // marshal encodes extra data for the column: with keys, every secret
 // member (other than null and "") sealed under the first key and bound to
 // the association; then each member of kept that m does not set, as
-// stored. m is not modified.
-func (fc *fieldCrypt) marshal(provider, uid string, m, kept map[string]any) ([]byte, error) {
+// stored. m is not modified. sealed lists the members it sealed.
+func (fc *fieldCrypt) marshal(provider, uid string, m, kept map[string]any) (b []byte, sealed []string, err error) {
 	if fc.ring == nil && len(kept) == 0 {
-		return marshalExtra(m)
+		b, err = marshalExtra(m)
+		return b, nil, err
 	}
 	out := maps.Clone(m)
 	if out == nil {
@@ -186,11 +201,12 @@ func (fc *fieldCrypt) marshal(provider, uid string, m, kept map[string]any) ([]b
 			if !ok || v == nil || v == "" {
 				continue
 			}
-			sealed, err := fc.sealValue(provider, uid, name, v)
+			s, err := fc.sealValue(provider, uid, name, v)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			out[name] = sealed
+			out[name] = s
+			sealed = append(sealed, name)
 		}
 	}
 	for name, v := range kept {
@@ -198,13 +214,51 @@ func (fc *fieldCrypt) marshal(provider, uid string, m, kept map[string]any) ([]b
 			out[name] = v
 		}
 	}
-	return marshalExtra(out)
+	b, err = marshalExtra(out)
+	return b, sealed, err
+}
+
+// revealWritten is reveal for the row UpdateExtraData has just written
+// from the plaintext m, without decrypting again: the members it sealed
+// are read back from their plaintext (decoded from m's JSON, as a read
+// would give them); the kept ones are unreadable, as before the write.
+func (fc *fieldCrypt) revealWritten(sa *socialauth.UserSocialAuth, m map[string]any, sealed []string, bad map[string]error) error {
+	for _, name := range sealed {
+		v := m[name]
+		if _, isString := v.(string); !isString {
+			b, err := json.Marshal(v)
+			if err != nil {
+				return fmt.Errorf("storage: extra data is not JSON-safe: %w", err)
+			}
+			if v, err = decodeValue(b); err != nil {
+				return err
+			}
+		}
+		sa.ExtraData[name] = v
+	}
+	for name, err := range bad {
+		if _, set := m[name]; set {
+			continue
+		}
+		delete(sa.ExtraData, name)
+		if sa.Unreadable == nil {
+			sa.Unreadable = map[string]error{}
+		}
+		sa.Unreadable[name] = err
+	}
+	return nil
 }
 
 func (fc *fieldCrypt) sealValue(provider, uid, name string, v any) (string, error) {
-	pt, err := json.Marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("storage: extra data is not JSON-safe: %w", err)
+	var pt []byte
+	if str, ok := v.(string); ok {
+		pt = append(append(make([]byte, 0, 1+len(str)), plainString), str...)
+	} else {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return "", fmt.Errorf("storage: extra data is not JSON-safe: %w", err)
+		}
+		pt = append([]byte{plainJSON}, b...)
 	}
 	return fc.ring.Seal(pt, fieldcrypt.AD(provider, uid, name))
 }

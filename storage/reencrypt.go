@@ -110,7 +110,7 @@ func (s *Store) Reencrypt(ctx context.Context, opts ReencryptOptions) (Reencrypt
 				if opts.Decrypt {
 					b, err = marshalExtra(m)
 				} else {
-					b, err = tx.crypt.marshal(x.row.Provider, x.row.UID, m, nil)
+					b, _, err = tx.crypt.marshal(x.row.Provider, x.row.UID, m, nil)
 				}
 				if err != nil {
 					return err

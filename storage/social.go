@@ -336,7 +336,7 @@ func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old m
 		}
 		// update sees plaintext; a secret member that does not decrypt is
 		// kept as stored unless update sets it (a sign-in's fresh tokens).
-		kept, _ := tx.crypt.open(id, row.row.Provider, row.row.UID, old)
+		kept, bad := tx.crypt.open(id, row.row.Provider, row.row.UID, old)
 		next, changed := update(old)
 		if !changed {
 			// update may have modified old: answer with what is stored.
@@ -344,7 +344,7 @@ func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old m
 			tx.crypt.reveal(out)
 			return err
 		}
-		b, err := tx.crypt.marshal(row.row.Provider, row.row.UID, next, kept)
+		b, sealed, err := tx.crypt.marshal(row.row.Provider, row.row.UID, next, kept)
 		if err != nil {
 			return err
 		}
@@ -359,9 +359,10 @@ func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old m
 			kept.extra, kept.modified = b, row.modified
 			tx.created.set(&kept)
 		}
-		out, err = row.model()
-		tx.crypt.reveal(out)
-		return err
+		if out, err = row.model(); err != nil {
+			return err
+		}
+		return tx.crypt.revealWritten(out, next, sealed, bad)
 	})
 	if err != nil {
 		return nil, err

@@ -123,13 +123,12 @@ func (k *Keyring) Seal(plaintext, ad []byte) (string, error) {
 		return "", err
 	}
 	buf = p.aead.Seal(buf, buf[:nonceSize], plaintext, ad)
-	var b strings.Builder
-	b.Grow(len(Prefix) + len(p.id) + 1 + base64.RawURLEncoding.EncodedLen(len(buf)))
-	b.WriteString(Prefix)
-	b.WriteString(p.id)
-	b.WriteByte(':')
-	b.WriteString(base64.RawURLEncoding.EncodeToString(buf))
-	return b.String(), nil
+	head := len(Prefix) + len(p.id) + 1
+	out := make([]byte, head+base64.RawURLEncoding.EncodedLen(len(buf)))
+	copy(out[copy(out, Prefix):], p.id)
+	out[head-1] = ':'
+	base64.RawURLEncoding.Encode(out[head:], buf)
+	return string(out), nil
 }
 
 // Open decrypts a sealed value with the key it names, checking ad.
@@ -149,7 +148,8 @@ func (k *Keyring) Open(sealed string, ad []byte) (plaintext []byte, primary bool
 			return nil, false, ErrMalformed
 		}
 		n := a.NonceSize()
-		out, err := a.Open(nil, payload[:n], payload[n:], ad)
+		// payload is this call's own copy: decrypt in place.
+		out, err := a.Open(payload[n:n], payload[:n], payload[n:], ad)
 		if err != nil {
 			return nil, false, ErrAuth
 		}
