@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 
 	"github.com/socialauth-go/socialauth"
 	"github.com/socialauth-go/socialauth/internal/fieldcrypt"
@@ -68,6 +69,30 @@ func NewFieldKey() (raw []byte, text string, err error) {
 type fieldCrypt struct {
 	ring    *fieldcrypt.Keyring // nil: secret members are written as given
 	secrets []string
+	// memo remembers, inside one transaction, the strings decrypted: a
+	// sign-in reads the association, then updates it, and the update need
+	// not decrypt the same values again. nil outside a transaction.
+	memo *openMemo
+}
+
+// openMemo maps a sealed value and its associated data to its plaintext
+// string, for the life of one transaction.
+type openMemo struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (o *openMemo) key(sealed string, ad []byte) string { return string(ad) + "\x00" + sealed }
+
+// inTx returns the fieldCrypt of a transaction: the same keys and members,
+// with a memo of its own.
+func (fc *fieldCrypt) inTx() *fieldCrypt {
+	if fc.ring == nil {
+		return fc
+	}
+	c := *fc
+	c.memo = &openMemo{}
+	return &c
 }
 
 func newFieldCrypt(keys [][]byte, more []string) (*fieldCrypt, error) {
@@ -132,14 +157,32 @@ func (fc *fieldCrypt) openValue(provider, uid, name, sealed string) (any, error)
 	if fc.ring == nil {
 		return nil, errNoFieldKeys
 	}
-	pt, _, err := fc.ring.Open(sealed, fieldcrypt.AD(provider, uid, name))
+	ad := fieldcrypt.AD(provider, uid, name)
+	if fc.memo != nil {
+		fc.memo.mu.Lock()
+		v, ok := fc.memo.m[fc.memo.key(sealed, ad)]
+		fc.memo.mu.Unlock()
+		if ok {
+			return v, nil
+		}
+	}
+	pt, _, err := fc.ring.Open(sealed, ad)
 	if err != nil {
 		return nil, err
 	}
 	if len(pt) > 0 {
 		switch pt[0] {
 		case plainString:
-			return string(pt[1:]), nil
+			v := string(pt[1:])
+			if fc.memo != nil {
+				fc.memo.mu.Lock()
+				if fc.memo.m == nil {
+					fc.memo.m = map[string]string{}
+				}
+				fc.memo.m[fc.memo.key(sealed, ad)] = v
+				fc.memo.mu.Unlock()
+			}
+			return v, nil
 		case plainJSON:
 			if v, err := decodeValue(pt[1:]); err == nil {
 				return v, nil

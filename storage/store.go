@@ -257,6 +257,7 @@ func (s *Store) tx(ctx context.Context, fn func(tx *Store) error) error {
 			t.db = gtx
 			t.inTx = true
 			t.closer = nil
+			t.crypt = s.crypt.inTx()
 			if s.dialect == SQLite {
 				t.created = &txRow{}
 			}
