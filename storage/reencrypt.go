@@ -120,7 +120,7 @@ func (s *Store) Reencrypt(ctx context.Context, opts ReencryptOptions) (Reencrypt
 				}
 				rewritten++
 			}
-			tx.created.set(nil)
+			tx.held.set(nil)
 			return nil
 		})
 		if err != nil {

@@ -94,6 +94,10 @@ func (s *Store) GetSocialAuthWithUser(ctx context.Context, provider, uid string)
 	query := "SELECT " + s.socialCols("sa") + ", " + ucols +
 		" FROM " + s.qi(TableSocialAuth) + " sa LEFT JOIN " + s.qi(a.Table) + " u ON " + on +
 		" WHERE sa." + s.qi("provider") + " = ? AND sa." + s.qi("uid") + " = ?"
+	holds := s.holdsReadRows()
+	if holds && s.dialect == Postgres {
+		query += " FOR UPDATE OF sa"
+	}
 	rows, err := s.q(ctx).Raw(query, args...).Rows()
 	if err != nil {
 		return nil, nil, s.wrap(op, err)
@@ -129,7 +133,20 @@ func (s *Store) GetSocialAuthWithUser(ctx context.Context, provider, uid string)
 	if err != nil {
 		return nil, nil, err
 	}
+	if holds {
+		s.held.set(found)
+	}
 	return s.crypt.reveal(sa), owner, nil
+}
+
+// holdsReadRows reports whether an association row read now stays this
+// transaction's until it ends, so that GetSocialAuthWithUser may hand it to
+// UpdateExtraData (txRow): inside a transaction on PostgreSQL (the read
+// locks the row) and SQLite (the transaction holds the write lock). Not on
+// MySQL/MariaDB, where a locking read of a uid not there yet takes gap
+// locks on which concurrent first logins of one uid deadlock.
+func (s *Store) holdsReadRows() bool {
+	return s.inTx && s.held != nil && (s.dialect == Postgres || s.dialect == SQLite)
 }
 
 var _ socialauth.SocialUserGetter = (*Store)(nil)
@@ -274,7 +291,7 @@ func (s *Store) CreateSocialAuth(ctx context.Context, userID, provider, uid stri
 	if n, isInt := arg.(int64); isInt {
 		stored = strconv.FormatInt(n, 10)
 	}
-	s.created.set(&socialScan{row: socialRow{ID: id, Provider: provider, UID: uid, UserID: stored},
+	s.held.set(&socialScan{row: socialRow{ID: id, Provider: provider, UID: uid, UserID: stored},
 		extra: []byte("{}"), created: timeScan{now}, modified: timeScan{now}})
 	return &socialauth.UserSocialAuth{ID: id, UserID: userID, Provider: provider, UID: uid,
 		ExtraData: map[string]any{}, Created: now, Modified: now}, nil
@@ -285,7 +302,7 @@ func (s *Store) RemoveSocialAuth(ctx context.Context, id int64) error {
 	if id <= 0 {
 		return notFound("remove social auth")
 	}
-	s.created.set(nil)
+	s.held.set(nil)
 	res := s.q(ctx).Where("id = ?", id).Delete(&socialRow{})
 	if res.Error != nil {
 		return s.wrap("remove social auth", res.Error)
@@ -301,9 +318,10 @@ func (s *Store) RemoveSocialAuth(ctx context.Context, id int64) error {
 // write lock, so a plain SELECT there), passes update a private copy of its
 // extra data, and writes what update returns when it reports a change: at
 // most two statements. Concurrent refreshes therefore never lose a rotated
-// refresh token. Inside Transaction it joins the outer transaction; on
-// SQLite, a row that the same transaction has just inserted with
-// CreateSocialAuth (a first login) is not read back (see txRow).
+// refresh token. Inside Transaction it joins the outer transaction; a row
+// that the same transaction holds already (inserted by CreateSocialAuth, a
+// first login, or read under its lock by GetSocialAuthWithUser, a returning
+// one) is not read again (see txRow): one statement.
 //
 // The new data is marshalled once; the returned row's extra data is decoded
 // from those very bytes, so it is what a later read returns (numbers as
@@ -319,7 +337,7 @@ func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old m
 		if tx.dialect != SQLite {
 			query += " FOR UPDATE"
 		}
-		row, found := tx.created.get(id)
+		row, found := tx.held.get(id)
 		if !found {
 			var err error
 			if found, err = tx.scanSocial(ctx, op, query, &row, id); err != nil {
@@ -351,13 +369,13 @@ func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old m
 		now := tx.nowUTC()
 		stmt := "UPDATE " + tx.qi(TableSocialAuth) + " SET " + tx.qi("extra_data") + " = ?, " + tx.qi("modified") + " = ? WHERE " + tx.qi("id") + " = ?"
 		if err := tx.q(ctx).Exec(stmt, string(b), now, id).Error; err != nil {
-			tx.created.set(nil)
+			tx.held.set(nil)
 			return tx.wrap(op, err)
 		}
 		row.extra, row.modified.t = b, now
-		if kept, ok := tx.created.get(id); ok {
+		if kept, ok := tx.held.get(id); ok {
 			kept.extra, kept.modified = b, row.modified
-			tx.created.set(&kept)
+			tx.held.set(&kept)
 		}
 		if out, err = row.model(); err != nil {
 			return err

@@ -66,19 +66,21 @@ type Store struct {
 	retries int
 	inTx    bool
 	closer  io.Closer // set by Open only
-	// created is the association row this SQLite transaction inserted last
-	// (nil outside one): see txRow.
-	created *txRow
+	// held is the association row this transaction holds (nil outside
+	// one): see txRow.
+	held *txRow
 	// crypt encrypts and decrypts the secret members of extra_data.
 	crypt *fieldCrypt
 }
 
-// txRow remembers, inside one SQLite transaction, the association row that
-// CreateSocialAuth just inserted, so that UpdateExtraData of that row (the
-// first login's extra data) does not read back what this very transaction
-// wrote: SQLite runs a transaction on one snapshot of the database plus its
-// own writes. The Store's writes to the association table keep the row
-// current or drop it, and DB(), the way around the Store, drops it.
+// txRow remembers, inside one transaction, the association row it holds:
+// the row CreateSocialAuth just inserted, or the row GetSocialAuthWithUser
+// read under this transaction's lock (FOR UPDATE OF the association on
+// PostgreSQL; on SQLite the transaction holds the database's write lock from
+// BEGIN). UpdateExtraData of that row (a login's extra data) then uses it
+// instead of reading it again: no other transaction can have changed it.
+// The Store's writes to the association table keep the row current or drop
+// it, and DB(), the way around the Store, drops it.
 type txRow struct {
 	mu  sync.Mutex
 	row *socialScan
@@ -215,7 +217,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 // DB returns the underlying *gorm.DB (bound to the transaction inside
 // Transaction).
 func (s *Store) DB() *gorm.DB {
-	s.created.set(nil) // writes made through it would bypass the remembered row
+	s.held.set(nil) // writes made through it would bypass the remembered row
 	return s.db
 }
 
@@ -258,9 +260,7 @@ func (s *Store) tx(ctx context.Context, fn func(tx *Store) error) error {
 			t.inTx = true
 			t.closer = nil
 			t.crypt = s.crypt.inTx()
-			if s.dialect == SQLite {
-				t.created = &txRow{}
-			}
+			t.held = &txRow{}
 			fnErr = fn(&t)
 			return fnErr
 		})
