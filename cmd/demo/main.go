@@ -73,6 +73,8 @@ type started struct {
 	BaseURL   string // the service's public base URL
 	ListenURL string // http://<the address the service listens on>
 	LMSURL    string // the embedded fake LMS, "" when a real LMS is used
+	// Store is the demo's database, for tests that look at what it runs.
+	Store *storage.Store
 }
 
 // run runs the demo until ctx is done. lookupEnv reads the environment
@@ -196,7 +198,7 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 		fmt.Fprintf(stdout, "socialauth demo: open %s/\n", base)
 	}
 	if ready != nil {
-		ready(started{BaseURL: base, ListenURL: "http://" + hostPort(ln.Addr()), LMSURL: lmsURL})
+		ready(started{BaseURL: base, ListenURL: "http://" + hostPort(ln.Addr()), LMSURL: lmsURL, Store: sso.Store})
 	}
 
 	var serveErr error
