@@ -423,7 +423,7 @@ func TestFieldKeysFrom(t *testing.T) {
 		}
 	}
 	keys, set, err = storage.FieldKeysFrom(settings.New(settings.Map{"FIELD_ENCRYPTION_KEYS": ""}))
-	if keys != nil && len(keys) != 0 || !set || err != nil {
+	if len(keys) != 0 || !set || err != nil {
 		t.Errorf("set to empty: %v, %v, %v; want set, no key", keys, set, err)
 	}
 	short := base64.StdEncoding.EncodeToString([]byte("sixteen byte key"))

@@ -2,6 +2,7 @@ package edxsso_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -42,7 +43,9 @@ func startInstance(t *testing.T, l *fakelms.LMS, name, dbURL, keys string) *inst
 	// The generic OpenID Connect backend on the same provider: it revokes
 	// tokens (the edX backend has no revocation endpoint).
 	oidc := func(s *settings.Settings, used socialauth.NonceStorage) (socialauth.Backend, error) {
-		cfg, err := backends.OIDCConfigFrom(s, backends.OIDCConfig{OAuth2: backends.OAuth2Config{UsedStates: used}})
+		// token_type declared secret: edxsso hands the backend's secret
+		// members to the store.
+		cfg, err := backends.OIDCConfigFrom(s, backends.OIDCConfig{OAuth2: backends.OAuth2Config{UsedStates: used, SecretExtraData: []string{"token_type"}}})
 		if err != nil {
 			return nil, err
 		}
@@ -222,6 +225,13 @@ func TestFieldEncryptionThroughViews(t *testing.T) {
 				t.Fatalf("oidc association: %v, %v", byB, err)
 			}
 			noPlaintext(t, "after the oidc sign-in", b.sso.Store, byB[0])
+			var stored map[string]any
+			if err := json.Unmarshal([]byte(rawExtraData(t, b.sso.Store, byB[0].ID)), &stored); err != nil {
+				t.Fatal(err)
+			}
+			if tt, _ := byB[0].ExtraData["token_type"].(string); tt == "" || !strings.HasPrefix(fmt.Sprint(stored["token_type"]), "enc:v1:") {
+				t.Errorf("the oidc backend's declared secret token_type: read %q, stored %v", tt, stored["token_type"])
+			}
 			// a's browser is signed in at a, whose key does not open it:
 			// refused, nothing revoked or removed.
 			revokes := l.Calls().Revoke
