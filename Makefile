@@ -5,6 +5,7 @@
 #   make services   start PostgreSQL, MariaDB, the OpenID providers (loopback), install Chromium
 #   make test-db    services + test against all three databases
 #   make bench      benchmarks into bench.txt (+ table via cmd/benchtable if present)
+#   make bench-process  process-level demo vs. floor (bench/process.sh; N, DBS, SCALE, MEMORY)
 #   make fuzz       each fuzz target for FUZZTIME (default 30s)
 #   make demo       build cmd/demo into bin/demo and exec it with $(ARGS)
 #   make clean
@@ -38,7 +39,7 @@ PROVIDER_MODS       := $(patsubst %/go.mod,%,$(wildcard e2e/providers/*/go.mod))
 # where go-test leaves its summary line for `test` to repeat last
 SUMMARY             := $(shell mktemp -u "$${TMPDIR:-/tmp}/socialauth-test-summary.XXXXXX")
 
-.PHONY: test lint fmt-check vet staticcheck go-test bench demo services test-db fuzz clean
+.PHONY: test lint fmt-check vet staticcheck go-test bench bench-process demo services test-db fuzz clean
 
 test: fmt-check vet staticcheck go-test
 	@echo "== make test: OK (gofmt, go vet, staticcheck $(STATICCHECK_VERSION), go test -race)"
@@ -89,6 +90,12 @@ go-test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./... | tee bench.txt
 	@if [ -d cmd/benchtable ]; then $(GO) run ./cmd/benchtable bench.txt; fi
+
+# Each service in its own process against the fake LMS and the databases of
+# .ci/services (when their DSNs are in the environment): see
+# docs/performance.md. Not part of `make test`.
+bench-process:
+	bench/process.sh
 
 # The recipe execs the built binary (not `go run`), so the demo is make's
 # direct child: Ctrl-C or a signal to make stops the server, and its exit

@@ -45,6 +45,20 @@ type Revoker interface {
 	Revoke(ctx context.Context, token, uid string) error
 }
 
+// SecretDeclarer is a Backend that keeps secrets in extra_data beyond
+// DefaultSecretMembers (a provider's extra token, say): a store that
+// encrypts secret members encrypts these too. The answer must not change
+// after construction.
+type SecretDeclarer interface {
+	SecretExtraData() []string
+}
+
+// DefaultSecretMembers are the members of extra_data that are secrets for
+// every backend: a store with field encryption stores them encrypted.
+func DefaultSecretMembers() []string {
+	return []string{"access_token", "refresh_token", "id_token"}
+}
+
 // LogoutURLer is a Backend with a provider logout URL. s is the request
 // being logged out (an OpenID Connect backend reads its id_token_hint from
 // the session).

@@ -56,7 +56,7 @@ func (s *Store) GetSocialAuth(ctx context.Context, provider, uid string) (*socia
 	}
 	for i := range rows {
 		if rows[i].Provider == provider && rows[i].UID == uid {
-			return rows[i].model(), nil
+			return s.crypt.reveal(rows[i].model()), nil
 		}
 	}
 	return nil, notFound("get social auth")
@@ -137,7 +137,7 @@ func (s *Store) GetSocialAuthWithUser(ctx context.Context, provider, uid string)
 	if holds {
 		s.held.set(found)
 	}
-	return sa, owner, nil
+	return s.crypt.reveal(sa), owner, nil
 }
 
 // holdsReadRows reports whether an association row read now stays this
@@ -230,7 +230,7 @@ func (s *Store) GetSocialAuthByID(ctx context.Context, id int64) (*socialauth.Us
 	if len(rows) == 0 {
 		return nil, notFound("get social auth")
 	}
-	return rows[0].model(), nil
+	return s.crypt.reveal(rows[0].model()), nil
 }
 
 // GetSocialAuthsForUser lists a user's associations by id, optionally only
@@ -257,7 +257,7 @@ func (s *Store) GetSocialAuthsForUser(ctx context.Context, userID, provider stri
 		if provider != "" && rows[i].Provider != provider {
 			continue
 		}
-		out = append(out, rows[i].model())
+		out = append(out, s.crypt.reveal(rows[i].model()))
 	}
 	return out, nil
 }
@@ -353,13 +353,17 @@ func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old m
 		if err != nil {
 			return err
 		}
+		// update sees plaintext; a secret member that does not decrypt is
+		// kept as stored unless update sets it (a sign-in's fresh tokens).
+		kept, bad := tx.crypt.open(id, row.row.Provider, row.row.UID, old)
 		next, changed := update(old)
 		if !changed {
 			// update may have modified old: answer with what is stored.
 			out, err = row.model()
+			tx.crypt.reveal(out)
 			return err
 		}
-		b, err := marshalExtra(next)
+		b, sealed, err := tx.crypt.marshal(row.row.Provider, row.row.UID, next, kept)
 		if err != nil {
 			return err
 		}
@@ -374,8 +378,10 @@ func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old m
 			kept.extra, kept.modified = b, row.modified
 			tx.held.set(&kept)
 		}
-		out, err = row.model()
-		return err
+		if out, err = row.model(); err != nil {
+			return err
+		}
+		return tx.crypt.revealWritten(out, next, sealed, bad)
 	})
 	if err != nil {
 		return nil, err

@@ -41,6 +41,18 @@ type Options struct {
 	// BusyRetries is how many times a SQLite transaction whose BEGIN found
 	// the database locked is retried (0: 5). Other dialects never retry.
 	BusyRetries int
+	// FieldKeys turn on field encryption: every secret member of an
+	// association's extra_data is stored encrypted (AES-256-GCM, bound to
+	// the association's provider and uid and the member's name) and read
+	// back decrypted. The first key encrypts, every key decrypts, so keys
+	// rotate by putting the new one first (then Reencrypt). Each key has at
+	// least MinFieldKeyLen bytes (ParseFieldKeys reads the text form). nil:
+	// members are written as given.
+	FieldKeys [][]byte
+	// SecretMembers are secret members beyond
+	// socialauth.DefaultSecretMembers (access_token, refresh_token,
+	// id_token): the SecretExtraData of the backends (SecretDeclarer).
+	SecretMembers []string
 }
 
 // Store is a socialauth.Storage over GORM. It is safe for concurrent use. A
@@ -57,6 +69,8 @@ type Store struct {
 	// held is the association row this transaction holds (nil outside
 	// one): see txRow.
 	held *txRow
+	// crypt encrypts and decrypts the secret members of extra_data.
+	crypt *fieldCrypt
 }
 
 // txRow remembers, inside one transaction, the association row it holds:
@@ -114,7 +128,12 @@ func New(db *gorm.DB, opts Options) (*Store, error) {
 	if err := users.validate(); err != nil {
 		return nil, err
 	}
+	crypt, err := newFieldCrypt(opts.FieldKeys, opts.SecretMembers)
+	if err != nil {
+		return nil, err
+	}
 	s := &Store{
+		crypt:   crypt,
 		db:      db,
 		dialect: d,
 		log:     opts.Logger,
@@ -240,6 +259,7 @@ func (s *Store) tx(ctx context.Context, fn func(tx *Store) error) error {
 			t.db = gtx
 			t.inTx = true
 			t.closer = nil
+			t.crypt = s.crypt.inTx()
 			t.held = &txRow{}
 			fnErr = fn(&t)
 			return fnErr

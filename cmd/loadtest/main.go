@@ -13,6 +13,20 @@
 // username. Connections are kept alive across flows, as browsers and
 // proxies do.
 //
+// With -url a,b (several instances of one service), flow i goes to the
+// i-th URL round robin; the LMS must accept every one's callback.
+//
+// Measured from outside, as an operator would (docs/performance.md,
+// bench/process.sh): -pid (comma list: the service's processes) and
+// -lms-pid read utime+stime from /proc/<pid>/stat before the first flow
+// and after the last, and print the CPU per sign-in of each side and the
+// service's RSS at the end; -pg-dsn (the service's PostgreSQL database,
+// pg_stat_statements loaded) prints the SQL statements per sign-in (all
+// requests, session store included, transaction control excluded). -me-only
+// signs each of the -c browsers in once before the clock and then times
+// only GET /me (statements per /me). -json prints the summary as one JSON
+// object instead of the text.
+//
 // The run stops after -n flows or -duration, whichever comes first. Every
 // URL it is sent to — -url and every redirect — must be on a loopback host
 // (127.0.0.0/8, ::1 or localhost): this is not a tool for other people's
@@ -32,8 +46,10 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,7 +70,13 @@ func main() {
 
 // config is the command line.
 type config struct {
-	base     *url.URL
+	targets  []*url.URL // -url, one or more
+	pids     []int      // -pid: the service's processes
+	lmsPIDs  []int      // -lms-pid
+	pgDSN    string
+	meOnly   bool
+	asJSON   bool
+	procRoot string // "/proc"
 	backend  string
 	n, c     int
 	users    int
@@ -77,8 +99,13 @@ var ErrNotLoopback = errors.New("only loopback targets are allowed (127.0.0.0/8,
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	rawURL := fs.String("url", "http://127.0.0.1:8000", "base URL of the running demo (loopback only)")
-	c := &config{}
+	rawURL := fs.String("url", "http://127.0.0.1:8000", "base URL of the running demo (loopback only); a comma list spreads the flows over several instances")
+	pids := fs.String("pid", "", "process id(s) of the service, comma list: CPU per sign-in and RSS from /proc")
+	lmsPIDs := fs.String("lms-pid", "", "process id(s) of the LMS, comma list: its CPU per sign-in from /proc")
+	c := &config{procRoot: "/proc"}
+	fs.StringVar(&c.pgDSN, "pg-dsn", "", "the service's PostgreSQL database (pg_stat_statements): SQL statements per sign-in")
+	fs.BoolVar(&c.meOnly, "me-only", false, "sign each concurrent browser in once before the clock, then time GET /me only")
+	fs.BoolVar(&c.asJSON, "json", false, "print the summary as JSON")
 	fs.StringVar(&c.backend, "backend", "edx-oauth2", "backend to sign in with")
 	fs.IntVar(&c.n, "n", 1000, "number of flows")
 	fs.IntVar(&c.c, "c", 4, "concurrent flows")
@@ -108,16 +135,41 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	case c.backend == "" || strings.ContainsAny(c.backend, "/?#%"):
 		return nil, errors.New("-backend must be a plain backend name")
 	}
-	u, err := url.Parse(*rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return nil, errors.New("-url must be an http(s) URL such as http://127.0.0.1:8000")
+	for raw := range strings.SplitSeq(*rawURL, ",") {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return nil, errors.New("-url must be an http(s) URL such as http://127.0.0.1:8000 (or a comma list of them)")
+		}
+		if err := checkLoopback(u); err != nil {
+			return nil, fmt.Errorf("-url: %w", err)
+		}
+		u.Path, u.RawPath, u.RawQuery, u.Fragment = strings.TrimRight(u.Path, "/"), "", "", ""
+		c.targets = append(c.targets, u)
 	}
-	if err := checkLoopback(u); err != nil {
-		return nil, fmt.Errorf("-url: %w", err)
+	var err error
+	if c.pids, err = parsePIDs("-pid", *pids); err != nil {
+		return nil, err
 	}
-	u.Path, u.RawPath, u.RawQuery, u.Fragment = strings.TrimRight(u.Path, "/"), "", "", ""
-	c.base = u
+	if c.lmsPIDs, err = parsePIDs("-lms-pid", *lmsPIDs); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// parsePIDs reads a comma list of process ids ("" is none).
+func parsePIDs(name, list string) ([]int, error) {
+	var out []int
+	if strings.TrimSpace(list) == "" {
+		return nil, nil
+	}
+	for f := range strings.SplitSeq(list, ",") {
+		pid, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || pid < 1 {
+			return nil, fmt.Errorf("%s: %q is not a process id", name, f)
+		}
+		out = append(out, pid)
+	}
+	return out, nil
 }
 
 // checkLoopback refuses any host that is not a loopback address.
@@ -156,8 +208,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer transport.CloseIdleConnections()
 
-	// Check the demo answers before starting the clock.
-	if err := preflight(ctx, cfg, transport); err != nil {
+	// Check every instance answers before starting the clock.
+	for _, target := range cfg.targets {
+		if err := preflight(ctx, cfg, target, transport); err != nil {
+			return err
+		}
+	}
+	// -me-only: one signed-in browser per worker, and its username.
+	var signedIn []*http.Client
+	var signedAs []string
+	if cfg.meOnly {
+		for w := range cfg.c {
+			user := username(cfg, int64(w))
+			r, c := signInFlow(ctx, cfg, transport, int64(w), user)
+			if r.err != nil {
+				return fmt.Errorf("-me-only: signing in: %w", r.err)
+			}
+			signedIn, signedAs = append(signedIn, c), append(signedAs, user)
+		}
+	}
+	var pg *pgCounter
+	if cfg.pgDSN != "" {
+		if pg, err = openPGCounter(ctx, cfg.pgDSN); err != nil {
+			return err
+		}
+		defer pg.Close()
+	}
+	before, err := takeSample(ctx, cfg, pg)
+	if err != nil {
 		return err
 	}
 
@@ -166,7 +244,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	started := time.Now()
-	for range cfg.c {
+	for w := range cfg.c {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -175,7 +253,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				if i >= int64(cfg.n) {
 					return
 				}
-				r := flow(ctx, cfg, transport, i)
+				var r flowResult
+				if cfg.meOnly {
+					r = meOnly(ctx, signedIn[w], cfg.targets[w%len(cfg.targets)], signedAs[w])
+				} else {
+					r = flow(ctx, cfg, transport, i)
+				}
 				if r.err != nil && ctx.Err() != nil {
 					return // cut off by -duration: not a failure of the demo
 				}
@@ -187,7 +270,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(started)
-	report(stdout, cfg, results, elapsed)
+	after, err := takeSample(context.WithoutCancel(ctx), cfg, pg)
+	if err != nil {
+		return err
+	}
+	s := summarize(cfg, results, elapsed)
+	s.measure(cfg, before, after)
+	if cfg.asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(s); err != nil {
+			return err
+		}
+	} else {
+		report(stdout, cfg, s)
+	}
 	if len(results) == 0 {
 		return errors.New("no flow finished (is the demo running? see -url)")
 	}
@@ -199,19 +296,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return errors.New("every flow failed")
 }
 
-func preflight(ctx context.Context, cfg *config, t http.RoundTripper) error {
+func preflight(ctx context.Context, cfg *config, base *url.URL, t http.RoundTripper) error {
 	c := &http.Client{Transport: t, Timeout: cfg.timeout, CheckRedirect: noRedirects}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.base.String()+"/healthz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base.String()+"/healthz", nil)
 	if err != nil {
 		return err
 	}
 	res, err := c.Do(req)
 	if err != nil {
-		return fmt.Errorf("the demo does not answer at %s: %w", cfg.base, err)
+		return fmt.Errorf("the demo does not answer at %s: %w", base, err)
 	}
 	drain(res)
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s/healthz answered %d", cfg.base, res.StatusCode)
+		return fmt.Errorf("%s/healthz answered %d", base, res.StatusCode)
 	}
 	return nil
 }
@@ -231,16 +328,30 @@ func username(cfg *config, i int64) string {
 	return fmt.Sprintf("loaduser%d", i%int64(cfg.users))
 }
 
-// flow runs one sign-in as a new browser.
+// flow runs one sign-in as a new browser, at target i of -url.
 func flow(ctx context.Context, cfg *config, t http.RoundTripper, i int64) flowResult {
+	r, _ := signInFlow(ctx, cfg, t, i, username(cfg, i))
+	return r
+}
+
+// meOnly is one GET /me of a signed-in browser.
+func meOnly(ctx context.Context, c *http.Client, base *url.URL, user string) flowResult {
+	start := time.Now()
+	err := checkMe(ctx, c, base.String()+"/me", user)
+	return flowResult{total: time.Since(start), err: err}
+}
+
+// signInFlow signs user in as a new browser at target i of -url and
+// returns the browser.
+func signInFlow(ctx context.Context, cfg *config, t http.RoundTripper, i int64, user string) (flowResult, *http.Client) {
 	jar, _ := cookiejar.New(nil) // never fails without options
 	c := &http.Client{Transport: t, Jar: jar, Timeout: cfg.timeout, CheckRedirect: noRedirects}
-	user := username(cfg, i)
+	base := cfg.targets[int(i%int64(len(cfg.targets)))]
 	start := time.Now()
 	var completeTook time.Duration
 	err := func() error {
 		// 1. The service sends the browser to the LMS.
-		authz, err := expectRedirect(ctx, c, http.MethodGet, cfg.base.String()+"/login/"+cfg.backend+"/?next=%2Fme", nil)
+		authz, err := expectRedirect(ctx, c, http.MethodGet, base.String()+"/login/"+cfg.backend+"/?next=%2Fme", nil)
 		if err != nil {
 			return fmt.Errorf("login: %w", err)
 		}
@@ -250,7 +361,7 @@ func flow(ctx context.Context, cfg *config, t http.RoundTripper, i int64) flowRe
 		if err != nil {
 			return fmt.Errorf("authorize: %w", err)
 		}
-		if !strings.HasPrefix(callback.Path, cfg.base.Path+"/complete/") {
+		if !strings.HasPrefix(callback.Path, base.Path+"/complete/") {
 			return fmt.Errorf("authorize: redirected to %s, not the complete view", callback.Path)
 		}
 		// 3. The callback: the login completes.
@@ -260,13 +371,13 @@ func flow(ctx context.Context, cfg *config, t http.RoundTripper, i int64) flowRe
 		if err != nil {
 			return fmt.Errorf("complete: %w", err)
 		}
-		if landing.Path != cfg.base.Path+"/me" {
+		if landing.Path != base.Path+"/me" {
 			return fmt.Errorf("complete: landed on %s, want /me", landing.Path)
 		}
 		// 4. Signed in.
 		return checkMe(ctx, c, landing.String(), user)
 	}()
-	return flowResult{total: time.Since(start), complete: completeTook, err: err}
+	return flowResult{total: time.Since(start), complete: completeTook, err: err}, c
 }
 
 // expectRedirect sends one request and returns the absolute, loopback
@@ -361,8 +472,9 @@ func checkMe(ctx context.Context, c *http.Client, target, user string) error {
 	return nil
 }
 
-// Summary is what report prints.
+// Summary is what report prints (-json: as JSON).
 type Summary struct {
+	Targets         []string
 	OK, Failed      int
 	Elapsed         time.Duration
 	FlowsPerSecond  float64
@@ -371,10 +483,80 @@ type Summary struct {
 	DistinctErrors  int
 	Concurrency     int
 	FirstLoginsOnly bool
+	MeOnly          bool
+	// Measured from outside (-pid, -lms-pid, -pg-dsn); per successful
+	// flow (or /me with -me-only). Absent flags leave them nil.
+	ServiceCPUms  *float64 `json:",omitempty"`
+	LMSCPUms      *float64 `json:",omitempty"`
+	ServiceRSSKiB []int64  `json:",omitempty"` // at the end, per -pid
+	SQLStatements *float64 `json:",omitempty"`
+	// LoadgenCPUms is this command's own CPU per flow; HostBusyCPUs the
+	// machine's average number of busy CPUs during the run (of HostCPUs):
+	// near HostCPUs, the host itself is the bottleneck.
+	LoadgenCPUms *float64 `json:",omitempty"`
+	HostBusyCPUs *float64 `json:",omitempty"`
+	HostCPUs     int
 }
 
 // Percentiles of a latency sample.
 type Percentiles struct{ P50, P90, P99, Max time.Duration }
+
+// sample is the outside view at one time.
+type sample struct {
+	serviceCPU, lmsCPU, selfCPU time.Duration
+	rss                         []int64
+	statements                  int64
+	host                        hostCPU
+	hostOK                      bool
+}
+
+func takeSample(ctx context.Context, cfg *config, pg *pgCounter) (sample, error) {
+	var s sample
+	var err error
+	if s.serviceCPU, s.rss, err = sampleProcs(cfg.procRoot, cfg.pids); err != nil {
+		return s, fmt.Errorf("-pid: %w", err)
+	}
+	if s.lmsCPU, _, err = sampleProcs(cfg.procRoot, cfg.lmsPIDs); err != nil {
+		return s, fmt.Errorf("-lms-pid: %w", err)
+	}
+	if pg != nil {
+		if s.statements, err = pg.count(ctx); err != nil {
+			return s, err
+		}
+	}
+	// The load generator and the host: best effort (not every system has
+	// a /proc).
+	if self, err := readProc(cfg.procRoot, os.Getpid()); err == nil {
+		s.selfCPU = self.cpu
+		if h, err := readHostCPU(cfg.procRoot); err == nil {
+			s.host, s.hostOK = h, true
+		}
+	}
+	return s, nil
+}
+
+// measure fills the per-flow figures from the samples around the run.
+func (s *Summary) measure(cfg *config, before, after sample) {
+	if s.OK == 0 {
+		return
+	}
+	per := func(v float64) *float64 { v /= float64(s.OK); return &v }
+	if len(cfg.pids) > 0 {
+		s.ServiceCPUms = per(float64((after.serviceCPU - before.serviceCPU).Microseconds()) / 1000)
+		s.ServiceRSSKiB = after.rss
+	}
+	if len(cfg.lmsPIDs) > 0 {
+		s.LMSCPUms = per(float64((after.lmsCPU - before.lmsCPU).Microseconds()) / 1000)
+	}
+	if cfg.pgDSN != "" {
+		s.SQLStatements = per(float64(after.statements - before.statements))
+	}
+	if before.hostOK && after.hostOK && after.host.total > before.host.total {
+		s.LoadgenCPUms = per(float64((after.selfCPU - before.selfCPU).Microseconds()) / 1000)
+		busy := float64(after.host.busy-before.host.busy) / float64(after.host.total-before.host.total) * float64(s.HostCPUs)
+		s.HostBusyCPUs = &busy
+	}
+}
 
 // percentiles uses the nearest-rank method on a sorted copy.
 func percentiles(d []time.Duration) Percentiles {
@@ -391,7 +573,10 @@ func percentiles(d []time.Duration) Percentiles {
 }
 
 func summarize(cfg *config, results []flowResult, elapsed time.Duration) Summary {
-	s := Summary{Elapsed: elapsed, Concurrency: cfg.c, FirstLoginsOnly: cfg.first}
+	s := Summary{Elapsed: elapsed, Concurrency: cfg.c, FirstLoginsOnly: cfg.first, MeOnly: cfg.meOnly, HostCPUs: runtime.NumCPU()}
+	for _, t := range cfg.targets {
+		s.Targets = append(s.Targets, t.String())
+	}
 	var flows, completes []time.Duration
 	errs := map[string]int{}
 	for _, r := range results {
@@ -420,17 +605,31 @@ func summarize(cfg *config, results []flowResult, elapsed time.Duration) Summary
 	return s
 }
 
-func report(w io.Writer, cfg *config, results []flowResult, elapsed time.Duration) {
-	s := summarize(cfg, results, elapsed)
+func report(w io.Writer, cfg *config, s Summary) {
 	kind := fmt.Sprintf("returning users (%d usernames)", cfg.users)
-	if cfg.first {
+	switch {
+	case cfg.meOnly:
+		kind = "GET /me only, signed in"
+	case cfg.first:
 		kind = "first logins"
 	}
-	fmt.Fprintf(w, "target      %s (%s)\n", cfg.base, kind)
+	fmt.Fprintf(w, "target      %s (%s)\n", strings.Join(s.Targets, ", "), kind)
 	fmt.Fprintf(w, "flows       %d ok, %d failed, concurrency %d, %.2fs\n", s.OK, s.Failed, s.Concurrency, s.Elapsed.Seconds())
 	fmt.Fprintf(w, "throughput  %.1f flows/s\n", s.FlowsPerSecond)
 	fmt.Fprintf(w, "flow        p50 %s  p90 %s  p99 %s  max %s\n", ms(s.Flow.P50), ms(s.Flow.P90), ms(s.Flow.P99), ms(s.Flow.Max))
 	fmt.Fprintf(w, "complete    p50 %s  p90 %s  p99 %s  max %s\n", ms(s.Complete.P50), ms(s.Complete.P90), ms(s.Complete.P99), ms(s.Complete.Max))
+	if s.ServiceCPUms != nil {
+		fmt.Fprintf(w, "service cpu %.3f ms/flow, RSS %v KiB\n", *s.ServiceCPUms, s.ServiceRSSKiB)
+	}
+	if s.LMSCPUms != nil {
+		fmt.Fprintf(w, "lms cpu     %.3f ms/flow\n", *s.LMSCPUms)
+	}
+	if s.SQLStatements != nil {
+		fmt.Fprintf(w, "sql         %.2f statements/flow\n", *s.SQLStatements)
+	}
+	if s.HostBusyCPUs != nil {
+		fmt.Fprintf(w, "host        %.2f of %d CPUs busy; loadtest itself %.3f ms/flow\n", *s.HostBusyCPUs, s.HostCPUs, *s.LoadgenCPUms)
+	}
 	for _, e := range s.FirstErrors {
 		fmt.Fprintf(w, "error       %s\n", e)
 	}
