@@ -482,7 +482,7 @@ func (s *Store) GetUserWithSocialAuths(ctx context.Context, id string) (*sociala
 		if err != nil {
 			return nil, nil, err
 		}
-		socials = append(socials, sa)
+		socials = append(socials, s.crypt.reveal(sa))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, s.wrap(op, err)

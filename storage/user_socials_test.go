@@ -84,3 +84,29 @@ func TestGetUserWithSocialAuths(t *testing.T) {
 		})
 	}
 }
+
+// TestGetUserWithSocialAuthsDecrypts: with field encryption on, the
+// associations come back with their tokens decrypted, as
+// GetSocialAuthsForUser gives them.
+func TestGetUserWithSocialAuthsDecrypts(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			s := openFresh(t, target, storage.Options{FieldKeys: [][]byte{newFieldKey(t)}})
+			sa := firstLogin(t, s, "ada")
+			_, socials, err := s.GetUserWithSocialAuths(t.Context(), sa.UserID)
+			if err != nil || len(socials) != 1 {
+				t.Fatalf("GetUserWithSocialAuths = %+v, %v", socials, err)
+			}
+			if got := socials[0].ExtraData["access_token"]; got != "at" || len(socials[0].Unreadable) != 0 {
+				t.Errorf("access_token = %v (unreadable %v), want the decrypted \"at\"", got, socials[0].Unreadable)
+			}
+			want, err := s.GetSocialAuthsForUser(t.Context(), sa.UserID, "", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, socials); diff != "" {
+				t.Errorf("(-GetSocialAuthsForUser +got):\n%s", diff)
+			}
+		})
+	}
+}
