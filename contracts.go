@@ -236,6 +236,17 @@ type SocialUserGetter interface {
 	GetSocialAuthWithUser(ctx context.Context, provider, uid string) (*UserSocialAuth, *User, error)
 }
 
+// UserSocialAuthsGetter is a Storage that can load an active user and all
+// their associations in one query. Service.CurrentUserWithSocialAuths uses
+// it when the store has it (the GORM store does: one joined SELECT instead
+// of two for a page that shows the signed-in user's accounts).
+type UserSocialAuthsGetter interface {
+	// GetUserWithSocialAuths returns the active user with that id and their
+	// associations ordered by id. ErrNotFound when there is no such active
+	// user.
+	GetUserWithSocialAuths(ctx context.Context, userID string) (*User, []*UserSocialAuth, error)
+}
+
 // SessionOwner is who a stored session belongs to, as the session store
 // records it next to the session's data: the signed-in user, the backend of
 // the sign-in and the provider's session id (an OpenID Connect ID token's

@@ -264,6 +264,40 @@ func (s *Service) CurrentUser(ctx context.Context, st Strategy) (*User, error) {
 	return u, nil
 }
 
+// CurrentUserWithSocialAuths is CurrentUser with the user's associations,
+// ordered by id, for a page that shows them: one query when the Storage is
+// a UserSocialAuthsGetter, else GetUser then GetSocialAuthsForUser. A nil
+// user (anonymous, or no longer active) comes with no associations.
+func (s *Service) CurrentUserWithSocialAuths(ctx context.Context, st Strategy) (*User, []*UserSocialAuth, error) {
+	v, ok := st.SessionGet(SessionUserID)
+	if !ok {
+		return nil, nil, nil
+	}
+	id, _ := v.(string)
+	if id == "" {
+		return nil, nil, nil
+	}
+	if g, ok := s.storage.(UserSocialAuthsGetter); ok {
+		u, socials, err := g.GetUserWithSocialAuths(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return u, socials, nil
+	}
+	u, err := s.CurrentUser(ctx, st)
+	if err != nil || u == nil {
+		return nil, nil, err
+	}
+	socials, err := s.storage.GetSocialAuthsForUser(ctx, u.ID, "", 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, socials, nil
+}
+
 // Begin starts a login with the named backend (upstream's do_auth): it keeps
 // FIELDS_STORED_IN_SESSION and the sanitized `next` in the session and
 // returns the backend's redirect to the provider.

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 	"strings"
 
@@ -424,3 +425,70 @@ func (s *Store) AllowedToDisconnect(ctx context.Context, userID, provider string
 
 // usablePassword is Django's has_usable_password: set and not "!…".
 func usablePassword(p string) bool { return p != "" && !strings.HasPrefix(p, "!") }
+
+var _ socialauth.UserSocialAuthsGetter = (*Store)(nil)
+
+// GetUserWithSocialAuths returns the active user with that id and their
+// associations ordered by id, in one query: the user LEFT JOINed with the
+// association table. It implements socialauth.UserSocialAuthsGetter, so a
+// page showing the signed-in user and their associations reads both in one
+// statement instead of GetUser then GetSocialAuthsForUser. ErrNotFound when
+// there is no such active user (an empty or impossible id runs no query).
+func (s *Store) GetUserWithSocialAuths(ctx context.Context, id string) (*socialauth.User, []*socialauth.UserSocialAuth, error) {
+	const op = "get user with social auths"
+	arg, ok := s.users.idArg(id)
+	if !ok {
+		return nil, nil, notFound(op)
+	}
+	a := s.users
+	ucols, mkUser := s.userSelect("u")
+	args := []any{arg}
+	where := "u." + s.qi(a.Columns.ID) + " = ?"
+	if a.Columns.IsActive != "" {
+		where += " AND u." + s.qi(a.Columns.IsActive) + " = ?"
+		args = append(args, true)
+	}
+	query := "SELECT " + ucols + ", " + s.socialCols("sa") +
+		" FROM " + s.qi(a.Table) + " u LEFT JOIN " + s.qi(TableSocialAuth) + " sa ON sa." + s.qi("user_id") + " = u." + s.qi(a.Columns.ID) +
+		" WHERE " + where + " ORDER BY sa." + s.qi("id")
+	rows, err := s.q(ctx).Raw(query, args...).Rows()
+	if err != nil {
+		return nil, nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	var user *socialauth.User
+	socials := []*socialauth.UserSocialAuth{}
+	for rows.Next() {
+		udest, build := mkUser()
+		var (
+			saID                   sql.NullInt64
+			provider, uid, ownerID sql.NullString
+			x                      socialScan
+		)
+		dest := append(udest, &saID, &provider, &uid, &x.extra, &x.created, &x.modified, &ownerID)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, nil, s.wrap(op, err)
+		}
+		u := build()
+		if u == nil || u.ID != id {
+			continue
+		}
+		user = u
+		if !saID.Valid {
+			continue
+		}
+		x.row = socialRow{ID: saID.Int64, Provider: provider.String, UID: uid.String, UserID: ownerID.String}
+		sa, err := x.model()
+		if err != nil {
+			return nil, nil, err
+		}
+		socials = append(socials, s.crypt.reveal(sa))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, s.wrap(op, err)
+	}
+	if user == nil {
+		return nil, nil, notFound(op)
+	}
+	return user, socials, nil
+}
