@@ -98,7 +98,8 @@ my_admin() {
 	MYSQL_PWD=$MY_PASS mysql --protocol=tcp -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" -e "$1"
 }
 
-# fresh_db KIND VARIANT: prints the DATABASE_URL of a new, empty database.
+# fresh_db KIND VARIANT: sets DB_URL to the DATABASE_URL of a new, empty
+# database (not in a subshell: the cleanup must know what was created).
 fresh_db() {
 	local name="socialauth_bench_${2}_$$_$RANDOM"
 	case $1 in
@@ -106,14 +107,14 @@ fresh_db() {
 		# template1 carries pg_stat_statements (.ci/services creates it there)
 		pg_admin "CREATE DATABASE $name TEMPLATE template1"
 		CREATED_PG+=("$name")
-		pg_url "$name"
+		DB_URL=$(pg_url "$name")
 		;;
 	mysql)
 		my_admin "CREATE DATABASE \`$name\` CHARACTER SET utf8mb4"
 		CREATED_MY+=("$name")
-		echo "mysql://$MY_USER:$MY_PASS@$MY_HOST:$MY_PORT/$name"
+		DB_URL="mysql://$MY_USER:$MY_PASS@$MY_HOST:$MY_PORT/$name"
 		;;
-	sqlite) echo "sqlite:$WORK/$name.db" ;;
+	sqlite) DB_URL="sqlite:$WORK/$name.db" ;;
 	esac
 }
 [[ " $DBS " == *" mysql "* ]] && my_parts
@@ -211,7 +212,8 @@ run_db() {
 	declare -A url pid port=([floor]=$FLOOR_PORT [demo]=$DEMO_PORT)
 	echo "== $db: floor and demo, $ROUNDS interleaved rounds of $((N / ROUNDS)) per row" >&2
 	for variant in floor demo; do
-		url[$variant]=$(fresh_db "$db" "$variant")
+		fresh_db "$db" "$variant"
+		url[$variant]=$DB_URL
 		start_service "$variant" "${port[$variant]}" "${url[$variant]}"
 		pid[$variant]=$SVC_PID
 		# Warm-up: creates the returning users, fills the connection pools
@@ -271,7 +273,8 @@ scale_row() { # scale_row LABEL NAME
 run_scale() {
 	local url url2 pid1 pid2
 	echo "== scale: floor, demo, two demos at c=32 (PostgreSQL)" >&2
-	url=$(fresh_db postgres scalefloor)
+	fresh_db postgres scalefloor
+	url=$DB_URL
 	start_service floor "$FLOOR_PORT" "$url"
 	load scale-floor-warmup -url "http://127.0.0.1:$FLOOR_PORT" -pid "$SVC_PID" -users "$USERS" -n "$((USERS * 2))" -c 4
 	for c in 8 32; do
@@ -279,7 +282,8 @@ run_scale() {
 		scale_row "floor, 1 instance" "scale-floor-$c"
 	done
 	stop "$SVC_PID"
-	url=$(fresh_db postgres scaledemo)
+	fresh_db postgres scaledemo
+	url=$DB_URL
 	start_service demo "$DEMO_PORT" "$url"
 	pid1=$SVC_PID
 	load scale-demo-warmup -url "http://127.0.0.1:$DEMO_PORT" -pid "$pid1" -users "$USERS" -n "$((USERS * 2))" -c 4
@@ -303,7 +307,8 @@ MEM_LINES=()
 run_memory() {
 	local url pid rss1 rss2 took
 	echo "== memory: demo RSS after $MEM_N1 and $MEM_N2 sign-ins (PostgreSQL, c=8)" >&2
-	url=$(fresh_db postgres memory)
+	fresh_db postgres memory
+	url=$DB_URL
 	start_service demo "$DEMO_PORT" "$url"
 	pid=$SVC_PID
 	load mem1 -url "http://127.0.0.1:$DEMO_PORT" -pid "$pid" -users 1000 -n "$MEM_N1" -c 8
