@@ -8,13 +8,18 @@
 # sign-in (utime+stime from /proc/<pid>/stat, before/after), the LMS's,
 # flows/s, the complete request's p50/p99, SQL statements per sign-in
 # (PostgreSQL: pg_stat_statements deltas, transaction control excluded) and
-# the ratios demo/floor of the same run.
+# the ratios demo/floor of the same run. The floor and the demo run side by
+# side and the rows are interleaved: each row is ROUNDS rounds of N/ROUNDS
+# sign-ins, floor and demo in turn (alternating which goes first), so that
+# both see the same state of a shared host; a row gives the mean of its
+# rounds (for p50/p99: the mean of the rounds' percentiles).
 #
 #   eval "$(.ci/services --env)"        # PostgreSQL (pg_stat_statements) and MariaDB
 #   make bench-process                  # or: N=2000 bench/process.sh
 #
 # Environment:
 #   N           sign-ins per row (default 300)
+#   ROUNDS      interleaved rounds per row (default 3)
 #   USERS       distinct returning usernames (default 50)
 #   DBS         databases to run, of "postgres sqlite mysql" (default: all
 #               available; PostgreSQL from SOCIALAUTH_TEST_POSTGRES_DSN or
@@ -32,6 +37,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=${N:-300}
+ROUNDS=${ROUNDS:-3}
 USERS=${USERS:-50}
 SCALE=${SCALE:-0}
 MEMORY=${MEMORY:-0}
@@ -92,7 +98,8 @@ my_admin() {
 	MYSQL_PWD=$MY_PASS mysql --protocol=tcp -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" -e "$1"
 }
 
-# fresh_db KIND VARIANT: prints the DATABASE_URL of a new, empty database.
+# fresh_db KIND VARIANT: sets DB_URL to the DATABASE_URL of a new, empty
+# database (not in a subshell: the cleanup must know what was created).
 fresh_db() {
 	local name="socialauth_bench_${2}_$$_$RANDOM"
 	case $1 in
@@ -100,14 +107,14 @@ fresh_db() {
 		# template1 carries pg_stat_statements (.ci/services creates it there)
 		pg_admin "CREATE DATABASE $name TEMPLATE template1"
 		CREATED_PG+=("$name")
-		pg_url "$name"
+		DB_URL=$(pg_url "$name")
 		;;
 	mysql)
 		my_admin "CREATE DATABASE \`$name\` CHARACTER SET utf8mb4"
 		CREATED_MY+=("$name")
-		echo "mysql://$MY_USER:$MY_PASS@$MY_HOST:$MY_PORT/$name"
+		DB_URL="mysql://$MY_USER:$MY_PASS@$MY_HOST:$MY_PORT/$name"
 		;;
-	sqlite) echo "sqlite:$WORK/$name.db" ;;
+	sqlite) DB_URL="sqlite:$WORK/$name.db" ;;
 	esac
 }
 [[ " $DBS " == *" mysql "* ]] && my_parts
@@ -170,7 +177,8 @@ ROWS=()
 row() { # row DB VARIANT KIND C NAME: one table row from r-NAME.json
 	ROWS+=("$(jq -r --arg db "$1" --arg v "$2" --arg k "$3" --arg c "$4" '
 		def f(x; d): if x == null then "–" else (x * pow(10; d) | round / pow(10; d) | tostring) end;
-		"| \($db) | \($v) | \($k) | \($c) | \(f(.ServiceCPUms; 2)) | \(f(.LMSCPUms; 2)) | \(f(.FlowsPerSecond; 0)) | \(f(.Complete.P50 / 1e6; 1)) | \(f(.Complete.P99 / 1e6; 1)) | \(f(.SQLStatements; 2)) |"
+		(if .MeOnly then .Flow else .Complete end) as $l |
+		"| \($db) | \($v) | \($k) | \($c) | \(f(.ServiceCPUms; 2)) | \(f(.LMSCPUms; 2)) | \(f(.FlowsPerSecond; 0)) | \(f($l.P50 / 1e6; 1)) | \(f($l.P99 / 1e6; 1)) | \(f(.SQLStatements; 2)) |"
 	' "$WORK/r-$5.json")")
 }
 RATIOS=()
@@ -178,39 +186,80 @@ ratio() { # ratio DB KIND C: demo/floor of CPU, flows/s, p50, p99, statements
 	RATIOS+=("$(jq -rs --arg db "$1" --arg k "$2" --arg c "$3" '
 		def r(a; b): if a == null or b == null or b == 0 then "–" else (a / b * 100 | round / 100 | tostring) + "×" end;
 		.[0] as $d | .[1] as $f |
-		"| \($db) | \($k) | \($c) | \(r($d.ServiceCPUms; $f.ServiceCPUms)) | \(r($d.ServiceCPUms + $d.LMSCPUms; $f.ServiceCPUms + $f.LMSCPUms)) | \(r($d.FlowsPerSecond; $f.FlowsPerSecond)) | \(r($d.Complete.P50; $f.Complete.P50)) | \(r($d.Complete.P99; $f.Complete.P99)) | \(r($d.SQLStatements; $f.SQLStatements)) |"
-	' "$WORK/r-$1-demo-$2-$3.json" "$WORK/r-$1-floor-$2-$3.json")")
+		(if $d.MeOnly then [$d.Flow, $f.Flow] else [$d.Complete, $f.Complete] end) as [$dl, $fl] |
+		"| \($db) | \($k) | \($c) | \(r($d.ServiceCPUms; $f.ServiceCPUms)) | \(r($d.ServiceCPUms + $d.LMSCPUms; $f.ServiceCPUms + $f.LMSCPUms)) | \(r($d.FlowsPerSecond; $f.FlowsPerSecond)) | \(r($dl.P50; $fl.P50)) | \(r($dl.P99; $fl.P99)) | \(r($d.SQLStatements; $f.SQLStatements)) |"
+	' "$WORK/r-$1-demo-$2-$3.json" "$WORK/r-$1-floor-$2-$3.json" | sed 's/| me |/| \/me only |/')")
+}
+
+# combine NAME ROUND_NAMES...: the mean of the rounds' results as NAME.
+combine() {
+	local name=$1
+	shift
+	local files=()
+	for r in "$@"; do files+=("$WORK/r-$r.json"); done
+	jq -s '
+		def mean(f): (map(f) | if any(. == null) then null else add / length end);
+		{OK: (map(.OK) | add), Failed: (map(.Failed) | add), Concurrency: .[0].Concurrency, HostCPUs: .[0].HostCPUs,
+		 FlowsPerSecond: mean(.FlowsPerSecond), ServiceCPUms: mean(.ServiceCPUms), LMSCPUms: mean(.LMSCPUms),
+		 SQLStatements: mean(.SQLStatements), LoadgenCPUms: mean(.LoadgenCPUms), HostBusyCPUs: mean(.HostBusyCPUs),
+		 Complete: {P50: mean(.Complete.P50), P99: mean(.Complete.P99)}, Flow: {P50: mean(.Flow.P50), P99: mean(.Flow.P99)},
+		 MeOnly: .[0].MeOnly, ServiceRSSKiB: .[-1].ServiceRSSKiB}
+	' "${files[@]}" >"$WORK/r-$name.json"
 }
 
 run_db() {
-	local db=$1 variant url port pgflag=() kind c first
+	local db=$1 variant kind c round order args rounds
+	declare -A url pid port=([floor]=$FLOOR_PORT [demo]=$DEMO_PORT)
+	echo "== $db: floor and demo, $ROUNDS interleaved rounds of $((N / ROUNDS)) per row" >&2
 	for variant in floor demo; do
-		port=$FLOOR_PORT
-		[[ $variant == demo ]] && port=$DEMO_PORT
-		url=$(fresh_db "$db" "$variant")
-		pgflag=()
-		[[ $db == postgres ]] && pgflag=(-pg-dsn "$url")
-		echo "== $db: $variant" >&2
-		start_service "$variant" "$port" "$url"
-		local target=(-url "http://127.0.0.1:$port" -pid "$SVC_PID" -users "$USERS")
+		fresh_db "$db" "$variant"
+		url[$variant]=$DB_URL
+		start_service "$variant" "${port[$variant]}" "${url[$variant]}"
+		pid[$variant]=$SVC_PID
 		# Warm-up: creates the returning users, fills the connection pools
 		# and the JWKS cache. Not reported.
-		load "$db-$variant-warmup" "${target[@]}" -n "$((USERS * 2))" -c 4
-		for kind in returning first; do
-			first=()
-			[[ $kind == first ]] && first=(-first)
-			for c in 1 8; do
-				load "$db-$variant-$kind-$c" "${target[@]}" "${pgflag[@]}" "${first[@]}" -n "$N" -c "$c"
-				row "$db" "$variant" "$kind" "$c" "$db-$variant-$kind-$c"
+		load "$db-$variant-warmup" -url "http://127.0.0.1:${port[$variant]}" -pid "$SVC_PID" -users "$USERS" -n "$((USERS * 2))" -c 4
+	done
+	args() { # args VARIANT: the loadtest flags of that service
+		local a=(-url "http://127.0.0.1:${port[$1]}" -pid "${pid[$1]}" -users "$USERS")
+		[[ $db == postgres ]] && a+=(-pg-dsn "${url[$1]}")
+		echo "${a[@]}"
+	}
+	for kind in returning first /me; do
+		for c in 1 8; do
+			[[ $kind == /me && $c == 8 ]] && continue
+			local extra=()
+			[[ $kind == first ]] && extra=(-first)
+			[[ $kind == /me ]] && extra=(-me-only)
+			local tag=${kind#/}-$c
+			declare -A rounds=([floor]="" [demo]="")
+			for round in $(seq 1 "$ROUNDS"); do
+				order="floor demo"
+				((round % 2 == 0)) && order="demo floor"
+				for variant in $order; do
+					# shellcheck disable=SC2046 # args are words without spaces
+					load "$db-$variant-$tag-r$round" $(args "$variant") "${extra[@]}" -n "$((N / ROUNDS))" -c "$c"
+					rounds[$variant]+=" $db-$variant-$tag-r$round"
+				done
+			done
+			for variant in floor demo; do
+				# shellcheck disable=SC2086 # a list of names
+				combine "$db-$variant-$tag" ${rounds[$variant]}
 			done
 		done
-		load "$db-$variant-me" "${target[@]}" "${pgflag[@]}" -me-only -n "$N" -c 1
-		row "$db" "$variant" "/me only" 1 "$db-$variant-me"
-		stop "$SVC_PID"
+	done
+	stop "${pid[floor]}"
+	stop "${pid[demo]}"
+	for variant in floor demo; do
+		for kind in returning first; do
+			for c in 1 8; do row "$db" "$variant" "$kind" "$c" "$db-$variant-$kind-$c"; done
+		done
+		row "$db" "$variant" "/me only" 1 "$db-$variant-me-1"
 	done
 	for kind in returning first; do
 		for c in 1 8; do ratio "$db" "$kind" "$c"; done
 	done
+	ratio "$db" me 1
 }
 
 # --- scale: c=32, one and two demo instances on one PostgreSQL ---------------
@@ -224,7 +273,8 @@ scale_row() { # scale_row LABEL NAME
 run_scale() {
 	local url url2 pid1 pid2
 	echo "== scale: floor, demo, two demos at c=32 (PostgreSQL)" >&2
-	url=$(fresh_db postgres scalefloor)
+	fresh_db postgres scalefloor
+	url=$DB_URL
 	start_service floor "$FLOOR_PORT" "$url"
 	load scale-floor-warmup -url "http://127.0.0.1:$FLOOR_PORT" -pid "$SVC_PID" -users "$USERS" -n "$((USERS * 2))" -c 4
 	for c in 8 32; do
@@ -232,7 +282,8 @@ run_scale() {
 		scale_row "floor, 1 instance" "scale-floor-$c"
 	done
 	stop "$SVC_PID"
-	url=$(fresh_db postgres scaledemo)
+	fresh_db postgres scaledemo
+	url=$DB_URL
 	start_service demo "$DEMO_PORT" "$url"
 	pid1=$SVC_PID
 	load scale-demo-warmup -url "http://127.0.0.1:$DEMO_PORT" -pid "$pid1" -users "$USERS" -n "$((USERS * 2))" -c 4
@@ -256,7 +307,8 @@ MEM_LINES=()
 run_memory() {
 	local url pid rss1 rss2 took
 	echo "== memory: demo RSS after $MEM_N1 and $MEM_N2 sign-ins (PostgreSQL, c=8)" >&2
-	url=$(fresh_db postgres memory)
+	fresh_db postgres memory
+	url=$DB_URL
 	start_service demo "$DEMO_PORT" "$url"
 	pid=$SVC_PID
 	load mem1 -url "http://127.0.0.1:$DEMO_PORT" -pid "$pid" -users 1000 -n "$MEM_N1" -c 8
@@ -292,6 +344,8 @@ fi
 {
 	echo
 	echo "## Process-level sign-ins: N=$N per row, $(nproc) CPUs ($(uname -m)), $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo ?)"
+	echo
+	echo "(/me only rows: per GET /me of a signed-in browser; latency of that request)"
 	echo
 	echo "| db | variant | kind | c | service CPU ms/sign-in | LMS CPU ms/sign-in | flows/s | complete p50 ms | complete p99 ms | SQL statements/sign-in |"
 	echo "|---|---|---|---|---|---|---|---|---|---|"

@@ -116,11 +116,13 @@ func sampleProcs(procRoot string, pids []int) (time.Duration, []int64, error) {
 }
 
 // statementsQuery counts the statements pg_stat_statements has recorded for
-// the current database, without transaction control (BEGIN, COMMIT,
-// ROLLBACK, SAVEPOINT …) and without its own queries. track = all counts
-// statements inside functions too; the services make none.
+// the current database: top-level ones only (what clients sent; with
+// pg_stat_statements.track = all the server's own nested statements, such
+// as a foreign key's check, are recorded too), without transaction control
+// (BEGIN, COMMIT, ROLLBACK, SAVEPOINT …) and without its own queries.
 const statementsQuery = `SELECT COALESCE(SUM(calls), 0)::bigint FROM pg_stat_statements
 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND toplevel
   AND query !~* '^\s*(BEGIN|COMMIT|ROLLBACK|START TRANSACTION|SAVEPOINT|RELEASE|END)\y'
   AND query NOT LIKE '%pg_stat_statements%'`
 
