@@ -185,6 +185,25 @@ type SocialStorage interface {
 	AllowedToDisconnect(ctx context.Context, userID, provider string, associationID int64) (bool, error)
 }
 
+// SocialLocker is a Storage that can hold one association locked while a
+// slow decision about its extra data is made, such as a token refresh at the
+// provider, so that instances sharing the database never make it twice for
+// the same row. It is optional: the GORM store and MemStore implement it, and
+// the OAuth2 backends use it for RefreshSocial when the store has it.
+type SocialLocker interface {
+	// UpdateSocialAuthLocked locks the association row (SELECT … FOR UPDATE
+	// on PostgreSQL and MySQL; on SQLite a write transaction, which holds the
+	// whole database), reads it, and calls fn with a private copy of it.
+	// When fn reports a change, the extra data it returns is written in the
+	// same transaction; the stored row is returned either way. When fn
+	// returns an error, nothing is written, the lock is released and that
+	// error is returned unchanged. Other writers of the row wait while fn
+	// runs, so fn must bound its own duration and must not use the store.
+	// Inside Transaction it joins the outer transaction. ErrNotFound when
+	// there is no such association (fn is not called).
+	UpdateSocialAuthLocked(ctx context.Context, id int64, fn func(current *UserSocialAuth) (extra map[string]any, changed bool, err error)) (*UserSocialAuth, error)
+}
+
 // PartialStorage stores paused pipelines.
 type PartialStorage interface {
 	SavePartial(ctx context.Context, p *Partial) error

@@ -61,51 +61,33 @@ func (o *OAuth2) refreshOnce(ctx context.Context, refreshToken string) (map[stri
 // the association is re-read (its newest refresh token is used),
 // ValidateRefresh checks the answer, the new extra data is merged into the
 // stored one (old values kept where the answer has none, the refresh token
-// kept when not rotated, auth_time reset) through Storage.UpdateExtraData, and
-// OnRefresh is told. Concurrent calls for one association make one request.
+// kept when not rotated, auth_time reset), and OnRefresh is told.
+//
+// social is the caller's copy of the association. When the store is a
+// socialauth.SocialLocker (the GORM store and MemStore are), the refresh
+// holds across instances sharing the database: the row is locked and
+// re-read, the provider is asked only when the stored tokens are still the
+// ones social carries (or a copy without tokens was given, or the stored
+// access token has expired too), and the answer is written in the same
+// transaction. When another instance has refreshed meanwhile, its stored
+// tokens are returned without a request (and OnRefresh is not told). The
+// provider call is bounded by twice the backend's Timeout, since the row
+// stays locked while it runs; a failure writes nothing. OnRefresh runs after
+// the commit. Concurrent calls for one association in one process make one
+// request.
+//
+// A store without SocialLocker gets the unlocked refresh: re-read, request,
+// merge through Storage.UpdateExtraData.
 func (o *OAuth2) RefreshSocial(ctx context.Context, store socialauth.SocialStorage, social *socialauth.UserSocialAuth) (*socialauth.UserSocialAuth, error) {
 	if social == nil || social.ID == 0 {
 		return nil, socialauth.NewError(socialauth.CodeAuthMissingParameter, o.cfg.Name, "no association", nil)
 	}
 	v, err, _ := o.refresh.Do("id:"+strconv.FormatInt(social.ID, 10), func() (any, error) {
-		cur, err := store.GetSocialAuthByID(ctx, social.ID)
+		updated, refreshed, err := o.refreshSocial(ctx, store, social)
 		if err != nil {
 			return nil, err
 		}
-		if cur.Provider != o.cfg.Name {
-			return nil, socialauth.NewError(socialauth.CodeWrongBackend, o.cfg.Name, "association belongs to another backend", nil)
-		}
-		refreshToken, err := cur.Token("refresh_token")
-		if err != nil {
-			return nil, err
-		}
-		resp, err := o.Refresh(ctx, refreshToken)
-		if err != nil {
-			return nil, err
-		}
-		if o.cfg.ValidateRefresh != nil {
-			if err := o.cfg.ValidateRefresh(ctx, o, cur, resp); err != nil {
-				return nil, err
-			}
-		}
-		details := socialauth.Details(cloneMap(cur.ExtraData))
-		fresh := o.ExtraData(nil, cur.UID, resp, details)
-		updated, err := store.UpdateExtraData(ctx, cur.ID, func(old map[string]any) (map[string]any, bool) {
-			out := cloneMap(old)
-			for k, v := range fresh {
-				out[k] = v
-			}
-			// A refresh answer without expires_in must not leave a stale one
-			// measured from the new auth_time.
-			if _, has := resp["expires_in"]; !has {
-				delete(out, "expires_in")
-			}
-			return out, true
-		})
-		if err != nil {
-			return nil, err
-		}
-		if o.cfg.OnRefresh != nil {
+		if refreshed && o.cfg.OnRefresh != nil {
 			o.cfg.OnRefresh(ctx, o, updated)
 		}
 		return updated, nil
@@ -114,6 +96,124 @@ func (o *OAuth2) RefreshSocial(ctx context.Context, store socialauth.SocialStora
 		return nil, err
 	}
 	return v.(*socialauth.UserSocialAuth), nil
+}
+
+// refreshSocial does RefreshSocial's work; refreshed reports whether the
+// provider was asked (false when the stored tokens were already fresh).
+func (o *OAuth2) refreshSocial(ctx context.Context, store socialauth.SocialStorage, seen *socialauth.UserSocialAuth) (*socialauth.UserSocialAuth, bool, error) {
+	locker, ok := store.(socialauth.SocialLocker)
+	if !ok {
+		return o.refreshSocialUnlocked(ctx, store, seen)
+	}
+	refreshed := false
+	updated, err := locker.UpdateSocialAuthLocked(ctx, seen.ID, func(cur *socialauth.UserSocialAuth) (map[string]any, bool, error) {
+		if cur.Provider != o.cfg.Name {
+			return nil, false, o.wrongBackend()
+		}
+		if !o.mustRefresh(seen, cur) {
+			return nil, false, nil
+		}
+		// The row stays locked while the provider answers: bound the wait.
+		pctx, cancel := context.WithTimeout(ctx, 2*o.cfg.Timeout)
+		defer cancel()
+		refreshToken, err := cur.Token("refresh_token")
+		if err != nil {
+			return nil, false, err
+		}
+		resp, err := o.Refresh(pctx, refreshToken)
+		if err != nil {
+			return nil, false, err
+		}
+		next, err := o.mergeRefresh(pctx, cur, resp)
+		if err != nil {
+			return nil, false, err
+		}
+		refreshed = true
+		return next(cur.ExtraData), true, nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return updated, refreshed, nil
+}
+
+// refreshSocialUnlocked is the refresh for a store without SocialLocker:
+// the provider is asked outside any lock, and the answer merged into the
+// stored extra data atomically.
+func (o *OAuth2) refreshSocialUnlocked(ctx context.Context, store socialauth.SocialStorage, seen *socialauth.UserSocialAuth) (*socialauth.UserSocialAuth, bool, error) {
+	cur, err := store.GetSocialAuthByID(ctx, seen.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	if cur.Provider != o.cfg.Name {
+		return nil, false, o.wrongBackend()
+	}
+	if !o.mustRefresh(seen, cur) {
+		return cur, false, nil
+	}
+	refreshToken, err := cur.Token("refresh_token")
+	if err != nil {
+		return nil, false, err
+	}
+	resp, err := o.Refresh(ctx, refreshToken)
+	if err != nil {
+		return nil, false, err
+	}
+	next, err := o.mergeRefresh(ctx, cur, resp)
+	if err != nil {
+		return nil, false, err
+	}
+	updated, err := store.UpdateExtraData(ctx, cur.ID, func(old map[string]any) (map[string]any, bool) {
+		return next(old), true
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return updated, true, nil
+}
+
+// mustRefresh reports whether the stored association cur still needs the
+// refresh the caller asked for with its copy seen: when cur holds the tokens
+// seen holds, when seen holds none (nothing to compare: the caller asks for
+// a refresh regardless), or when cur's access token has expired as well.
+// Otherwise another caller has refreshed since seen was read.
+func (o *OAuth2) mustRefresh(seen, cur *socialauth.UserSocialAuth) bool {
+	if seen.AccessToken() == "" && seen.RefreshToken() == "" {
+		return true
+	}
+	if cur.AccessToken() == seen.AccessToken() && cur.RefreshToken() == seen.RefreshToken() {
+		return true
+	}
+	return cur.AccessToken() == "" || cur.AccessTokenExpired(o.now())
+}
+
+// mergeRefresh checks a refresh answer for association cur
+// (ValidateRefresh) and returns how it changes stored extra data: the new
+// values merged over the old ones.
+func (o *OAuth2) mergeRefresh(ctx context.Context, cur *socialauth.UserSocialAuth, resp map[string]any) (func(old map[string]any) map[string]any, error) {
+	if o.cfg.ValidateRefresh != nil {
+		if err := o.cfg.ValidateRefresh(ctx, o, cur, resp); err != nil {
+			return nil, err
+		}
+	}
+	details := socialauth.Details(cloneMap(cur.ExtraData))
+	fresh := o.ExtraData(nil, cur.UID, resp, details)
+	return func(old map[string]any) map[string]any {
+		out := cloneMap(old)
+		for k, v := range fresh {
+			out[k] = v
+		}
+		// A refresh answer without expires_in must not leave a stale one
+		// measured from the new auth_time.
+		if _, has := resp["expires_in"]; !has {
+			delete(out, "expires_in")
+		}
+		return out
+	}, nil
+}
+
+func (o *OAuth2) wrongBackend() error {
+	return socialauth.NewError(socialauth.CodeWrongBackend, o.cfg.Name, "association belongs to another backend", nil)
 }
 
 // AccessToken returns the association's access token, refreshing it first

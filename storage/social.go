@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"maps"
 	"database/sql"
 	"strconv"
 	"strings"
@@ -328,7 +329,40 @@ func (s *Store) RemoveSocialAuth(ctx context.Context, id int64) error {
 // from those very bytes, so it is what a later read returns (numbers as
 // json.Number, every digit kept) and shares nothing with update's map.
 func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old map[string]any) (map[string]any, bool)) (*socialauth.UserSocialAuth, error) {
-	const op = "update extra data"
+	return s.updateLocked(ctx, "update extra data", id, func(_ *socialScan, old map[string]any, _ map[string]error) (map[string]any, bool, error) {
+		next, changed := update(old)
+		return next, changed, nil
+	})
+}
+
+// UpdateSocialAuthLocked is socialauth.SocialLocker: UpdateExtraData's
+// locked read and write, with fn deciding from the whole row (its secret
+// members decrypted, those that do not decrypt in Unreadable) and allowed
+// to fail. fn runs inside the transaction that holds the row lock: on
+// PostgreSQL and MySQL other writers and lockers of this row wait; on
+// SQLite every writer of the database waits (up to busy_timeout, then
+// BEGIN is retried), so fn must be short or bounded by a timeout. An error
+// from fn rolls back and is returned as it is.
+func (s *Store) UpdateSocialAuthLocked(ctx context.Context, id int64, fn func(current *socialauth.UserSocialAuth) (map[string]any, bool, error)) (*socialauth.UserSocialAuth, error) {
+	return s.updateLocked(ctx, "update social auth locked", id, func(row *socialScan, old map[string]any, bad map[string]error) (map[string]any, bool, error) {
+		r := row.row
+		r.ExtraData, r.Created, r.Modified = old, row.created.t, row.modified.t
+		cur := r.model()
+		if len(bad) > 0 {
+			cur.Unreadable = maps.Clone(bad)
+		}
+		return fn(cur)
+	})
+}
+
+var _ socialauth.SocialLocker = (*Store)(nil)
+
+// updateLocked reads association id under a row lock (FOR UPDATE; SQLite's
+// immediate transaction already holds the write lock), asks decide for the
+// new extra data, given a private copy of the stored one in plaintext and
+// the secret members that do not decrypt, and writes it when decide
+// reports a change.
+func (s *Store) updateLocked(ctx context.Context, op string, id int64, decide func(row *socialScan, old map[string]any, bad map[string]error) (map[string]any, bool, error)) (*socialauth.UserSocialAuth, error) {
 	if id <= 0 {
 		return nil, notFound(op)
 	}
@@ -348,17 +382,20 @@ func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old m
 		if !found {
 			return notFound(op)
 		}
-		// The decoded map is private to this call: update may change it.
+		// The decoded map is private to this call: decide may change it.
 		old, err := row.extraData()
 		if err != nil {
 			return err
 		}
-		// update sees plaintext; a secret member that does not decrypt is
-		// kept as stored unless update sets it (a sign-in's fresh tokens).
+		// decide sees plaintext; a secret member that does not decrypt is
+		// kept as stored unless decide sets it (a sign-in's fresh tokens).
 		kept, bad := tx.crypt.open(id, row.row.Provider, row.row.UID, old)
-		next, changed := update(old)
+		next, changed, err := decide(&row, old, bad)
+		if err != nil {
+			return err
+		}
 		if !changed {
-			// update may have modified old: answer with what is stored.
+			// decide may have modified old: answer with what is stored.
 			out, err = row.model()
 			tx.crypt.reveal(out)
 			return err

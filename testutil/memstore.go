@@ -519,6 +519,36 @@ func (s *MemStore) UpdateExtraData(ctx context.Context, id int64, update func(ol
 	})
 }
 
+// UpdateSocialAuthLocked is socialauth.SocialLocker. fn runs under the
+// store-wide lock, as on SQLite, where the write transaction holds the whole
+// database: every other call waits until fn returns. When fn fails nothing
+// is written and its error is returned unchanged.
+func (s *MemStore) UpdateSocialAuthLocked(ctx context.Context, id int64, fn func(current *socialauth.UserSocialAuth) (map[string]any, bool, error)) (*socialauth.UserSocialAuth, error) {
+	return run(ctx, s, func(d *memData) (*socialauth.UserSocialAuth, error) {
+		sa, ok := d.socials[id]
+		if !ok {
+			return nil, fmt.Errorf("testutil: social auth %d: %w", id, socialauth.ErrNotFound)
+		}
+		next, changed, err := fn(cloneSocial(sa))
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			c := cloneSocial(sa)
+			c.ExtraData = deepCopyMap(next)
+			if c.ExtraData == nil {
+				c.ExtraData = map[string]any{}
+			}
+			c.Modified = time.Now()
+			d.socials[id] = c
+			sa = c
+		}
+		return cloneSocial(sa), nil
+	})
+}
+
+var _ socialauth.SocialLocker = (*MemStore)(nil)
+
 // AllowedToDisconnect is social-app-django's rule: the user has a usable
 // password, or another association remains (other than associationID when it
 // is non-zero, else other than every association of provider).
