@@ -29,7 +29,12 @@
 //   - a store implementing socialauth.SocialUserGetter answers exactly what
 //     GetSocialAuth followed by GetUser would (the same association, the
 //     same active owner, nil for an inactive one, the same errors), and so
-//     does the Storage its Transaction passes to fn.
+//     does the Storage its Transaction passes to fn;
+//   - a store implementing socialauth.SocialLocker gives fn a private copy
+//     of the whole row, writes what fn returns only when it reports a
+//     change, writes nothing and returns fn's error unchanged when fn fails,
+//     never runs two fns for one row at once (nor an UpdateExtraData of the
+//     row during one), and joins an outer Transaction.
 package storagetest
 
 import (
@@ -42,6 +47,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,6 +78,9 @@ func Run(t *testing.T, newStore func(t *testing.T) socialauth.Storage) {
 		{"TransactionNested", testTransactionNested},
 		{"UpdateExtraData", testUpdateExtraData},
 		{"UpdateExtraDataConcurrent", testUpdateExtraDataConcurrent},
+		{"SocialLocker", testSocialLocker},
+		{"SocialLockerSerialises", testSocialLockerSerialises},
+		{"SocialLockerInTransaction", testSocialLockerInTransaction},
 		{"Partials", testPartials},
 		{"PartialSingleUse", testPartialSingleUse},
 		{"Nonces", testNonces},
@@ -732,6 +741,165 @@ func testUpdateExtraDataConcurrent(t *testing.T, s socialauth.Storage) {
 	}
 	if toInt(got.ExtraData["generation"]) != n || got.RefreshToken() != fmt.Sprintf("rt-%d", n) || got.ExtraData["broken_chain"] != nil {
 		t.Errorf("after %d concurrent rotations extra data = %v; want generation %d, rt-%d and no lost update", n, got.ExtraData, n, n)
+	}
+}
+
+func locker(t *testing.T, s socialauth.Storage) socialauth.SocialLocker {
+	t.Helper()
+	l, ok := s.(socialauth.SocialLocker)
+	if !ok {
+		t.Skip("store does not implement socialauth.SocialLocker")
+	}
+	return l
+}
+
+func testSocialLocker(t *testing.T, s socialauth.Storage) {
+	l := locker(t, s)
+	u := mustUser(t, s, "jsmith")
+	sa := mustSocial(t, s, u.ID, "edx-oauth2", "jsmith")
+	if _, err := s.UpdateExtraData(ctx(t), sa.ID, func(map[string]any) (map[string]any, bool) {
+		return map[string]any{"access_token": "at1", "refresh_token": "rt1"}, true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.UpdateSocialAuthLocked(ctx(t), sa.ID, func(cur *socialauth.UserSocialAuth) (map[string]any, bool, error) {
+		if cur.ID != sa.ID || cur.Provider != "edx-oauth2" || cur.UID != "jsmith" || cur.UserID != u.ID ||
+			cur.AccessToken() != "at1" || cur.RefreshToken() != "rt1" {
+			t.Errorf("fn got %+v; want the stored row", cur)
+		}
+		cur.ExtraData["access_token"] = "at2"
+		cur.ExtraData["refresh_token"] = "rt2"
+		return cur.ExtraData, true, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateSocialAuthLocked: %v", err)
+	}
+	if got.ID != sa.ID || got.AccessToken() != "at2" || got.RefreshToken() != "rt2" {
+		t.Errorf("UpdateSocialAuthLocked returned %+v", got)
+	}
+
+	// A failing fn: its error unchanged, nothing written, even what it
+	// changed in its copy.
+	boom := errors.New("provider down")
+	_, err = l.UpdateSocialAuthLocked(ctx(t), sa.ID, func(cur *socialauth.UserSocialAuth) (map[string]any, bool, error) {
+		cur.ExtraData["access_token"] = "not-saved"
+		return cur.ExtraData, true, boom
+	})
+	if err != boom { // the very error, not one wrapping it
+		t.Errorf("failing fn: error %v; want fn's error unchanged", err)
+	}
+	// No change reported: the stored row is returned, the copy's edits are not.
+	unchanged, err := l.UpdateSocialAuthLocked(ctx(t), sa.ID, func(cur *socialauth.UserSocialAuth) (map[string]any, bool, error) {
+		cur.ExtraData["access_token"] = "not-saved"
+		return cur.ExtraData, false, nil
+	})
+	if err != nil || unchanged.AccessToken() != "at2" {
+		t.Errorf("no-change fn: %v, %v; want the stored at2", unchanged, err)
+	}
+	stored, err := s.GetSocialAuthByID(ctx(t), sa.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.AccessToken() != "at2" || stored.RefreshToken() != "rt2" {
+		t.Errorf("stored after a failed and an unchanged fn: %v; want at2, rt2", stored.ExtraData)
+	}
+
+	called := false
+	_, err = l.UpdateSocialAuthLocked(ctx(t), 999999, func(*socialauth.UserSocialAuth) (map[string]any, bool, error) {
+		called = true
+		return nil, false, nil
+	})
+	wantNotFound(t, "UpdateSocialAuthLocked(unknown)", err)
+	if called {
+		t.Error("fn called for an unknown association")
+	}
+}
+
+// testSocialLockerSerialises: fns for one row never overlap, and an
+// UpdateExtraData of the row waits for the fn running, so no write is lost.
+// Each fn lingers to give an overlap every chance to show.
+func testSocialLockerSerialises(t *testing.T, s socialauth.Storage) {
+	l := locker(t, s)
+	u := mustUser(t, s, "jsmith")
+	sa := mustSocial(t, s, u.ID, "edx-oauth2", "jsmith")
+	const n = 8
+	var active, overlaps atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := 0; i < n; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, err := l.UpdateSocialAuthLocked(context.Background(), sa.ID, func(cur *socialauth.UserSocialAuth) (map[string]any, bool, error) {
+				if active.Add(1) != 1 {
+					overlaps.Add(1)
+				}
+				defer active.Add(-1)
+				time.Sleep(5 * time.Millisecond)
+				cur.ExtraData["locked"] = toInt(cur.ExtraData["locked"]) + 1
+				return cur.ExtraData, true, nil
+			})
+			errs <- err
+		}()
+		go func() {
+			defer wg.Done()
+			_, err := s.UpdateExtraData(context.Background(), sa.ID, func(old map[string]any) (map[string]any, bool) {
+				old["plain"] = toInt(old["plain"]) + 1
+				return old, true
+			})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent update: %v", err)
+		}
+	}
+	if overlaps.Load() != 0 {
+		t.Errorf("%d fns ran while another held the row", overlaps.Load())
+	}
+	got, err := s.GetSocialAuthByID(ctx(t), sa.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if toInt(got.ExtraData["locked"]) != n || toInt(got.ExtraData["plain"]) != n {
+		t.Errorf("after %d locked and %d plain updates: %v; want no lost update", n, n, got.ExtraData)
+	}
+}
+
+func testSocialLockerInTransaction(t *testing.T, s socialauth.Storage) {
+	locker(t, s)
+	u := mustUser(t, s, "jsmith")
+	sa := mustSocial(t, s, u.ID, "edx-oauth2", "jsmith")
+	rollback := errors.New("roll back")
+	err := s.Transaction(ctx(t), func(tx socialauth.Storage) error {
+		l, ok := tx.(socialauth.SocialLocker)
+		if !ok {
+			t.Fatal("the Storage Transaction passes to fn is not a SocialLocker")
+		}
+		got, err := l.UpdateSocialAuthLocked(ctx(t), sa.ID, func(cur *socialauth.UserSocialAuth) (map[string]any, bool, error) {
+			cur.ExtraData["access_token"] = "in-tx"
+			return cur.ExtraData, true, nil
+		})
+		if err != nil || got.AccessToken() != "in-tx" {
+			t.Errorf("in transaction: %v, %v", got, err)
+		}
+		if again, err := tx.GetSocialAuthByID(ctx(t), sa.ID); err != nil || again.AccessToken() != "in-tx" {
+			t.Errorf("the transaction does not see its own locked write: %v, %v", again, err)
+		}
+		return rollback
+	})
+	if !errors.Is(err, rollback) {
+		t.Fatalf("Transaction = %v", err)
+	}
+	got, err := s.GetSocialAuthByID(ctx(t), sa.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessToken() != "" {
+		t.Errorf("a rolled back transaction kept the locked write: %v", got.ExtraData)
 	}
 }
 
