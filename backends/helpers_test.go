@@ -57,18 +57,24 @@ func newLMS(t testing.TB, opts fakelms.Options) *fakelms.LMS {
 // lmsConfig is the code configuration of a plain OAuth2 backend for the
 // fake LMS (no OpenID). Its UserInfoURL is fetched by the base.
 func lmsConfig(l *fakelms.LMS) OAuth2Config {
+	return lmsConfigAt(l.URL(), l.Client())
+}
+
+// lmsConfigAt is lmsConfig for the fake LMS served at base, reached with
+// client (nil: a default client), as another process sees it.
+func lmsConfigAt(base string, client *http.Client) OAuth2Config {
 	return OAuth2Config{
 		Name: "lms",
 		Endpoints: Endpoints{
-			AuthorizationURL: l.URL() + "/oauth2/authorize",
-			AccessTokenURL:   l.URL() + "/oauth2/access_token",
-			RevokeURL:        l.URL() + "/oauth2/revoke_token",
-			UserInfoURL:      l.URL() + "/oauth2/user_info",
+			AuthorizationURL: base + "/oauth2/authorize",
+			AccessTokenURL:   base + "/oauth2/access_token",
+			RevokeURL:        base + "/oauth2/revoke_token",
+			UserInfoURL:      base + "/oauth2/user_info",
 		},
 		DefaultScope: []string{"profile", "email"},
 		IDKey:        "preferred_username",
 		ExtraData:    []ExtraDataField{{Name: "refresh_token"}, {Name: "expires_in"}},
-		HTTPClient:   l.Client(),
+		HTTPClient:   client,
 	}
 }
 
