@@ -70,7 +70,7 @@ func sharedDB(t *testing.T, target dbtest.Target) (a, b *storage.Store, url stri
 
 // associateExpired signs jsmith in at the LMS through b and stores the
 // association with an access token that expired a while ago.
-func associateExpired(t *testing.T, l *fakelms.LMS, b socialauth.Backend, store socialauth.Storage) *socialauth.UserSocialAuth {
+func associateExpired(t testing.TB, l *fakelms.LMS, b socialauth.Backend, store socialauth.Storage) *socialauth.UserSocialAuth {
 	t.Helper()
 	ctx := context.Background()
 	resp, err := login(t, l, b, newStrategy())
@@ -537,4 +537,54 @@ func TestRefreshStaleCopy(t *testing.T) {
 			return hidden, hidden
 		})
 	})
+}
+
+// BenchmarkRefreshLocked measures a refresh through the row lock
+// (UpdateSocialAuthLocked) against the unlocked refresh of a store without
+// socialauth.SocialLocker, interleaved in chunks on one association, the
+// fake LMS over loopback and each database: x-unlocked = locked/unlocked
+// in ns per refresh. ns/op is one locked plus one unlocked refresh.
+func BenchmarkRefreshLocked(b *testing.B) {
+	for _, target := range dbtest.Targets(b) {
+		b.Run(target.Name, func(b *testing.B) {
+			l := newLMS(b, fakelms.Options{})
+			url := storeURL(target, dbtest.Fresh(b, target))
+			store := openStore(b, url)
+			if err := store.AutoMigrate(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			be := lmsOAuth2(b, l, nil, nil)
+			social := associateExpired(b, l, be, store)
+			unlocked := struct{ socialauth.Storage }{store}
+			ctx := context.Background()
+			refresh := func(st socialauth.SocialStorage) {
+				var err error
+				if social, err = be.RefreshSocial(ctx, st, social); err != nil {
+					b.Fatal(err)
+				}
+			}
+			const chunk = 8
+			var locked, plain time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i += chunk {
+				end := min(i+chunk, b.N)
+				t0 := time.Now()
+				for j := i; j < end; j++ {
+					refresh(store)
+				}
+				t1 := time.Now()
+				for j := i; j < end; j++ {
+					refresh(unlocked)
+				}
+				locked += t1.Sub(t0)
+				plain += time.Since(t1)
+			}
+			b.StopTimer()
+			if plain > 0 {
+				b.ReportMetric(float64(locked.Nanoseconds())/float64(b.N), "locked-ns/op")
+				b.ReportMetric(float64(plain.Nanoseconds())/float64(b.N), "unlocked-ns/op")
+				b.ReportMetric(float64(locked)/float64(plain), "x-unlocked")
+			}
+		})
+	}
 }
