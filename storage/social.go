@@ -2,8 +2,8 @@ package storage
 
 import (
 	"context"
-	"maps"
 	"database/sql"
+	"maps"
 	"strconv"
 	"strings"
 
