@@ -45,6 +45,20 @@ type Revoker interface {
 	Revoke(ctx context.Context, token, uid string) error
 }
 
+// SecretDeclarer is a Backend that keeps secrets in extra_data beyond
+// DefaultSecretMembers (a provider's extra token, say): a store that
+// encrypts secret members encrypts these too. The answer must not change
+// after construction.
+type SecretDeclarer interface {
+	SecretExtraData() []string
+}
+
+// DefaultSecretMembers are the members of extra_data that are secrets for
+// every backend: a store with field encryption stores them encrypted.
+func DefaultSecretMembers() []string {
+	return []string{"access_token", "refresh_token", "id_token"}
+}
+
 // LogoutURLer is a Backend with a provider logout URL. s is the request
 // being logged out (an OpenID Connect backend reads its id_token_hint from
 // the session).
@@ -220,6 +234,17 @@ type SocialUserGetter interface {
 	// provider and uid, and its owner when the owner is active (nil user
 	// otherwise). ErrNotFound when there is no association.
 	GetSocialAuthWithUser(ctx context.Context, provider, uid string) (*UserSocialAuth, *User, error)
+}
+
+// UserSocialAuthsGetter is a Storage that can load an active user and all
+// their associations in one query. Service.CurrentUserWithSocialAuths uses
+// it when the store has it (the GORM store does: one joined SELECT instead
+// of two for a page that shows the signed-in user's accounts).
+type UserSocialAuthsGetter interface {
+	// GetUserWithSocialAuths returns the active user with that id and their
+	// associations ordered by id. ErrNotFound when there is no such active
+	// user.
+	GetUserWithSocialAuths(ctx context.Context, userID string) (*User, []*UserSocialAuth, error)
 }
 
 // SessionOwner is who a stored session belongs to, as the session store

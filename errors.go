@@ -61,6 +61,11 @@ const (
 	CodeMissingBackend              Code = "missing_backend"
 	CodeStorageUnavailable          Code = "storage_unavailable"
 	CodeImproperlyConfigured        Code = "improperly_configured"
+	// CodeFieldEncryption: a stored secret (a provider token kept encrypted
+	// in extra_data) does not decrypt: sealed with a key no longer
+	// configured, tampered with, or copied from another association. Not
+	// an upstream class.
+	CodeFieldEncryption Code = "field_encryption"
 )
 
 // parent gives the upstream class hierarchy: errors.Is(err, CodeAuthException)
@@ -69,7 +74,7 @@ const (
 func (c Code) parent() Code {
 	switch c {
 	case CodeAuthException, CodeNotAllowedToDisconnect, CodeWrongBackend,
-		CodeStorageUnavailable, CodeImproperlyConfigured:
+		CodeStorageUnavailable, CodeImproperlyConfigured, CodeFieldEncryption:
 		return ""
 	case CodeAuthInvalidParameter, CodeAuthNotImplementedParameter:
 		return CodeAuthMissingParameter
@@ -123,6 +128,8 @@ func (c Code) message() string {
 		return "Storage unavailable"
 	case CodeImproperlyConfigured:
 		return "Improperly configured"
+	case CodeFieldEncryption:
+		return "Stored secret cannot be decrypted"
 	default:
 		return "Authentication error"
 	}

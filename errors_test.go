@@ -31,6 +31,7 @@ func TestErrorHierarchy(t *testing.T) {
 		{socialauth.CodeWrongBackend, []error{socialauth.CodeWrongBackend}, []error{socialauth.CodeMissingBackend, socialauth.CodeAuthException}, 400, "Incorrect authentication service"},
 		{socialauth.CodeNotAllowedToDisconnect, []error{socialauth.CodeNotAllowedToDisconnect}, []error{socialauth.CodeAuthException}, 403, "This account is not allowed to be disconnected."},
 		{socialauth.CodeStorageUnavailable, []error{socialauth.CodeStorageUnavailable}, []error{socialauth.CodeAuthException}, 503, "Storage unavailable"},
+		{socialauth.CodeFieldEncryption, []error{socialauth.CodeFieldEncryption}, []error{socialauth.CodeAuthException, socialauth.CodeStorageUnavailable}, 500, "Stored secret cannot be decrypted"},
 		{socialauth.CodeInvalidEmail, []error{socialauth.CodeInvalidEmail, socialauth.CodeAuthException}, nil, 403, "Email couldn't be validated"},
 	}
 	for _, tt := range tests {

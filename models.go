@@ -121,6 +121,13 @@ func (u *User) Clone() *User {
 // UserSocialAuth links a user to one account at one provider (upstream's
 // UserSocialAuth model): UNIQUE(provider, uid), uid never empty and compared
 // exactly.
+//
+// A store that keeps secret members of extra_data encrypted (the GORM store
+// with field encryption keys) gives them back decrypted in ExtraData. A
+// member it cannot decrypt (a key no longer configured, a tampered or
+// copied value) is left out of ExtraData and recorded in Unreadable, so
+// that using it (Token, refresh, revoke) is a typed error and never the
+// ciphertext taken for a token; a fresh sign-in rewrites it.
 type UserSocialAuth struct {
 	ID        int64
 	UserID    string
@@ -129,15 +136,33 @@ type UserSocialAuth struct {
 	ExtraData map[string]any
 	Created   time.Time
 	Modified  time.Time
+	// Unreadable holds, by member name, the error of each secret member
+	// the store could not decrypt (an *Error of code CodeFieldEncryption);
+	// nil when every member was read.
+	Unreadable map[string]error
 }
 
-// AccessToken returns extra_data["access_token"] as a string.
+// Token returns the string member name of extra_data (access_token,
+// refresh_token, id_token, …): "" when absent, and the store's typed error
+// (CodeFieldEncryption) when the member is stored encrypted and could not
+// be decrypted. Refresh and revoke read tokens through it.
+func (s *UserSocialAuth) Token(name string) (string, error) {
+	if err, bad := s.Unreadable[name]; bad {
+		return "", err
+	}
+	v, _ := s.ExtraData[name].(string)
+	return v, nil
+}
+
+// AccessToken returns extra_data["access_token"] as a string ("" when
+// absent or unreadable: use Token to tell these apart).
 func (s *UserSocialAuth) AccessToken() string {
 	v, _ := s.ExtraData["access_token"].(string)
 	return v
 }
 
-// RefreshToken returns extra_data["refresh_token"] as a string.
+// RefreshToken returns extra_data["refresh_token"] as a string ("" when
+// absent or unreadable: use Token to tell these apart).
 func (s *UserSocialAuth) RefreshToken() string {
 	v, _ := s.ExtraData["refresh_token"].(string)
 	return v

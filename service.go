@@ -114,6 +114,12 @@ func New(opts Options) (*Service, error) {
 				Msg: "Options.Backends: every backend needs a name of its own"})
 			continue
 		}
+		if !validBackendName(name) {
+			errs = append(errs, &Error{Code: CodeImproperlyConfigured, Backend: name,
+				Msg: fmt.Sprintf("Options.Backends: a backend name is at most %d letters, digits, '-', '_' or '.' (it is stored in the provider column and is a URL path segment)", MaxBackendNameLength)})
+			s.served[name] = nil
+			continue
+		}
 		sv, err := build(b, opts)
 		if err != nil {
 			errs = append(errs, err)
@@ -256,6 +262,40 @@ func (s *Service) CurrentUser(ctx context.Context, st Strategy) (*User, error) {
 		return nil, nil
 	}
 	return u, nil
+}
+
+// CurrentUserWithSocialAuths is CurrentUser with the user's associations,
+// ordered by id, for a page that shows them: one query when the Storage is
+// a UserSocialAuthsGetter, else GetUser then GetSocialAuthsForUser. A nil
+// user (anonymous, or no longer active) comes with no associations.
+func (s *Service) CurrentUserWithSocialAuths(ctx context.Context, st Strategy) (*User, []*UserSocialAuth, error) {
+	v, ok := st.SessionGet(SessionUserID)
+	if !ok {
+		return nil, nil, nil
+	}
+	id, _ := v.(string)
+	if id == "" {
+		return nil, nil, nil
+	}
+	if g, ok := s.storage.(UserSocialAuthsGetter); ok {
+		u, socials, err := g.GetUserWithSocialAuths(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return u, socials, nil
+	}
+	u, err := s.CurrentUser(ctx, st)
+	if err != nil || u == nil {
+		return nil, nil, err
+	}
+	socials, err := s.storage.GetSocialAuthsForUser(ctx, u.ID, "", 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, socials, nil
 }
 
 // Begin starts a login with the named backend (upstream's do_auth): it keeps
@@ -488,4 +528,26 @@ func addQuery(target, key, value string) string {
 
 func configError(backend string, err error) error {
 	return &Error{Code: CodeImproperlyConfigured, Backend: backend, Err: err}
+}
+
+// MaxBackendNameLength is the longest backend name New accepts, in bytes:
+// the width of the provider column (social-app-django's max_length=32), so
+// a longer name stops start-up instead of failing the first sign-in.
+const MaxBackendNameLength = 32
+
+// validBackendName reports whether name fits the provider column and a URL
+// path segment as is: 1 to MaxBackendNameLength ASCII letters, digits, '-',
+// '_' or '.' (every upstream backend name does).
+func validBackendName(name string) bool {
+	if name == "" || len(name) > MaxBackendNameLength || name == "." || name == ".." {
+		return false
+	}
+	for _, c := range []byte(name) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -841,6 +841,11 @@ func TestBackendsOnePerName(t *testing.T) {
 	for name, list := range map[string][]socialauth.Backend{
 		"duplicate": {&testutil.FakeBackend{BackendName: "x"}, &testutil.FakeBackend{BackendName: "x"}},
 		"none":      nil,
+		"too long":  {&testutil.FakeBackend{BackendName: strings.Repeat("b", socialauth.MaxBackendNameLength+1)}},
+		"slash":     {&testutil.FakeBackend{BackendName: "a/b"}},
+		"space":     {&testutil.FakeBackend{BackendName: "a b"}},
+		"non-ASCII": {&testutil.FakeBackend{BackendName: "gööglé"}},
+		"dot-dot":   {&testutil.FakeBackend{BackendName: ".."}},
 	} {
 		_, err := socialauth.New(socialauth.Options{Storage: testutil.NewStore(), Steps: pipeline.NewSteps(), Backends: list})
 		if !errors.Is(err, socialauth.CodeImproperlyConfigured) {
@@ -848,11 +853,13 @@ func TestBackendsOnePerName(t *testing.T) {
 		}
 	}
 	svc, err := socialauth.New(socialauth.Options{Storage: testutil.NewStore(), Steps: pipeline.NewSteps(),
-		Backends: []socialauth.Backend{&testutil.FakeBackend{BackendName: "b"}, &testutil.FakeBackend{BackendName: "a"}}})
+		Backends: []socialauth.Backend{&testutil.FakeBackend{BackendName: "b"}, &testutil.FakeBackend{BackendName: "a"},
+			&testutil.FakeBackend{BackendName: "azuread-tenant-oauth2"}, &testutil.FakeBackend{BackendName: "Custom_v2.1"},
+			&testutil.FakeBackend{BackendName: strings.Repeat("b", socialauth.MaxBackendNameLength)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := svc.BackendNames(); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+	if got := svc.BackendNames(); len(got) != 5 || got[0] != "Custom_v2.1" || got[1] != "a" || got[2] != "azuread-tenant-oauth2" {
 		t.Errorf("BackendNames = %v", got)
 	}
 	if _, ok := svc.Backend("c"); ok {

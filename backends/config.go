@@ -108,6 +108,11 @@ type OAuth2Config struct {
 	ExtraData []ExtraDataField
 	// GetAllExtraData keeps every response key (GET_ALL_EXTRA_DATA).
 	GetAllExtraData bool
+	// SecretExtraData names the members of the extra data that are secrets
+	// beyond socialauth.DefaultSecretMembers (access_token, refresh_token,
+	// id_token): a store with field encryption keys stores them encrypted.
+	// The backend reports them as a socialauth.SecretDeclarer.
+	SecretExtraData []string
 
 	// AccessTokenMethod is POST (default) or GET (ACCESS_TOKEN_METHOD).
 	AccessTokenMethod string

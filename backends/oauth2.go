@@ -119,8 +119,15 @@ func (c OAuth2Config) clone() OAuth2Config {
 	c.AuthExtraArguments = maps.Clone(c.AuthExtraArguments)
 	c.ExtraTokenParams = cloneValues(c.ExtraTokenParams)
 	c.CallbackParams = slices.Clone(c.CallbackParams)
+	c.SecretExtraData = slices.Clone(c.SecretExtraData)
 	return c
 }
+
+// SecretExtraData returns OAuth2Config.SecretExtraData: the backend's
+// secret members of the extra data beyond socialauth.DefaultSecretMembers.
+func (o *OAuth2) SecretExtraData() []string { return slices.Clone(o.cfg.SecretExtraData) }
+
+var _ socialauth.SecretDeclarer = (*OAuth2)(nil)
 
 // Logger returns the backend's logger (never nil).
 func (o *OAuth2) Logger() *slog.Logger { return o.log }

@@ -75,7 +75,11 @@ func (o *OAuth2) RefreshSocial(ctx context.Context, store socialauth.SocialStora
 		if cur.Provider != o.cfg.Name {
 			return nil, socialauth.NewError(socialauth.CodeWrongBackend, o.cfg.Name, "association belongs to another backend", nil)
 		}
-		resp, err := o.Refresh(ctx, cur.RefreshToken())
+		refreshToken, err := cur.Token("refresh_token")
+		if err != nil {
+			return nil, err
+		}
+		resp, err := o.Refresh(ctx, refreshToken)
 		if err != nil {
 			return nil, err
 		}
@@ -120,13 +124,13 @@ func (o *OAuth2) AccessToken(ctx context.Context, store socialauth.SocialStorage
 		return "", socialauth.NewError(socialauth.CodeAuthTokenError, o.cfg.Name, "invalid expiry in extra data", err)
 	}
 	if !social.AccessTokenExpired(o.now()) {
-		return social.AccessToken(), nil
+		return social.Token("access_token")
 	}
 	updated, err := o.RefreshSocial(ctx, store, social)
 	if err != nil {
 		return "", err
 	}
-	return updated.AccessToken(), nil
+	return updated.Token("access_token")
 }
 
 // Revoke revokes token at the provider (RFC 7009), with the same client

@@ -104,6 +104,8 @@ type rigOptions struct {
 	// statement cache on (storage.Open leaves it off): the variant that
 	// measures that proposed change.
 	prepareStmt bool
+	// fieldKeys turn field encryption on (storage.Options.FieldKeys).
+	fieldKeys [][]byte
 }
 
 func newRig(tb testing.TB, opts rigOptions) *rig {
@@ -134,7 +136,7 @@ func newRig(tb testing.TB, opts rigOptions) *rig {
 	if opts.prepareStmt && dialect == dbtest.SQLite {
 		store, err = openPrepared(strings.TrimPrefix(dbURL, "sqlite:"))
 	} else {
-		store, err = storage.Open(ctx, dbURL, storage.Options{})
+		store, err = storage.Open(ctx, dbURL, storage.Options{FieldKeys: opts.fieldKeys})
 	}
 	if err != nil {
 		tb.Fatalf("storage.Open(%s): %v", dialect, err)

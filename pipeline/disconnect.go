@@ -53,8 +53,9 @@ func GetEntries(ctx context.Context, st *socialauth.State) (*socialauth.Response
 // newRevokeTokens builds revoke_tokens: when REVOKE_TOKENS_ON_DISCONNECT (a
 // global setting, default false, read globally only as upstream) is on, each
 // entry's access token is revoked by the backend (when it implements
-// socialauth.Revoker). A failure aborts the disconnect, as upstream; an entry
-// of another provider is MissingBackend.
+// socialauth.Revoker). A failure aborts the disconnect, as upstream, and so
+// does an access token stored encrypted that does not decrypt
+// (CodeFieldEncryption); an entry of another provider is MissingBackend.
 func newRevokeTokens(_ string, s *settings.Settings) (socialauth.StepFunc, error) {
 	r := s.Reader("")
 	on := r.Bool("REVOKE_TOKENS_ON_DISCONNECT", false)
@@ -73,8 +74,8 @@ func revokeTokens(ctx context.Context, st *socialauth.State) (*socialauth.Respon
 	}
 	revoker, canRevoke := st.Backend.(socialauth.Revoker)
 	for _, e := range st.Entries {
-		token := e.AccessToken()
-		if token == "" {
+		token, tokenErr := e.Token("access_token")
+		if token == "" && tokenErr == nil {
 			continue
 		}
 		if e.Provider != st.Backend.Name() {
@@ -82,6 +83,11 @@ func revokeTokens(ctx context.Context, st *socialauth.State) (*socialauth.Respon
 		}
 		if !canRevoke {
 			continue
+		}
+		if tokenErr != nil {
+			// An access token stored encrypted that does not decrypt
+			// (CodeFieldEncryption): never skipped in silence.
+			return nil, tokenErr
 		}
 		if err := revoker.Revoke(ctx, token, e.UID); err != nil {
 			return nil, err

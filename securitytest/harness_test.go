@@ -771,6 +771,9 @@ type rejection struct {
 	tokenCalls int
 	// user is who the session must be logged in as afterwards ("" anonymous).
 	user string
+	// spent: the refusal comes after the flow was redeemed (it is about
+	// what the provider answered), so exactly one flow must be spent.
+	spent bool
 }
 
 // reject runs do and asserts the whole contract of SECURITY.md.
@@ -794,6 +797,9 @@ func (e *env) reject(t *testing.T, b *browser, w rejection, do func() page) page
 	// flow is spent. A callback refused for its state or its parameters
 	// matched no flow and redeems none.
 	switch {
+	case w.spent && redeemed != 1:
+		t.Errorf("%d flows redeemed, want the callback's one", redeemed)
+	case w.spent:
 	case redeemed > 1 || redeemed < 0:
 		t.Errorf("%d flows redeemed by one rejected request, want at most 1", redeemed)
 	case redeemed == 1 && stateFamily(w.code):

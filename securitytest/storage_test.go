@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/pipeline"
 	"github.com/socialauth-go/socialauth/storage"
 	"github.com/socialauth-go/socialauth/testutil/fakelms"
 )
@@ -33,6 +35,19 @@ func TestStorageFamily(t *testing.T) {
 				// A provider answer without a usable uid is the provider's
 				// failure: 502, before any query.
 				e.reject(t, b, rejection{status: 502, code: socialauth.CodeAuthUnknownError, tokenCalls: 1}, func() page { return b.complete(cb) })
+			}
+		})
+
+		t.Run("malformed uid", func(t *testing.T) {
+			// The uid is refused as the provider sent it: whitespace only,
+			// longer than the column, NUL or another control character
+			// (C0, DEL, C1). 400, no login, nothing written but the spent
+			// flow, on every database.
+			for _, uid := range []string{" ", "\t \u00a0", strings.Repeat("u", pipeline.MaxUIDLength+1), "js\x00mith", "jsmith\n", "js\x7fmith", "js\u0085mith", "\u200bjsmith\u0000"} {
+				b := e.browser()
+				cb := b.callbackURL(oauthName, nil)
+				e.userInfo(map[string]any{"preferred_username": uid, "email": "x@example.com"})
+				e.reject(t, b, rejection{status: 400, code: socialauth.CodeAuthInvalidParameter, tokenCalls: 1, spent: true}, func() page { return b.complete(cb) })
 			}
 		})
 

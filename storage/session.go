@@ -44,33 +44,57 @@ func (ss *SessionStore) Find(token string) ([]byte, bool, error) {
 // request that carries a session cookie, so it is one plain statement
 // (no ORM reflection).
 func (ss *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	b, _, found, err := ss.FindExpiryCtx(ctx, token)
+	return b, found, err
+}
+
+// FindExpiryCtx is FindCtx that also returns the session's stored expiry,
+// in the same statement: the keep-alive of an idle timeout kept outside scs
+// (strategies.IdleStore) decides from it whether to call TouchCtx.
+func (ss *SessionStore) FindExpiryCtx(ctx context.Context, token string) ([]byte, time.Time, bool, error) {
 	if token == "" {
-		return nil, false, nil
+		return nil, time.Time{}, false, nil
 	}
 	s := ss.s
-	query := "SELECT " + s.qi("token") + ", " + s.qi("data") + " FROM " + s.qi(TableSessions) +
+	query := "SELECT " + s.qi("token") + ", " + s.qi("data") + ", " + s.qi("expiry") + " FROM " + s.qi(TableSessions) +
 		" WHERE " + s.qi("token") + " = ? AND " + s.qi("expiry") + " > ?"
 	rows, err := s.q(ctx).Raw(query, token, s.nowUTC()).Rows()
 	if err != nil {
-		return nil, false, s.wrap("find session", err)
+		return nil, time.Time{}, false, s.wrap("find session", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			got  string
-			data []byte
+			got    string
+			data   []byte
+			expiry time.Time
 		)
-		if err := rows.Scan(&got, &data); err != nil {
-			return nil, false, s.wrap("find session", err)
+		if err := rows.Scan(&got, &data, &expiry); err != nil {
+			return nil, time.Time{}, false, s.wrap("find session", err)
 		}
 		if got == token {
 			if data == nil {
 				data = []byte{}
 			}
-			return data, true, nil
+			return data, expiry.UTC(), true, nil
 		}
 	}
-	return nil, false, s.wrap("find session", rows.Err())
+	return nil, time.Time{}, false, s.wrap("find session", rows.Err())
+}
+
+// TouchCtx moves an unexpired session's expiry and records it as seen now,
+// leaving its data alone (one UPDATE): the keep-alive of an idle timeout.
+// A session that has expired or ended meanwhile stays gone.
+func (ss *SessionStore) TouchCtx(ctx context.Context, token string, expiry time.Time) error {
+	if token == "" {
+		return missing("session token")
+	}
+	s := ss.s
+	now := s.nowUTC()
+	stmt := "UPDATE " + s.qi(TableSessions) + " SET " + s.qi("expiry") + " = ?, " + s.qi("last_seen") + " = ? WHERE " +
+		s.qi("token") + " = ? AND " + s.qi("expiry") + " > ?"
+	err := s.q(ctx).Exec(stmt, expiry.UTC().Truncate(time.Microsecond), now, token, now).Error
+	return s.wrap("touch session", err)
 }
 
 // Commit inserts or replaces a session.

@@ -48,8 +48,9 @@ func TestSessionOwners(t *testing.T) {
 		t.Run(target.Name, func(t *testing.T) {
 			s := openFresh(t, target, storage.Options{})
 			m := strategies.NewSessionManager(s.SessionStore(), false)
-			if _, ok := m.Store.(strategies.OwnerStore); !ok {
-				t.Fatalf("the manager's store is %T, want the OwnerStore wrapper", m.Store)
+			if _, ok := m.Store.(*strategies.IdleStore); !ok || m.IdleTimeout != 0 {
+				t.Fatalf("the manager's store is %T with IdleTimeout %s, want the IdleStore (over the OwnerStore) and none",
+					m.Store, m.IdleTimeout)
 			}
 			anon := commitSession(t, m, map[string]string{"next": "/x"})
 			a1 := commitSession(t, m, signedIn("42", "oidc", "s1"))

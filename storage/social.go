@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 	"strings"
 
@@ -55,7 +56,7 @@ func (s *Store) GetSocialAuth(ctx context.Context, provider, uid string) (*socia
 	}
 	for i := range rows {
 		if rows[i].Provider == provider && rows[i].UID == uid {
-			return rows[i].model(), nil
+			return s.crypt.reveal(rows[i].model()), nil
 		}
 	}
 	return nil, notFound("get social auth")
@@ -94,6 +95,10 @@ func (s *Store) GetSocialAuthWithUser(ctx context.Context, provider, uid string)
 	query := "SELECT " + s.socialCols("sa") + ", " + ucols +
 		" FROM " + s.qi(TableSocialAuth) + " sa LEFT JOIN " + s.qi(a.Table) + " u ON " + on +
 		" WHERE sa." + s.qi("provider") + " = ? AND sa." + s.qi("uid") + " = ?"
+	holds := s.holdsReadRows()
+	if holds && s.dialect == Postgres {
+		query += " FOR UPDATE OF sa"
+	}
 	rows, err := s.q(ctx).Raw(query, args...).Rows()
 	if err != nil {
 		return nil, nil, s.wrap(op, err)
@@ -129,7 +134,20 @@ func (s *Store) GetSocialAuthWithUser(ctx context.Context, provider, uid string)
 	if err != nil {
 		return nil, nil, err
 	}
-	return sa, owner, nil
+	if holds {
+		s.held.set(found)
+	}
+	return s.crypt.reveal(sa), owner, nil
+}
+
+// holdsReadRows reports whether an association row read now stays this
+// transaction's until it ends, so that GetSocialAuthWithUser may hand it to
+// UpdateExtraData (txRow): inside a transaction on PostgreSQL (the read
+// locks the row) and SQLite (the transaction holds the write lock). Not on
+// MySQL/MariaDB, where a locking read of a uid not there yet takes gap
+// locks on which concurrent first logins of one uid deadlock.
+func (s *Store) holdsReadRows() bool {
+	return s.inTx && s.held != nil && (s.dialect == Postgres || s.dialect == SQLite)
 }
 
 var _ socialauth.SocialUserGetter = (*Store)(nil)
@@ -212,7 +230,7 @@ func (s *Store) GetSocialAuthByID(ctx context.Context, id int64) (*socialauth.Us
 	if len(rows) == 0 {
 		return nil, notFound("get social auth")
 	}
-	return rows[0].model(), nil
+	return s.crypt.reveal(rows[0].model()), nil
 }
 
 // GetSocialAuthsForUser lists a user's associations by id, optionally only
@@ -239,7 +257,7 @@ func (s *Store) GetSocialAuthsForUser(ctx context.Context, userID, provider stri
 		if provider != "" && rows[i].Provider != provider {
 			continue
 		}
-		out = append(out, rows[i].model())
+		out = append(out, s.crypt.reveal(rows[i].model()))
 	}
 	return out, nil
 }
@@ -274,7 +292,7 @@ func (s *Store) CreateSocialAuth(ctx context.Context, userID, provider, uid stri
 	if n, isInt := arg.(int64); isInt {
 		stored = strconv.FormatInt(n, 10)
 	}
-	s.created.set(&socialScan{row: socialRow{ID: id, Provider: provider, UID: uid, UserID: stored},
+	s.held.set(&socialScan{row: socialRow{ID: id, Provider: provider, UID: uid, UserID: stored},
 		extra: []byte("{}"), created: timeScan{now}, modified: timeScan{now}})
 	return &socialauth.UserSocialAuth{ID: id, UserID: userID, Provider: provider, UID: uid,
 		ExtraData: map[string]any{}, Created: now, Modified: now}, nil
@@ -285,7 +303,7 @@ func (s *Store) RemoveSocialAuth(ctx context.Context, id int64) error {
 	if id <= 0 {
 		return notFound("remove social auth")
 	}
-	s.created.set(nil)
+	s.held.set(nil)
 	res := s.q(ctx).Where("id = ?", id).Delete(&socialRow{})
 	if res.Error != nil {
 		return s.wrap("remove social auth", res.Error)
@@ -301,9 +319,10 @@ func (s *Store) RemoveSocialAuth(ctx context.Context, id int64) error {
 // write lock, so a plain SELECT there), passes update a private copy of its
 // extra data, and writes what update returns when it reports a change: at
 // most two statements. Concurrent refreshes therefore never lose a rotated
-// refresh token. Inside Transaction it joins the outer transaction; on
-// SQLite, a row that the same transaction has just inserted with
-// CreateSocialAuth (a first login) is not read back (see txRow).
+// refresh token. Inside Transaction it joins the outer transaction; a row
+// that the same transaction holds already (inserted by CreateSocialAuth, a
+// first login, or read under its lock by GetSocialAuthWithUser, a returning
+// one) is not read again (see txRow): one statement.
 //
 // The new data is marshalled once; the returned row's extra data is decoded
 // from those very bytes, so it is what a later read returns (numbers as
@@ -319,7 +338,7 @@ func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old m
 		if tx.dialect != SQLite {
 			query += " FOR UPDATE"
 		}
-		row, found := tx.created.get(id)
+		row, found := tx.held.get(id)
 		if !found {
 			var err error
 			if found, err = tx.scanSocial(ctx, op, query, &row, id); err != nil {
@@ -334,29 +353,35 @@ func (s *Store) UpdateExtraData(ctx context.Context, id int64, update func(old m
 		if err != nil {
 			return err
 		}
+		// update sees plaintext; a secret member that does not decrypt is
+		// kept as stored unless update sets it (a sign-in's fresh tokens).
+		kept, bad := tx.crypt.open(id, row.row.Provider, row.row.UID, old)
 		next, changed := update(old)
 		if !changed {
 			// update may have modified old: answer with what is stored.
 			out, err = row.model()
+			tx.crypt.reveal(out)
 			return err
 		}
-		b, err := marshalExtra(next)
+		b, sealed, err := tx.crypt.marshal(row.row.Provider, row.row.UID, next, kept)
 		if err != nil {
 			return err
 		}
 		now := tx.nowUTC()
 		stmt := "UPDATE " + tx.qi(TableSocialAuth) + " SET " + tx.qi("extra_data") + " = ?, " + tx.qi("modified") + " = ? WHERE " + tx.qi("id") + " = ?"
 		if err := tx.q(ctx).Exec(stmt, string(b), now, id).Error; err != nil {
-			tx.created.set(nil)
+			tx.held.set(nil)
 			return tx.wrap(op, err)
 		}
 		row.extra, row.modified.t = b, now
-		if kept, ok := tx.created.get(id); ok {
+		if kept, ok := tx.held.get(id); ok {
 			kept.extra, kept.modified = b, row.modified
-			tx.created.set(&kept)
+			tx.held.set(&kept)
 		}
-		out, err = row.model()
-		return err
+		if out, err = row.model(); err != nil {
+			return err
+		}
+		return tx.crypt.revealWritten(out, next, sealed, bad)
 	})
 	if err != nil {
 		return nil, err
@@ -400,3 +425,70 @@ func (s *Store) AllowedToDisconnect(ctx context.Context, userID, provider string
 
 // usablePassword is Django's has_usable_password: set and not "!…".
 func usablePassword(p string) bool { return p != "" && !strings.HasPrefix(p, "!") }
+
+var _ socialauth.UserSocialAuthsGetter = (*Store)(nil)
+
+// GetUserWithSocialAuths returns the active user with that id and their
+// associations ordered by id, in one query: the user LEFT JOINed with the
+// association table. It implements socialauth.UserSocialAuthsGetter, so a
+// page showing the signed-in user and their associations reads both in one
+// statement instead of GetUser then GetSocialAuthsForUser. ErrNotFound when
+// there is no such active user (an empty or impossible id runs no query).
+func (s *Store) GetUserWithSocialAuths(ctx context.Context, id string) (*socialauth.User, []*socialauth.UserSocialAuth, error) {
+	const op = "get user with social auths"
+	arg, ok := s.users.idArg(id)
+	if !ok {
+		return nil, nil, notFound(op)
+	}
+	a := s.users
+	ucols, mkUser := s.userSelect("u")
+	args := []any{arg}
+	where := "u." + s.qi(a.Columns.ID) + " = ?"
+	if a.Columns.IsActive != "" {
+		where += " AND u." + s.qi(a.Columns.IsActive) + " = ?"
+		args = append(args, true)
+	}
+	query := "SELECT " + ucols + ", " + s.socialCols("sa") +
+		" FROM " + s.qi(a.Table) + " u LEFT JOIN " + s.qi(TableSocialAuth) + " sa ON sa." + s.qi("user_id") + " = u." + s.qi(a.Columns.ID) +
+		" WHERE " + where + " ORDER BY sa." + s.qi("id")
+	rows, err := s.q(ctx).Raw(query, args...).Rows()
+	if err != nil {
+		return nil, nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	var user *socialauth.User
+	socials := []*socialauth.UserSocialAuth{}
+	for rows.Next() {
+		udest, build := mkUser()
+		var (
+			saID                   sql.NullInt64
+			provider, uid, ownerID sql.NullString
+			x                      socialScan
+		)
+		dest := append(udest, &saID, &provider, &uid, &x.extra, &x.created, &x.modified, &ownerID)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, nil, s.wrap(op, err)
+		}
+		u := build()
+		if u == nil || u.ID != id {
+			continue
+		}
+		user = u
+		if !saID.Valid {
+			continue
+		}
+		x.row = socialRow{ID: saID.Int64, Provider: provider.String, UID: uid.String, UserID: ownerID.String}
+		sa, err := x.model()
+		if err != nil {
+			return nil, nil, err
+		}
+		socials = append(socials, s.crypt.reveal(sa))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, s.wrap(op, err)
+	}
+	if user == nil {
+		return nil, nil, notFound(op)
+	}
+	return user, socials, nil
+}

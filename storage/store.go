@@ -41,6 +41,18 @@ type Options struct {
 	// BusyRetries is how many times a SQLite transaction whose BEGIN found
 	// the database locked is retried (0: 5). Other dialects never retry.
 	BusyRetries int
+	// FieldKeys turn on field encryption: every secret member of an
+	// association's extra_data is stored encrypted (AES-256-GCM, bound to
+	// the association's provider and uid and the member's name) and read
+	// back decrypted. The first key encrypts, every key decrypts, so keys
+	// rotate by putting the new one first (then Reencrypt). Each key has at
+	// least MinFieldKeyLen bytes (ParseFieldKeys reads the text form). nil:
+	// members are written as given.
+	FieldKeys [][]byte
+	// SecretMembers are secret members beyond
+	// socialauth.DefaultSecretMembers (access_token, refresh_token,
+	// id_token): the SecretExtraData of the backends (SecretDeclarer).
+	SecretMembers []string
 }
 
 // Store is a socialauth.Storage over GORM. It is safe for concurrent use. A
@@ -54,17 +66,21 @@ type Store struct {
 	retries int
 	inTx    bool
 	closer  io.Closer // set by Open only
-	// created is the association row this SQLite transaction inserted last
-	// (nil outside one): see txRow.
-	created *txRow
+	// held is the association row this transaction holds (nil outside
+	// one): see txRow.
+	held *txRow
+	// crypt encrypts and decrypts the secret members of extra_data.
+	crypt *fieldCrypt
 }
 
-// txRow remembers, inside one SQLite transaction, the association row that
-// CreateSocialAuth just inserted, so that UpdateExtraData of that row (the
-// first login's extra data) does not read back what this very transaction
-// wrote: SQLite runs a transaction on one snapshot of the database plus its
-// own writes. The Store's writes to the association table keep the row
-// current or drop it, and DB(), the way around the Store, drops it.
+// txRow remembers, inside one transaction, the association row it holds:
+// the row CreateSocialAuth just inserted, or the row GetSocialAuthWithUser
+// read under this transaction's lock (FOR UPDATE OF the association on
+// PostgreSQL; on SQLite the transaction holds the database's write lock from
+// BEGIN). UpdateExtraData of that row (a login's extra data) then uses it
+// instead of reading it again: no other transaction can have changed it.
+// The Store's writes to the association table keep the row current or drop
+// it, and DB(), the way around the Store, drops it.
 type txRow struct {
 	mu  sync.Mutex
 	row *socialScan
@@ -112,7 +128,12 @@ func New(db *gorm.DB, opts Options) (*Store, error) {
 	if err := users.validate(); err != nil {
 		return nil, err
 	}
+	crypt, err := newFieldCrypt(opts.FieldKeys, opts.SecretMembers)
+	if err != nil {
+		return nil, err
+	}
 	s := &Store{
+		crypt:   crypt,
 		db:      db,
 		dialect: d,
 		log:     opts.Logger,
@@ -196,7 +217,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 // DB returns the underlying *gorm.DB (bound to the transaction inside
 // Transaction).
 func (s *Store) DB() *gorm.DB {
-	s.created.set(nil) // writes made through it would bypass the remembered row
+	s.held.set(nil) // writes made through it would bypass the remembered row
 	return s.db
 }
 
@@ -238,9 +259,8 @@ func (s *Store) tx(ctx context.Context, fn func(tx *Store) error) error {
 			t.db = gtx
 			t.inTx = true
 			t.closer = nil
-			if s.dialect == SQLite {
-				t.created = &txRow{}
-			}
+			t.crypt = s.crypt.inTx()
+			t.held = &txRow{}
 			fnErr = fn(&t)
 			return fnErr
 		})

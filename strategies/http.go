@@ -245,16 +245,27 @@ func cleanPath(p string) (string, bool) {
 // the session store, such as the GORM store's SessionStore() or scs's
 // memstore in tests; a store that records sessions' owners (an
 // OwnerCommitter, as the GORM store's) is wrapped in an OwnerStore, so that
-// a signed-in session is indexed by its user and provider session. NewHTTP builds one itself from HTTPConfig.SessionStore.
+// a signed-in session is indexed by its user and provider session; over a
+// store that is an ExpiryKeeper (the GORM store's too) the idle timeout is
+// kept by an IdleStore instead of scs, so that a request that leaves its
+// session unchanged writes nothing (the manager's IdleTimeout is then 0).
+// NewHTTP builds one itself from HTTPConfig.SessionStore.
 func NewSessionManager(store scs.Store, secure bool) *scs.SessionManager {
 	m := scs.New()
+	m.IdleTimeout = DefaultSessionIdleTimeout
+	keeper, keeps := store.(ExpiryKeeper)
 	if oc, ok := store.(OwnerCommitter); ok {
 		store = NewOwnerStore(oc)
+	}
+	if inner, ok := store.(scs.CtxStore); ok && keeps {
+		// The store keeps the idle timeout: scs would otherwise re-commit
+		// every session it loads.
+		store = NewIdleStore(inner, keeper, m.IdleTimeout, nil)
+		m.IdleTimeout = 0
 	}
 	m.Store = store
 	m.Codec = SessionCodec{}
 	m.Lifetime = DefaultSessionLifetime
-	m.IdleTimeout = DefaultSessionIdleTimeout
 	m.Cookie.Name = SessionCookieName
 	m.Cookie.HttpOnly = true
 	m.Cookie.SameSite = http.SameSiteLaxMode

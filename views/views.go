@@ -314,6 +314,12 @@ func isWildcard(seg string) bool {
 	return len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}'
 }
 
+// LoadSession runs h inside the session, as the routes do (the session
+// manager's LoadAndSave, unless the request already carries its session),
+// without loading the user: for pages that read the signed-in user their
+// own way, such as Service.CurrentUserWithSocialAuths with Strategy(r).
+func (v *Views) LoadSession(h http.Handler) http.Handler { return v.loadSession(h) }
+
 // loadSession runs h inside the session manager's LoadAndSave, unless the
 // request already carries its session (the app wrapped its mux).
 func (v *Views) loadSession(h http.Handler) http.Handler {

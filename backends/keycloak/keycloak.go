@@ -1,7 +1,8 @@
 // Package keycloak is the "keycloak" backend: a Keycloak realm's OpenID
-// Connect. Its uid is upstream's effective one: python-social-auth's
-// KeycloakOAuth2 has ID_KEY "username", read from the details, whose
-// username is the token's preferred_username.
+// Connect. Its uid is the details' username, the token's
+// preferred_username: what python-social-auth's KeycloakOAuth2 (ID_KEY
+// "username", the access token's username claim, added by a client mapper)
+// stored when that mapper maps the username (docs/providers.md).
 package keycloak
 
 import (

@@ -1,6 +1,7 @@
 // Package okta is the "okta-openidconnect" backend: an Okta authorization
 // server's OpenID Connect (python-social-auth's OktaOpenIdConnect name and
-// uid, the sub).
+// uid: preferred_username, the ID_KEY it inherits from OktaOAuth2;
+// ID_KEY=sub makes it the immutable user id).
 package okta
 
 import (
@@ -30,6 +31,7 @@ func New(s *settings.Settings, opts backends.ProviderOptions) (*backends.OIDC, e
 		Endpoint: api,
 		OAuth2: backends.OAuth2Config{
 			Name:         Name,
+			IDKey:        "preferred_username",
 			DefaultScope: []string{"openid", "profile", "email", "offline_access"},
 			ExtraData: []backends.ExtraDataField{
 				{Name: "id_token"}, {Name: "refresh_token", DiscardIfEmpty: true},

@@ -1,6 +1,6 @@
 // Package slack is the "slack-openidconnect" backend: Sign in with Slack
-// (OpenID Connect; python-social-auth's SlackOpenIdConnect name and uid, the
-// sub).
+// (OpenID Connect). Its uid is the sub, the Slack user id that
+// python-social-auth's legacy "slack" backend stored (docs/providers.md).
 package slack
 
 import (

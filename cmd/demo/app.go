@@ -30,25 +30,20 @@ type app struct {
 // routes mounts the socialauth views and the app's pages on mux.
 func (a *app) routes(mux *http.ServeMux) {
 	a.sso.Mount(mux)
-	mux.Handle("GET /{$}", a.sso.LoadUser(http.HandlerFunc(a.home)))
-	mux.Handle("GET /me", a.sso.LoadUser(http.HandlerFunc(a.me)))
+	// / and /me read the user with their associations themselves
+	// (currentUser): one query.
+	mux.Handle("GET /{$}", a.sso.LoadSession(http.HandlerFunc(a.home)))
+	mux.Handle("GET /me", a.sso.LoadSession(http.HandlerFunc(a.me)))
 	mux.Handle("GET /me/sessions", a.sso.RequireLogin(http.HandlerFunc(a.sessionsPage)))
 	mux.Handle("POST /me/sessions", a.sso.RequireLogin(http.HandlerFunc(a.endSessions)))
 	mux.HandleFunc("GET /healthz", a.healthz)
 }
 
-// currentUser returns the signed-in user (views.CurrentUser, behind
-// LoadUser) and their associations (nil when anonymous).
+// currentUser returns the signed-in, active user and their associations
+// (nil when anonymous), read together in one query
+// (Service.CurrentUserWithSocialAuths); the handler runs behind LoadSession.
 func (a *app) currentUser(r *http.Request) (*socialauth.User, []*socialauth.UserSocialAuth, error) {
-	u := views.CurrentUser(r)
-	if u == nil {
-		return nil, nil, nil
-	}
-	socials, err := a.sso.Store.GetSocialAuthsForUser(r.Context(), u.ID, "", 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	return u, socials, nil
+	return a.sso.Service.CurrentUserWithSocialAuths(r.Context(), a.sso.Strategy(r))
 }
 
 // meSocial is one association in /me: never a token.

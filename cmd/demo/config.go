@@ -184,13 +184,17 @@ func problems(err error) []string {
 // demo's defaults. views/edxsso puts upstream's EdxDjangoStrategy defaults
 // below both. lmsURL is the embedded fake LMS's URL ("" with a real LMS);
 // base is the service's public base URL.
-func layeredSettings(lookupEnv func(string) (string, bool), base, lmsURL string) *settings.Settings {
+func layeredSettings(lookupEnv func(string) (string, bool), base, lmsURL, fieldKeys string) *settings.Settings {
 	env := settings.Env{LookupEnv: lookupEnv}
 	fromEnv := settings.New(env)
 	defaults := settings.Map{
 		// Where a sign-in lands when no next was asked for (Django's
 		// default, /accounts/profile/, does not exist here).
 		"LOGIN_REDIRECT_URL": "/",
+	}
+	if fieldKeys != "" {
+		// The key file's keys, when the setting itself is unset.
+		defaults[storage.SettingFieldEncryptionKeys] = fieldKeys
 	}
 	if _, ok := lookupEnv(EnvOIDCEndpoint); ok && !fromEnv.IsSet(oidcName, "PIPELINE") {
 		// The edX pipeline adopts an existing user by username

@@ -326,6 +326,9 @@ func TestStartupValidation(t *testing.T) {
 			if _, ok := env[EnvDatabaseURL]; !ok {
 				env[EnvDatabaseURL] = "sqlite:" + filepath.Join(t.TempDir(), "demo.db")
 			}
+			if _, ok := env[EnvFieldKeyFile]; !ok {
+				env[EnvFieldKeyFile] = filepath.Join(t.TempDir(), "field.key")
+			}
 			var stdout, stderr bytes.Buffer
 			args := append([]string{"-addr", "127.0.0.1:0", "-lms-addr", "127.0.0.1:0"}, tt.args...)
 			err := run(context.Background(), args, envMap(env), &stdout, &stderr)
@@ -356,6 +359,9 @@ func TestSettingErrorsAreTyped(t *testing.T) {
 		t.Helper()
 		if _, ok := env[EnvDatabaseURL]; !ok {
 			env[EnvDatabaseURL] = "sqlite:" + filepath.Join(t.TempDir(), "demo.db")
+		}
+		if _, ok := env[EnvFieldKeyFile]; !ok {
+			env[EnvFieldKeyFile] = filepath.Join(t.TempDir(), "field.key")
 		}
 		var stdout bytes.Buffer
 		err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-lms-addr", "127.0.0.1:0"}, envMap(env), &stdout, &bytes.Buffer{})
@@ -454,6 +460,14 @@ func TestNoSecretsInLogs(t *testing.T) {
 				"SOCIAL_AUTH_EDX_OAUTH2_SECRET": secret,
 				EnvDatabaseURL:                  "sqlite:" + dbPath,
 			}, "-log-level", "debug", "-log-format", format)
+			keyFile, err := os.ReadFile(d.keyFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys, err := storage.ParseFieldKeyFile(keyFile)
+			if err != nil {
+				t.Fatal(err)
+			}
 			b := newBrowser(t)
 			action, form := signInForm(t, b.get(d.BaseURL+"/login/?next=/"))
 			canaries := map[string]string{"client secret": secret, "state": form.Get("state"),
@@ -471,7 +485,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 				t.Fatalf("sign-in failed: /me = %d", status)
 			}
 			// The tokens are in the association's extra data.
-			store, err := storage.Open(context.Background(), "sqlite:"+dbPath, storage.Options{})
+			store, err := storage.Open(context.Background(), "sqlite:"+dbPath, storage.Options{FieldKeys: keys})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -482,6 +496,11 @@ func TestNoSecretsInLogs(t *testing.T) {
 			}
 			canaries["access token"] = socials[0].AccessToken()
 			canaries["refresh token"] = socials[0].RefreshToken()
+			for _, line := range strings.Split(string(keyFile), "\n") {
+				if line != "" && !strings.HasPrefix(line, "#") {
+					canaries["field encryption key"] = line
+				}
+			}
 			b.get(d.BaseURL + "/logout/")
 
 			logs := d.logs.String()

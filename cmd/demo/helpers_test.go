@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socialauth-go/socialauth/storage"
 	"github.com/socialauth-go/socialauth/testutil"
 )
 
@@ -30,8 +32,9 @@ func envMap(m map[string]string) func(string) (string, bool) {
 // demo is a running demo.
 type demo struct {
 	started
-	logs   *testutil.LogBuffer
-	stdout *testutil.LogBuffer
+	logs    *testutil.LogBuffer
+	stdout  *testutil.LogBuffer
+	keyFile string // the field encryption key file
 }
 
 // startDemo runs the demo on free loopback ports with env (a temporary
@@ -45,8 +48,11 @@ func startDemo(t *testing.T, env map[string]string, args ...string) *demo {
 	if _, ok := env[EnvDatabaseURL]; !ok {
 		env[EnvDatabaseURL] = "sqlite:" + filepath.Join(t.TempDir(), "demo.db")
 	}
+	if _, ok := env[EnvFieldKeyFile]; !ok {
+		env[EnvFieldKeyFile] = filepath.Join(t.TempDir(), "field.key")
+	}
 	args = append([]string{"-addr", "127.0.0.1:0", "-lms-addr", "127.0.0.1:0"}, args...)
-	d := &demo{logs: &testutil.LogBuffer{}, stdout: &testutil.LogBuffer{}}
+	d := &demo{logs: &testutil.LogBuffer{}, stdout: &testutil.LogBuffer{}, keyFile: env[EnvFieldKeyFile]}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan started, 1)
 	done := make(chan error, 1)
@@ -229,4 +235,24 @@ func (b *browser) me(base string) (int, map[string]any) {
 		b.t.Fatalf("/me is not JSON: %v\n%s", err, p.body)
 	}
 	return p.status, v
+}
+
+// openDemoStore opens the database of a demo with the keys of its key file,
+// as the demo reads them.
+func openDemoStore(t *testing.T, dbURL, keyFile string) *storage.Store {
+	t.Helper()
+	data, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := storage.ParseFieldKeyFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := storage.Open(context.Background(), dbURL, storage.Options{FieldKeys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }

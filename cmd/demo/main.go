@@ -20,6 +20,11 @@
 // anonymous), /healthz, and the socialauth views /login/, /logout/,
 // /login/{backend}/, /complete/{backend}/, /disconnect/{backend}/.
 //
+// The provider tokens the demo stores are encrypted, on every database:
+// with SOCIAL_AUTH_FIELD_ENCRYPTION_KEYS unset, it keeps a key in
+// demo-field-encryption.key in its working directory (FIELD_ENCRYPTION_KEY_FILE
+// to move it), created on first run with mode 0600.
+//
 // Flags: -addr, -lms-addr, -base-url, -log-level debug|info|warn|error,
 // -log-format text|json. SIGINT or SIGTERM shuts it down cleanly.
 package main
@@ -68,6 +73,8 @@ type started struct {
 	BaseURL   string // the service's public base URL
 	ListenURL string // http://<the address the service listens on>
 	LMSURL    string // the embedded fake LMS, "" when a real LMS is used
+	// Store is the demo's database, for tests that look at what it runs.
+	Store *storage.Store
 }
 
 // run runs the demo until ctx is done. lookupEnv reads the environment
@@ -100,6 +107,10 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 	if err := errors.Join(baseErr, dbErr); err != nil {
 		return &invalidSettings{cause: err}
 	}
+	fieldKeys, err := fieldKeySetting(lookupEnv, logger)
+	if err != nil {
+		return &invalidSettings{cause: err}
+	}
 
 	// The URLs need the listening ports (-addr 127.0.0.1:0 in tests).
 	ln, err := net.Listen("tcp", f.addr)
@@ -121,7 +132,7 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 		defer lmsLn.Close()
 		lmsURL = "http://" + hostPort(lmsLn.Addr())
 	}
-	set := layeredSettings(lookupEnv, base, lmsURL)
+	set := layeredSettings(lookupEnv, base, lmsURL, fieldKeys)
 
 	var more []edxsso.BackendFunc
 	if _, ok := lookupEnv(EnvOIDCEndpoint); ok {
@@ -187,7 +198,7 @@ func serve(ctx context.Context, args []string, lookupEnv func(string) (string, b
 		fmt.Fprintf(stdout, "socialauth demo: open %s/\n", base)
 	}
 	if ready != nil {
-		ready(started{BaseURL: base, ListenURL: "http://" + hostPort(ln.Addr()), LMSURL: lmsURL})
+		ready(started{BaseURL: base, ListenURL: "http://" + hostPort(ln.Addr()), LMSURL: lmsURL, Store: sso.Store})
 	}
 
 	var serveErr error

@@ -58,7 +58,8 @@ func TestCatalogueProviders(t *testing.T) {
 // A wrong setting of an enabled provider stops the start-up, naming it.
 func TestCatalogueProviderBadSetting(t *testing.T) {
 	env := map[string]string{"SOCIAL_AUTH_OKTA_OPENIDCONNECT_KEY": "k",
-		EnvDatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "d.db")}
+		EnvDatabaseURL:  "sqlite:" + filepath.Join(t.TempDir(), "d.db"),
+		EnvFieldKeyFile: filepath.Join(t.TempDir(), "field.key")}
 	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-lms-addr", "127.0.0.1:0"}, envMap(env), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "SOCIAL_AUTH_OKTA_OPENIDCONNECT_API_URL") {
 		t.Errorf("err = %v", err)

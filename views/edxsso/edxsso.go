@@ -18,6 +18,11 @@
 // the base URL is https) and the views. Anything wrong stops New with an
 // error that names the setting; nothing is checked later, at a sign-in.
 //
+// With SOCIAL_AUTH_FIELD_ENCRYPTION_KEYS set (see
+// storage.FieldKeysFrom), the provider tokens in each association's
+// extra_data are stored encrypted: access_token, refresh_token, id_token
+// and every member a backend declares secret (socialauth.SecretDeclarer).
+//
 // For anything this does not cover, build the same pieces by hand: see
 // docs/quickstart.md, and New's body, which is the reference wiring.
 package edxsso
@@ -27,6 +32,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/socialauth-go/socialauth"
 	"github.com/socialauth-go/socialauth/backends/edx"
@@ -107,14 +113,19 @@ func New(ctx context.Context, opts Options) (*SSO, error) {
 	// one is reported with all the others, and nothing is created.
 	edxCfg, edxErr := edx.ConfigFrom(set)
 	httpCfg, httpErr := strategies.HTTPConfigFrom(set, strategies.HTTPConfig{BaseURL: opts.BaseURL, Logger: logger})
-	errs := []error{edxErr, httpErr}
+	fieldKeys, _, keysErr := storage.FieldKeysFrom(set)
+	errs := []error{edxErr, httpErr, keysErr}
 	used := &openedStore{}
 	var more []socialauth.Backend
+	secrets := slices.Clone(edxCfg.OAuth2.SecretExtraData)
 	for _, build := range opts.Backends {
 		b, err := build(set, used)
 		errs = append(errs, err)
 		if b != nil {
 			more = append(more, b)
+			if d, ok := b.(socialauth.SecretDeclarer); ok {
+				secrets = append(secrets, d.SecretExtraData()...)
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -125,7 +136,7 @@ func New(ctx context.Context, opts Options) (*SSO, error) {
 	if dbURL == "" {
 		dbURL = DefaultDatabaseURL
 	}
-	store, err := storage.Open(ctx, dbURL, storage.Options{Logger: logger})
+	store, err := storage.Open(ctx, dbURL, storage.Options{Logger: logger, FieldKeys: fieldKeys, SecretMembers: secrets})
 	if err != nil {
 		return nil, err
 	}

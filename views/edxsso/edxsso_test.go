@@ -182,6 +182,18 @@ func TestNewRefusesBadSettings(t *testing.T) {
 			"SOCIAL_AUTH_EDX_OAUTH2_SECRET":   "s",
 			"SOCIAL_AUTH_REDIRECT_IS_HTTPS":   true,
 		}, "http://127.0.0.1:8000", []string{"SOCIAL_AUTH_REDIRECT_IS_HTTPS"}},
+		{"short field encryption key", settings.Map{
+			"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT":   "https://lms.example.com",
+			"SOCIAL_AUTH_EDX_OAUTH2_KEY":        "k",
+			"SOCIAL_AUTH_EDX_OAUTH2_SECRET":     "s",
+			"SOCIAL_AUTH_FIELD_ENCRYPTION_KEYS": "c2l4dGVlbiBieXRlIGtleQ==",
+		}, "http://127.0.0.1:8000", []string{"SOCIAL_AUTH_FIELD_ENCRYPTION_KEYS", "16 bytes"}},
+		{"malformed field encryption key", settings.Map{
+			"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT":   "https://lms.example.com",
+			"SOCIAL_AUTH_EDX_OAUTH2_KEY":        "k",
+			"SOCIAL_AUTH_EDX_OAUTH2_SECRET":     "s",
+			"SOCIAL_AUTH_FIELD_ENCRYPTION_KEYS": "not a url",
+		}, "http://127.0.0.1:8000", []string{"SOCIAL_AUTH_FIELD_ENCRYPTION_KEYS", "not base64"}},
 		{"unknown pipeline step", settings.Map{
 			"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "https://lms.example.com",
 			"SOCIAL_AUTH_EDX_OAUTH2_KEY":      "k",
