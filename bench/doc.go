@@ -19,6 +19,15 @@
 // discovery or JWKS fetch in steady state, a reused connection for the token
 // request, and a flat heap across many abandoned login starts.
 //
+// The LMS runs in the same process and its token endpoint (the RS512
+// signature, mostly) is inside both timers; the rig meters it and the
+// benchmarks report it apart (lms-ns/op, and x-floor-excl-lms in
+// BenchmarkLoginRatio).
+//
+// The process-level counterpart is bench/floor (a minimal hand-written
+// service, its own main) and bench/process.sh (make bench-process), which
+// measure each service in its own process with cmd/loadtest.
+//
 // cmd/benchtable turns the output of go test -bench -benchmem into a table
 // of ratios against named floors; docs/performance.md records the figures.
 package bench

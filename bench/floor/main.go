@@ -330,7 +330,7 @@ func (f *floor) login(w http.ResponseWriter, r *http.Request) {
 		State: oauth2.GenerateVerifier()[:32], Verifier: oauth2.GenerateVerifier(),
 		Next: safeNext(r.URL.Query().Get("next")), Expires: time.Now().Add(flowTTL).Unix(),
 	}
-	f.setCookie(w, flowCookie, f.seal(st), int(flowTTL/time.Second))
+	f.setCookie(w, flowCookie, f.seal(flowCookie, st), int(flowTTL/time.Second))
 	http.Redirect(w, r, f.oauth.AuthCodeURL(st.State, oauth2.S256ChallengeOption(st.Verifier)), http.StatusFound)
 }
 
@@ -379,7 +379,7 @@ func (f *floor) complete(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	f.setCookie(w, sessCookie, f.seal(session{ID: id, Username: username, Expires: now.Add(sessionTTL).Unix()}), int(sessionTTL/time.Second))
+	f.setCookie(w, sessCookie, f.seal(sessCookie, session{ID: id, Username: username, Expires: now.Add(sessionTTL).Unix()}), int(sessionTTL/time.Second))
 	http.Redirect(w, r, st.Next, http.StatusFound)
 }
 
@@ -427,16 +427,18 @@ func (f *floor) setCookie(w http.ResponseWriter, name, value string, maxAge int)
 	})
 }
 
-// seal is base64url(JSON) "." base64url(HMAC-SHA256(name-free payload)).
-func (f *floor) seal(v any) string {
+// seal is the value of cookie name: base64url(JSON) "." base64url(HMAC-SHA256
+// of the name and that payload), so that one cookie's value is never
+// accepted as the other's.
+func (f *floor) seal(name string, v any) string {
 	payload, _ := json.Marshal(v) // plain structs: never fails
 	p := base64.RawURLEncoding.EncodeToString(payload)
-	return p + "." + base64.RawURLEncoding.EncodeToString(f.mac(p))
+	return p + "." + base64.RawURLEncoding.EncodeToString(f.mac(name, p))
 }
 
-func (f *floor) mac(p string) []byte {
+func (f *floor) mac(name, p string) []byte {
 	m := hmac.New(sha256.New, f.key)
-	m.Write([]byte(p))
+	m.Write([]byte(name + "\x00" + p))
 	return m.Sum(nil)
 }
 
@@ -452,7 +454,7 @@ func (f *floor) open(r *http.Request, name string, v any) error {
 		return errBadCookie
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, f.mac(p)) {
+	if err != nil || !hmac.Equal(got, f.mac(name, p)) {
 		return errBadCookie
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(p)

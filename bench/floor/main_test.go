@@ -234,7 +234,21 @@ func TestFloorRefusesForgeries(t *testing.T) {
 		}
 		payload, sig, _ := strings.Cut(sess.Value, ".")
 		other, _ := json.Marshal(session{ID: 1, Username: "admin", Expires: time.Now().Add(time.Hour).Unix()})
+		// A flow cookie, validly signed, in place of the session.
+		fc := browser(t)
+		s.lms.AutoApprove("erin")
+		redirect(t, fc, s.base+"/login/edx-oauth2/?next=%2Fme")
+		var flow string
+		for _, ck := range fc.Jar.Cookies(u) {
+			if ck.Name == flowCookie {
+				flow = ck.Value
+			}
+		}
+		if flow == "" {
+			t.Fatal("no flow cookie after /login/")
+		}
 		for name, v := range map[string]string{
+			"flow cookie":   flow,
 			"other payload": strings.TrimRight(encode(other), "=") + "." + sig,
 			"bad signature": payload + "." + strings.Repeat("A", len(sig)),
 			"no signature":  payload,
