@@ -506,14 +506,7 @@ func (s *MemStore) UpdateExtraData(ctx context.Context, id int64, update func(ol
 		}
 		next, changed := update(deepCopyMap(sa.ExtraData))
 		if changed {
-			c := cloneSocial(sa)
-			c.ExtraData = deepCopyMap(next)
-			if c.ExtraData == nil {
-				c.ExtraData = map[string]any{}
-			}
-			c.Modified = time.Now()
-			d.socials[id] = c
-			sa = c
+			sa = d.setExtraData(id, sa, next)
 		}
 		return cloneSocial(sa), nil
 	})
@@ -534,17 +527,23 @@ func (s *MemStore) UpdateSocialAuthLocked(ctx context.Context, id int64, fn func
 			return nil, err
 		}
 		if changed {
-			c := cloneSocial(sa)
-			c.ExtraData = deepCopyMap(next)
-			if c.ExtraData == nil {
-				c.ExtraData = map[string]any{}
-			}
-			c.Modified = time.Now()
-			d.socials[id] = c
-			sa = c
+			sa = d.setExtraData(id, sa, next)
 		}
 		return cloneSocial(sa), nil
 	})
+}
+
+// setExtraData stores a copy of sa with a deep copy of extra as its extra
+// data, modified now, and returns it.
+func (d *memData) setExtraData(id int64, sa *socialauth.UserSocialAuth, extra map[string]any) *socialauth.UserSocialAuth {
+	c := cloneSocial(sa)
+	c.ExtraData = deepCopyMap(extra)
+	if c.ExtraData == nil {
+		c.ExtraData = map[string]any{}
+	}
+	c.Modified = time.Now()
+	d.socials[id] = c
+	return c
 }
 
 var _ socialauth.SocialLocker = (*MemStore)(nil)
