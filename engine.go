@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"time"
@@ -51,14 +52,22 @@ func (s *Service) RunPipeline(ctx context.Context, st *State, steps []Step, star
 	return nil, nil
 }
 
+// pipelineRuns bounds how many times runInTransaction runs a pipeline: a
+// unique-key collision restarts it once, a conflict (ErrConflict) as long
+// as runs remain.
+const pipelineRuns = 3
+
 // runInTransaction runs the pipeline in one storage transaction. A unique-key
 // collision (two first logins of one uid racing, say) rolls everything back
 // and the pipeline runs once more from the same starting state, so the
 // loser finds the winner's rows: upstream's advice after CVE-2025-61783 ("the
-// only safe way is to restart the pipeline"), without orphaned users.
+// only safe way is to restart the pipeline"), without orphaned users. A
+// transaction the database aborted to resolve a conflict (ErrConflict: a
+// deadlock, a serialization failure) was rolled back too, and runs again
+// after a short jittered pause; at most pipelineRuns runs in all.
 func (s *Service) runInTransaction(ctx context.Context, initial *State, steps []Step, start int) (*State, *Response, error) {
-	var lastErr error
-	for attempt := 0; attempt < 2; attempt++ {
+	restartedOnDuplicate := false
+	for run := 1; ; run++ {
 		st := initial.clone()
 		var resp *Response
 		err := s.storage.Transaction(ctx, func(tx Storage) error {
@@ -71,16 +80,37 @@ func (s *Service) runInTransaction(ctx context.Context, initial *State, steps []
 			st.Storage = s.storage
 			return st, resp, nil
 		}
-		lastErr = err
-		if !errors.Is(err, ErrDuplicate) {
-			break
+		switch {
+		case run < pipelineRuns && errors.Is(err, ErrDuplicate) && !restartedOnDuplicate:
+			restartedOnDuplicate = true
+			s.logger.Info("socialauth: pipeline restarted after a unique-key collision", "backend", initial.Backend.Name())
+		case run < pipelineRuns && errors.Is(err, ErrConflict):
+			s.logger.Info("socialauth: pipeline restarted after the database aborted a conflicting transaction",
+				"backend", initial.Backend.Name(), "run", run)
+			if werr := conflictPause(ctx, run); werr != nil {
+				return nil, nil, errors.Join(err, werr)
+			}
+		case errors.Is(err, ErrDuplicate):
+			return nil, nil, &Error{Code: CodeAuthAlreadyAssociated, Backend: initial.Backend.Name(), Err: err}
+		default:
+			return nil, nil, err
 		}
-		s.logger.Info("socialauth: pipeline restarted after a unique-key collision", "backend", initial.Backend.Name())
 	}
-	if errors.Is(lastErr, ErrDuplicate) {
-		return nil, nil, &Error{Code: CodeAuthAlreadyAssociated, Backend: initial.Backend.Name(), Err: lastErr}
+}
+
+// conflictPause waits before run+1 of a pipeline whose transaction lost a
+// conflict: run×10ms, half of it random so racing runs spread out. It
+// returns ctx's error if ctx ends first.
+func conflictPause(ctx context.Context, run int) error {
+	half := time.Duration(run) * 5 * time.Millisecond
+	t := time.NewTimer(half + rand.N(half))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
-	return nil, nil, lastErr
 }
 
 // clone copies the state so a restarted run starts from the same values.

@@ -219,6 +219,11 @@ var (
 	// ErrDuplicate: a unique constraint rejected the write (a race lost, or a
 	// username taken). The pipeline restarts once on it; see Service.Complete.
 	ErrDuplicate = errors.New("socialauth: duplicate key")
+	// ErrConflict: the database aborted the transaction to resolve a
+	// conflict (a deadlock, a lock wait timeout, a serialization failure)
+	// and rolled it back; run it again. The pipeline restarts on it (at most
+	// three runs in all); elsewhere HTTPStatus answers it 503.
+	ErrConflict = errors.New("socialauth: the database aborted the transaction to resolve a conflict; run it again")
 )
 
 // ErrorCode returns the Code of err, or "" when err is not an *Error.
@@ -233,15 +238,19 @@ func ErrorCode(err error) Code {
 // HTTPStatus is the one mapping from an error on the authentication paths to
 // the HTTP status answered (see SECURITY.md): 400 malformed or missing input,
 // 403 failed verification, 409 identity conflict, 502/504 provider failure or
-// timeout, 503 storage down, 404 unknown backend, 500 anything unexpected.
+// timeout, 503 storage down or a transaction aborted by a conflict
+// (ErrConflict) that survived the restarts, 404 unknown backend, 500 anything unexpected.
 func HTTPStatus(err error) int {
 	if err == nil {
 		return http.StatusOK
 	}
 	var e *Error
 	if !errors.As(err, &e) {
-		if errors.Is(err, context.DeadlineExceeded) {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
 			return http.StatusGatewayTimeout
+		case errors.Is(err, ErrConflict):
+			return http.StatusServiceUnavailable
 		}
 		return http.StatusInternalServerError
 	}
@@ -265,6 +274,9 @@ func HTTPStatus(err error) int {
 	case CodeStorageUnavailable:
 		return http.StatusServiceUnavailable
 	default:
+		if errors.Is(err, ErrConflict) {
+			return http.StatusServiceUnavailable
+		}
 		return http.StatusInternalServerError
 	}
 }

@@ -53,6 +53,18 @@ type dupError struct {
 func (e *dupError) Error() string   { return "storage: " + e.op + ": duplicate key" }
 func (e *dupError) Unwrap() []error { return []error{socialauth.ErrDuplicate, e.cause} }
 
+// conflictError is a deadlock, lock wait timeout or serialization failure:
+// the database rolled the transaction back and it can run again.
+type conflictError struct {
+	op    string
+	cause error
+}
+
+func (e *conflictError) Error() string {
+	return "storage: " + e.op + ": transaction aborted by a conflict: " + e.cause.Error()
+}
+func (e *conflictError) Unwrap() []error { return []error{socialauth.ErrConflict, e.cause} }
+
 // notFound returns an error wrapping socialauth.ErrNotFound.
 func notFound(op string) error { return fmt.Errorf("storage: %s: %w", op, socialauth.ErrNotFound) }
 
@@ -71,12 +83,15 @@ func (s *Store) wrap(op string, err error) error {
 	}
 	var se *socialauth.Error
 	switch {
-	case errors.As(err, &se), errors.Is(err, socialauth.ErrNotFound), errors.Is(err, socialauth.ErrDuplicate):
+	case errors.As(err, &se), errors.Is(err, socialauth.ErrNotFound), errors.Is(err, socialauth.ErrDuplicate),
+		errors.Is(err, socialauth.ErrConflict):
 		return err
 	case errors.Is(err, gorm.ErrRecordNotFound), errors.Is(err, sql.ErrNoRows):
 		return notFound(op)
 	case isDuplicate(err):
 		return &dupError{op: op, cause: err}
+	case isConflict(err):
+		return &conflictError{op: op, cause: err}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("storage: %s: %w", op, err)
 	case isUnavailable(err):
@@ -107,6 +122,21 @@ func isDuplicate(err error) bool {
 	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "duplicate key value")
 }
 
+// isConflict recognises a transaction the server aborted to resolve a
+// conflict: a deadlock, a lock wait timeout or a serialization failure on
+// PostgreSQL and MySQL/MariaDB. Running the transaction again is the remedy.
+func isConflict(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == pgDeadlockDetected || pe.Code == pgSerializationFailure
+	}
+	var me *mysqldriver.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == mysqlDeadlock || me.Number == mysqlLockWaitTimeout
+	}
+	return false
+}
+
 // isBusy recognises SQLite's "database is locked" and lock contention on the
 // other dialects (deadlock, lock wait timeout, serialization failure).
 func isBusy(err error) bool {
@@ -118,13 +148,8 @@ func isBusy(err error) bool {
 		}
 		return false
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == pgDeadlockDetected || pe.Code == pgSerializationFailure
-	}
-	var me *mysqldriver.MySQLError
-	if errors.As(err, &me) {
-		return me.Number == mysqlDeadlock || me.Number == mysqlLockWaitTimeout
+	if isConflict(err) {
+		return true
 	}
 	msg := err.Error()
 	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
