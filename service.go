@@ -329,7 +329,10 @@ func (s *Service) Begin(ctx context.Context, st Strategy, backendName string) (*
 
 // Complete finishes a login (upstream's do_complete): it resumes a partial
 // pipeline this session owns, else lets the backend complete the callback;
-// runs the pipeline in one storage transaction; logs the user in (new
+// runs the pipeline in one storage transaction (run again from the same
+// state, in a new transaction, once after a unique-key collision and up to
+// three runs in all when the database aborts it on a conflict, ErrConflict);
+// logs the user in (new
 // session id), sends auth_complete and redirects to NEW_USER_REDIRECT_URL,
 // the sanitized `next` or LOGIN_REDIRECT_URL.
 //

@@ -46,6 +46,9 @@
 //     error that still matches errors.Is(err, socialauth.ErrDuplicate), and
 //     the action (socialauth.Service) rolls back and runs the pipeline once
 //     more in a fresh transaction, where social_user finds the winner's rows.
+//     A step that meets socialauth.ErrConflict (the database aborted the
+//     transaction on a deadlock) returns it wrapped with %w: the action
+//     reruns the pipeline on it too.
 //     Upstream re-queries inside the failed transaction, which PostgreSQL
 //     does not allow.
 //   - create_user leaves out USER_FIELDS whose value is nil instead of
