@@ -21,14 +21,19 @@ const (
 )
 
 // errorCode returns the code of err for a URL or a log line: the
-// socialauth.Code of a *socialauth.Error, else CodeTimeout or
-// CodeServerError.
+// socialauth.Code of a *socialauth.Error, else CodeTimeout,
+// "storage_unavailable" for socialauth.ErrConflict, or CodeServerError.
 func errorCode(err error) string {
 	if c := socialauth.ErrorCode(err); c != "" {
 		return string(c)
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
 		return CodeTimeout
+	case errors.Is(err, socialauth.ErrConflict):
+		// A transaction aborted on a conflict that outlived its reruns:
+		// for the user, as for HTTPStatus, the storage was unavailable.
+		return string(socialauth.CodeStorageUnavailable)
 	}
 	return CodeServerError
 }
@@ -38,8 +43,9 @@ func errorCode(err error) string {
 // handler may use it too:
 //
 //   - the status is socialauth.HTTPStatus(err) and the code
-//     socialauth.ErrorCode(err) (CodeServerError or CodeTimeout for an error
-//     that is not a *socialauth.Error);
+//     socialauth.ErrorCode(err) (CodeServerError, CodeTimeout, or
+//     storage_unavailable for socialauth.ErrConflict, for an error that is
+//     not a *socialauth.Error);
 //   - when backend's LoginErrorURL (the LOGIN_ERROR_URL setting, read once
 //     by the Service) is not empty, a 302 to it with error=<code> added to
 //     its query; except for an unknown backend (MissingBackend), which is

@@ -417,6 +417,8 @@ func TestErrorResponseDirect(t *testing.T) {
 		{"no backend: no redirect", "", socialauth.NewError(socialauth.CodeAuthCanceled, "", "", nil), 403, ""},
 		{"nil error is never a 2xx", "", nil, 500, ""},
 		{"missing backend", backendName, socialauth.NewError(socialauth.CodeMissingBackend, "x", "", nil), 404, ""},
+		{"conflict: storage unavailable", backendName, fmt.Errorf("storage: create user: %w", socialauth.ErrConflict), 302, "/e?error=storage_unavailable"},
+		{"conflict, no error URL", "", fmt.Errorf("storage: create user: %w", socialauth.ErrConflict), 503, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
