@@ -107,25 +107,11 @@ func (o *OAuth2) refreshSocial(ctx context.Context, store socialauth.SocialStora
 	}
 	refreshed := false
 	updated, err := locker.UpdateSocialAuthLocked(ctx, seen.ID, func(cur *socialauth.UserSocialAuth) (map[string]any, bool, error) {
-		if cur.Provider != o.cfg.Name {
-			return nil, false, o.wrongBackend()
-		}
-		if !o.mustRefresh(seen, cur) {
-			return nil, false, nil
-		}
 		// The row stays locked while the provider answers: bound the wait.
 		pctx, cancel := context.WithTimeout(ctx, 2*o.cfg.Timeout)
 		defer cancel()
-		refreshToken, err := cur.Token("refresh_token")
-		if err != nil {
-			return nil, false, err
-		}
-		resp, err := o.Refresh(pctx, refreshToken)
-		if err != nil {
-			return nil, false, err
-		}
-		next, err := o.mergeRefresh(pctx, cur, resp)
-		if err != nil {
+		next, err := o.refreshAnswer(pctx, seen, cur)
+		if err != nil || next == nil {
 			return nil, false, err
 		}
 		refreshed = true
@@ -145,23 +131,12 @@ func (o *OAuth2) refreshSocialUnlocked(ctx context.Context, store socialauth.Soc
 	if err != nil {
 		return nil, false, err
 	}
-	if cur.Provider != o.cfg.Name {
-		return nil, false, o.wrongBackend()
+	next, err := o.refreshAnswer(ctx, seen, cur)
+	if err != nil {
+		return nil, false, err
 	}
-	if !o.mustRefresh(seen, cur) {
+	if next == nil {
 		return cur, false, nil
-	}
-	refreshToken, err := cur.Token("refresh_token")
-	if err != nil {
-		return nil, false, err
-	}
-	resp, err := o.Refresh(ctx, refreshToken)
-	if err != nil {
-		return nil, false, err
-	}
-	next, err := o.mergeRefresh(ctx, cur, resp)
-	if err != nil {
-		return nil, false, err
 	}
 	updated, err := store.UpdateExtraData(ctx, cur.ID, func(old map[string]any) (map[string]any, bool) {
 		return next(old), true
@@ -170,6 +145,28 @@ func (o *OAuth2) refreshSocialUnlocked(ctx context.Context, store socialauth.Soc
 		return nil, false, err
 	}
 	return updated, true, nil
+}
+
+// refreshAnswer asks the provider to refresh the stored association cur,
+// when the caller's copy seen still needs it (mustRefresh), and returns how
+// the checked answer changes the stored extra data; nil, nil when another
+// caller has refreshed since seen was read.
+func (o *OAuth2) refreshAnswer(ctx context.Context, seen, cur *socialauth.UserSocialAuth) (func(old map[string]any) map[string]any, error) {
+	if cur.Provider != o.cfg.Name {
+		return nil, o.wrongBackend()
+	}
+	if !o.mustRefresh(seen, cur) {
+		return nil, nil
+	}
+	refreshToken, err := cur.Token("refresh_token")
+	if err != nil {
+		return nil, err
+	}
+	resp, err := o.Refresh(ctx, refreshToken)
+	if err != nil {
+		return nil, err
+	}
+	return o.mergeRefresh(ctx, cur, resp)
 }
 
 // mustRefresh reports whether the stored association cur still needs the
