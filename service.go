@@ -243,11 +243,7 @@ func (s *Service) Logger() *slog.Logger { return s.logger }
 
 // CurrentUser returns the logged-in, active user of the session, or nil.
 func (s *Service) CurrentUser(ctx context.Context, st Strategy) (*User, error) {
-	v, ok := st.SessionGet(SessionUserID)
-	if !ok {
-		return nil, nil
-	}
-	id, _ := v.(string)
+	id := sessionUserID(st)
 	if id == "" {
 		return nil, nil
 	}
@@ -269,11 +265,7 @@ func (s *Service) CurrentUser(ctx context.Context, st Strategy) (*User, error) {
 // a UserSocialAuthsGetter, else GetUser then GetSocialAuthsForUser. A nil
 // user (anonymous, or no longer active) comes with no associations.
 func (s *Service) CurrentUserWithSocialAuths(ctx context.Context, st Strategy) (*User, []*UserSocialAuth, error) {
-	v, ok := st.SessionGet(SessionUserID)
-	if !ok {
-		return nil, nil, nil
-	}
-	id, _ := v.(string)
+	id := sessionUserID(st)
 	if id == "" {
 		return nil, nil, nil
 	}
@@ -296,6 +288,14 @@ func (s *Service) CurrentUserWithSocialAuths(ctx context.Context, st Strategy) (
 		return nil, nil, err
 	}
 	return u, socials, nil
+}
+
+// sessionUserID is the id of the user signed in to the session ("" when
+// none).
+func sessionUserID(st Strategy) string {
+	v, _ := st.SessionGet(SessionUserID)
+	id, _ := v.(string)
+	return id
 }
 
 // Begin starts a login with the named backend (upstream's do_auth): it keeps
