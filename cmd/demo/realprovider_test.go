@@ -149,9 +149,9 @@ func hydraProvider(t *testing.T) realProvider {
 				"redirect_uris":              []string{c.RedirectURI},
 				"post_logout_redirect_uris":  []string{c.PostLogoutURI},
 				"token_endpoint_auth_method": c.AuthMethod,
-				"grant_types":                []string{"authorization_code"},
+				"grant_types":                []string{"authorization_code", "refresh_token"},
 				"response_types":             []string{"code"},
-				"scope":                      "openid profile email",
+				"scope":                      "openid profile email offline_access",
 			})
 		},
 		// ory/hydra#3757: a new login challenge in the same browser replaces
