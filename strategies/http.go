@@ -21,6 +21,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/socialauth-go/socialauth"
+	"github.com/socialauth-go/socialauth/internal/fieldcrypt"
 	"github.com/socialauth-go/socialauth/settings"
 )
 
@@ -69,12 +70,22 @@ type HTTPConfig struct {
 	RedirectIsHTTPS bool
 	// Logger receives the strategy's logs (nil: discarded).
 	Logger *slog.Logger
+	// SessionCookieKeys, when set, keeps a session nobody is signed in to
+	// in its cookie, sealed (see SealedStore): a pending sign-in then costs
+	// the session store nothing. Each key is at least 32 bytes; the first
+	// seals, every key opens; every instance needs the same keys. The
+	// SESSION_COOKIE_KEYS setting (HTTPConfigFrom). With Sessions set, wrap
+	// that manager's Store with NewSealedStore instead.
+	SessionCookieKeys [][]byte
 }
 
 // HTTPConfigFrom returns cfg with the strategy's settings read from s, once:
 // REDIRECT_IS_HTTPS (SOCIAL_AUTH_REDIRECT_IS_HTTPS, then REDIRECT_IS_HTTPS),
-// when set, replaces cfg.RedirectIsHTTPS. A malformed value, or true with an
-// http cfg.BaseURL, is an ImproperlyConfigured error naming the key.
+// when set, replaces cfg.RedirectIsHTTPS; SESSION_COOKIE_KEYS (a list of
+// base64 or base64url keys of at least 32 bytes), when set, replaces
+// cfg.SessionCookieKeys. A malformed value, true with an http cfg.BaseURL,
+// or a bad key (named by its position, never its value) is an
+// ImproperlyConfigured error naming the key.
 func HTTPConfigFrom(s *settings.Settings, cfg HTTPConfig) (HTTPConfig, error) {
 	r := s.Reader("")
 	if r.IsSet(settingRedirectIsHTTPS) {
@@ -83,13 +94,26 @@ func HTTPConfigFrom(s *settings.Settings, cfg HTTPConfig) (HTTPConfig, error) {
 			r.Invalid(settingRedirectIsHTTPS, "is true but the base URL is http: use an https base URL, or set it to false")
 		}
 	}
+	if r.IsSet(settingSessionCookieKeys) {
+		items := r.StringList(settingSessionCookieKeys, nil)
+		if len(items) > 0 {
+			keys, err := fieldcrypt.ParseKeys(items)
+			if err != nil {
+				r.Invalid(settingSessionCookieKeys, strings.TrimPrefix(err.Error(), "fieldcrypt: "))
+			}
+			cfg.SessionCookieKeys = keys
+		}
+	}
 	if err := r.Err(); err != nil {
 		return HTTPConfig{}, &socialauth.Error{Code: socialauth.CodeImproperlyConfigured, Err: err}
 	}
 	return cfg, nil
 }
 
-const settingRedirectIsHTTPS = "REDIRECT_IS_HTTPS"
+const (
+	settingRedirectIsHTTPS   = "REDIRECT_IS_HTTPS"
+	settingSessionCookieKeys = "SESSION_COOKIE_KEYS"
+)
 
 func schemeOf(raw string) string {
 	u, err := url.Parse(strings.TrimSpace(raw))
@@ -104,6 +128,7 @@ func schemeOf(raw string) string {
 // socialauth.Strategy.
 type HTTP struct {
 	sessions *scs.SessionManager
+	sealed   *SealedStore // the manager's store when it seals anonymous sessions
 	baseURL  string // scheme://host[:port][/path], no trailing slash
 	prefix   string // "" or /path, no trailing slash
 	logger   *slog.Logger
@@ -138,6 +163,15 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		return nil, configErr("HTTPConfig.Sessions or HTTPConfig.SessionStore is required")
 	case sessions == nil:
 		sessions = NewSessionManager(cfg.SessionStore, https)
+		if len(cfg.SessionCookieKeys) > 0 {
+			sealed, err := NewSealedStore(sessions.Store, cfg.SessionCookieKeys)
+			if err != nil {
+				return nil, err
+			}
+			sessions.Store = sealed
+		}
+	case len(cfg.SessionCookieKeys) > 0:
+		return nil, configErr("HTTPConfig.SessionCookieKeys (SESSION_COOKIE_KEYS) is set with HTTPConfig.Sessions: set SessionStore instead, or wrap the manager's Store with strategies.NewSealedStore")
 	}
 	switch sessions.Codec.(type) {
 	case scs.GobCodec, *scs.GobCodec:
@@ -155,7 +189,8 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &HTTP{sessions: sessions, baseURL: base, prefix: prefix, logger: logger}, nil
+	sealed, _ := sessions.Store.(*SealedStore)
+	return &HTTP{sessions: sessions, sealed: sealed, baseURL: base, prefix: prefix, logger: logger}, nil
 }
 
 func configErr(msg string) error {

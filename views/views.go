@@ -13,9 +13,12 @@
 //	}
 //	mux.Handle("/courses/", v.RequireLogin(courses))
 //
-// Every handler loads the session itself (scs's LoadAndSave) unless the
-// request already carries it, so the app may wrap its whole mux in the same
-// manager's LoadAndSave, or not.
+// Every handler loads the session itself (the strategy's LoadAndSave) unless
+// the request already carries it, so the app may wrap its whole mux in the
+// same middleware (LoadSession), or not. With strategies.SealedStore
+// (HTTPConfig.SessionCookieKeys) the app's own pages must load the session
+// through LoadSession, not through the scs manager's LoadAndSave, which
+// cannot save a session kept in its cookie.
 package views
 
 import (
@@ -91,6 +94,7 @@ type Views struct {
 	svc            *socialauth.Service
 	strategies     StrategyFactory
 	sessions       *scs.SessionManager // nil: the app loads the session
+	loadAndSave    func(http.Handler) http.Handler
 	defaultBackend string
 	prefix         string
 	logger         *slog.Logger
@@ -138,6 +142,14 @@ func New(prefix string, cfg Config) (*Views, error) {
 	}
 	if s, ok := v.strategies.(interface{ Sessions() *scs.SessionManager }); ok {
 		v.sessions = s.Sessions()
+		v.loadAndSave = v.sessions.LoadAndSave
+		// The strategy's own middleware, when it has one: it seals
+		// anonymous sessions into their cookie (strategies.SealedStore).
+		if l, ok := v.strategies.(interface {
+			LoadAndSave(http.Handler) http.Handler
+		}); ok {
+			v.loadAndSave = l.LoadAndSave
+		}
 	}
 	if v.defaultBackend, err = defaultBackend(cfg.Service, cfg.DefaultBackend); err != nil {
 		return nil, err
@@ -326,7 +338,7 @@ func (v *Views) loadSession(h http.Handler) http.Handler {
 	if v.sessions == nil {
 		return h
 	}
-	loaded := v.sessions.LoadAndSave(h)
+	loaded := v.loadAndSave(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strategies.SessionLoaded(v.sessions, r.Context()) {
 			h.ServeHTTP(w, r)

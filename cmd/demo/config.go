@@ -196,6 +196,18 @@ func layeredSettings(lookupEnv func(string) (string, bool), base, lmsURL, fieldK
 		// The key file's keys, when the setting itself is unset.
 		defaults[storage.SettingFieldEncryptionKeys] = fieldKeys
 	}
+	if !fromEnv.IsSet("", "SESSION_COOKIE_KEYS") {
+		// A pending sign-in is kept in its session cookie, sealed with
+		// the field encryption keys (through a derivation of its own), so
+		// it costs the database nothing until the user is signed in.
+		var keys any = fieldKeys
+		if fieldKeys == "" {
+			keys, _, _ = fromEnv.Lookup("", "FIELD_ENCRYPTION_KEYS")
+		}
+		if keys != nil && keys != "" {
+			defaults["SOCIAL_AUTH_SESSION_COOKIE_KEYS"] = keys
+		}
+	}
 	if _, ok := lookupEnv(EnvOIDCEndpoint); ok && !fromEnv.IsSet(oidcName, "PIPELINE") {
 		// The edX pipeline adopts an existing user by username
 		// (get_user_if_exists): right for the LMS, a takeover for any other

@@ -584,9 +584,12 @@ func TestTwoInstancesShareOneDatabase(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dbURL := targets[name](t)
 			const key, secret = "shared-client", "shared-secret-9f8e7d"
-			a := startDemo(t, map[string]string{EnvDatabaseURL: dbURL,
+			// One service: the instances share the key file (which also
+			// seals the pending sign-ins kept in session cookies).
+			keyFile := filepath.Join(t.TempDir(), "shared.key")
+			a := startDemo(t, map[string]string{EnvDatabaseURL: dbURL, EnvFieldKeyFile: keyFile,
 				"SOCIAL_AUTH_EDX_OAUTH2_KEY": key, "SOCIAL_AUTH_EDX_OAUTH2_SECRET": secret})
-			bDemo := startDemo(t, map[string]string{EnvDatabaseURL: dbURL,
+			bDemo := startDemo(t, map[string]string{EnvDatabaseURL: dbURL, EnvFieldKeyFile: keyFile,
 				"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": a.LMSURL,
 				"SOCIAL_AUTH_EDX_OAUTH2_KEY":      key, "SOCIAL_AUTH_EDX_OAUTH2_SECRET": secret,
 				"BASE_URL": a.BaseURL})
