@@ -129,8 +129,8 @@ func schemeOf(raw string) string {
 type HTTP struct {
 	sessions *scs.SessionManager
 	sealed   *SealedStore // the manager's store when it seals anonymous sessions
-	baseURL  string // scheme://host[:port][/path], no trailing slash
-	prefix   string // "" or /path, no trailing slash
+	baseURL  string       // scheme://host[:port][/path], no trailing slash
+	prefix   string       // "" or /path, no trailing slash
 	logger   *slog.Logger
 }
 
