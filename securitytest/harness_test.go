@@ -129,6 +129,11 @@ type options struct {
 	// inProcessStates gives the backends no UsedStates (each keeps its own
 	// in-process record of redeemed flows) instead of the store.
 	inProcessStates bool
+	// storedSessions keeps every session in the store, as a service
+	// without SESSION_COOKIE_KEYS does; by default a session nobody is
+	// signed in to is sealed into its cookie (strategies.SealedStore), as
+	// the demo does.
+	storedSessions bool
 }
 
 // env is one service on loopback: views + net/http strategy (scs) + GORM
@@ -148,6 +153,9 @@ type env struct {
 	clock    *clock
 	set      *settings.Settings
 	secret   string // the client secret (a canary)
+	// cookieKey seals anonymous sessions (shared by the instances; nil
+	// with options.storedSessions).
+	cookieKey []byte
 	dsn      string // the database the store opened
 	opts     options
 
@@ -195,6 +203,10 @@ func buildEnv(t testing.TB, o options) (*env, error) {
 
 	e.secret = canary("secret")
 	e.addSecret(e.secret, "client secret")
+	if !o.storedSessions {
+		e.cookieKey = make([]byte, 32)
+		_, _ = rand.Read(e.cookieKey)
+	}
 	lo := o.lms
 	if lo.Key == nil {
 		lo.Key = lmsKey()
@@ -288,7 +300,7 @@ func (e *env) instance(t testing.TB) *env {
 // mountTestRoutes adds the routes the tests read the session through.
 func (e *env) mountTestRoutes(mux *http.ServeMux) {
 	sessions := e.sessions
-	mux.Handle("GET /me", sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /me", e.views.LoadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, err := e.svc.CurrentUser(r.Context(), e.views.Strategy(r))
 		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
@@ -302,7 +314,7 @@ func (e *env) mountTestRoutes(mux *http.ServeMux) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"user_id": id})
 	})))
 	// /session dumps the raw session keys (never values) for assertions.
-	mux.Handle("GET /session-keys", sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /session-keys", e.views.LoadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		keys := sessions.Keys(r.Context())
 		sort.Strings(keys)
 		_ = json.NewEncoder(w).Encode(keys)
@@ -310,7 +322,7 @@ func (e *env) mountTestRoutes(mux *http.ServeMux) {
 
 	// /session-next reports the sanitized next the session keeps (not a
 	// secret), for the fuzz target of the Begin handler.
-	mux.Handle("GET /session-next", sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /session-next", e.views.LoadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, sessions.GetString(r.Context(), socialauth.RedirectFieldName))
 	})))
 }
@@ -393,6 +405,13 @@ func (e *env) wire(mux *http.ServeMux, extra []socialauth.Step) error {
 	e.svc = svc
 
 	e.sessions = strategies.NewSessionManager(e.store.SessionStore(), false)
+	if e.cookieKey != nil {
+		sealed, err := strategies.NewSealedStore(e.sessions.Store, [][]byte{e.cookieKey})
+		if err != nil {
+			return err
+		}
+		e.sessions.Store = sealed
+	}
 	hc, err := strategies.HTTPConfigFrom(e.set, strategies.HTTPConfig{Sessions: e.sessions, BaseURL: e.base, Logger: e.logger})
 	if err != nil {
 		return err
@@ -408,10 +427,19 @@ func (e *env) wire(mux *http.ServeMux, extra []socialauth.Step) error {
 
 // envs returns one environment per database under test: SQLite always,
 // PostgreSQL when SOCIALAUTH_TEST_POSTGRES_DSN is set, MariaDB/MySQL when
-// SOCIALAUTH_TEST_MYSQL_DSN is set.
+// SOCIALAUTH_TEST_MYSQL_DSN is set; and, unless o asks for stored sessions
+// anyway, SQLite again with every session in the store (no
+// SESSION_COOKIE_KEYS), so each rule is checked both ways.
 func envs(t *testing.T, o options, fn func(t *testing.T, e *env)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { fn(t, newEnv(t, o)) })
+	if !o.storedSessions {
+		t.Run("sqlite-stored-sessions", func(t *testing.T) {
+			oo := o
+			oo.storedSessions = true
+			fn(t, newEnv(t, oo))
+		})
+	}
 	for _, db := range []struct{ name, target, env string }{
 		{"postgres", dbtest.Postgres, dbtest.EnvPostgres},
 		{"mysql", dbtest.MySQL, dbtest.EnvMySQL},
