@@ -156,8 +156,8 @@ type env struct {
 	// cookieKey seals anonymous sessions (shared by the instances; nil
 	// with options.storedSessions).
 	cookieKey []byte
-	dsn      string // the database the store opened
-	opts     options
+	dsn       string // the database the store opened
+	opts      options
 
 	*leakLog
 }
