@@ -106,6 +106,10 @@ type rigOptions struct {
 	prepareStmt bool
 	// fieldKeys turn field encryption on (storage.Options.FieldKeys).
 	fieldKeys [][]byte
+	// storedSessions keeps the pre-login session in the session store;
+	// by default it is sealed into its cookie, as the demo does
+	// (SESSION_COOKIE_KEYS, strategies.SealedStore).
+	storedSessions bool
 }
 
 func newRig(tb testing.TB, opts rigOptions) *rig {
@@ -183,6 +187,15 @@ func newRig(tb testing.TB, opts rigOptions) *rig {
 		ss = opts.sessionStore
 	}
 	sessions := strategies.NewSessionManager(ss, false)
+	if !opts.storedSessions {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		sealed, err := strategies.NewSealedStore(sessions.Store, [][]byte{key})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		sessions.Store = sealed
+	}
 	hc, err := strategies.HTTPConfigFrom(set, strategies.HTTPConfig{Sessions: sessions, BaseURL: appBase})
 	if err != nil {
 		tb.Fatal(err)
