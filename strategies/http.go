@@ -98,6 +98,9 @@ func HTTPConfigFrom(s *settings.Settings, cfg HTTPConfig) (HTTPConfig, error) {
 		items := r.StringList(settingSessionCookieKeys, nil)
 		if len(items) > 0 {
 			keys, err := fieldcrypt.ParseKeys(items)
+			if err == nil {
+				_, err = fieldcrypt.New(keys) // a repeated key
+			}
 			if err != nil {
 				r.Invalid(settingSessionCookieKeys, strings.TrimPrefix(err.Error(), "fieldcrypt: "))
 			}

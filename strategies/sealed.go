@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -86,8 +87,8 @@ func NewSealedStore(inner scs.Store, keys [][]byte) (*SealedStore, error) {
 		derived = append(derived, d)
 	}
 	ring, err := fieldcrypt.New(derived)
-	if err != nil {
-		return nil, configErr("NewSealedStore: no session cookie key")
+	if err != nil { // no key, or a key given twice
+		return nil, configErr("NewSealedStore: session cookie keys: " + strings.TrimPrefix(err.Error(), "fieldcrypt: "))
 	}
 	return &SealedStore{inner: inner, ring: ring}, nil
 }
