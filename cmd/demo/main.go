@@ -23,7 +23,11 @@
 // The provider tokens the demo stores are encrypted, on every database:
 // with SOCIAL_AUTH_FIELD_ENCRYPTION_KEYS unset, it keeps a key in
 // demo-field-encryption.key in its working directory (FIELD_ENCRYPTION_KEY_FILE
-// to move it), created on first run with mode 0600.
+// to move it), created on first run with mode 0600. With
+// SOCIAL_AUTH_SESSION_COOKIE_KEYS unset, the same keys seal a sign-in in
+// progress into its session cookie (strategies.SealedStore), so that it
+// costs the database nothing until the user is known; instances of one
+// service must share them.
 //
 // Flags: -addr, -lms-addr, -base-url, -log-level debug|info|warn|error,
 // -log-format text|json. SIGINT or SIGTERM shuts it down cleanly.
