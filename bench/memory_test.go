@@ -42,7 +42,8 @@ func TestAbandonedStartsKeepHeapFlat(t *testing.T) {
 	// TestHeapBoundCatchesInProcessState shows the bound can fail.
 	const bound = 512 << 10
 
-	r := newRig(t, rigOptions{})
+	// Stored sessions: the state goes to the database, not the process.
+	r := newRig(t, rigOptions{storedSessions: true})
 	grew := abandonStarts(t, r, warm, n)
 	if grew > bound {
 		t.Errorf("heap grew by %d bytes over %d abandoned starts, want ≤ %d", grew, n, bound)
@@ -64,9 +65,27 @@ func TestAbandonedStartsKeepHeapFlat(t *testing.T) {
 // fail.
 func TestHeapBoundCatchesInProcessState(t *testing.T) {
 	const n, warm = 10_000, 1_000
-	r := newRig(t, rigOptions{sessionStore: memstore.NewWithCleanupInterval(0)})
+	r := newRig(t, rigOptions{sessionStore: memstore.NewWithCleanupInterval(0), storedSessions: true})
 	if grew := abandonStarts(t, r, warm, n); grew <= 512<<10 {
 		t.Errorf("in-memory sessions: heap grew by only %d bytes over %d starts; the bound would not catch a leak", grew, n)
+	}
+}
+
+// TestAbandonedSealedStartsKeepNothing: with the pre-login session sealed
+// into its cookie (the demo's default), an abandoned sign-in leaves nothing
+// behind, in the process or in the database.
+func TestAbandonedSealedStartsKeepNothing(t *testing.T) {
+	const n, warm = 10_000, 1_000
+	r := newRig(t, rigOptions{})
+	if grew := abandonStarts(t, r, warm, n); grew > 512<<10 {
+		t.Errorf("heap grew by %d bytes over %d abandoned starts, want ≤ %d", grew, n, 512<<10)
+	}
+	var rows int64
+	if err := r.db.WithContext(context.Background()).Table(storage.TableSessions).Count(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	if rows != 0 {
+		t.Errorf("sessions table holds %d rows after sealed starts, want 0", rows)
 	}
 }
 
