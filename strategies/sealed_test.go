@@ -658,9 +658,9 @@ func TestNewSealedStoreRefuses(t *testing.T) {
 		keys  [][]byte
 		want  string
 	}{
-		"no inner":     {nil, [][]byte{keyA}, "no inner store"},
-		"no key":       {inner, nil, "no session cookie key"},
-		"short key":    {inner, [][]byte{keyA, keyB[:31]}, "key 2"},
+		"no inner":  {nil, [][]byte{keyA}, "no inner store"},
+		"no key":    {inner, nil, "no session cookie key"},
+		"short key": {inner, [][]byte{keyA, keyB[:31]}, "key 2"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, err := strategies.NewSealedStore(tc.inner, tc.keys)
