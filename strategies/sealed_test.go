@@ -649,8 +649,8 @@ func TestSessionCookieKeysSetting(t *testing.T) {
 	})
 }
 
-// NewSealedStore refuses no inner store, no key and a short key, each with
-// a message that says which.
+// NewSealedStore refuses no inner store, no key, a short key and a repeated
+// key, each with a message that says which.
 func TestNewSealedStoreRefuses(t *testing.T) {
 	inner := memstore.NewWithCleanupInterval(0)
 	for name, tc := range map[string]struct {
@@ -658,9 +658,10 @@ func TestNewSealedStoreRefuses(t *testing.T) {
 		keys  [][]byte
 		want  string
 	}{
-		"no inner":  {nil, [][]byte{keyA}, "no inner store"},
-		"no key":    {inner, nil, "no session cookie key"},
-		"short key": {inner, [][]byte{keyA, keyB[:31]}, "key 2"},
+		"no inner":     {nil, [][]byte{keyA}, "no inner store"},
+		"no key":       {inner, nil, "no session cookie key"},
+		"short key":    {inner, [][]byte{keyA, keyB[:31]}, "key 2"},
+		"repeated key": {inner, [][]byte{keyA, keyB, keyA}, "session cookie key 3 repeats key 1"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, err := strategies.NewSealedStore(tc.inner, tc.keys)
