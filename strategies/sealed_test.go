@@ -247,19 +247,22 @@ func TestSealedAnonymousSessionInCookie(t *testing.T) {
 // Signing in moves the session to the inner store under a new random
 // token: one commit, and the sealed token never reaches the store.
 func TestSealedSignInMovesToStore(t *testing.T) {
-	for _, rotate := range []bool{true, false} {
-		name := map[bool]string{true: "rotate", false: "no rotate"}[rotate]
+	rotate := func(t *testing.T, st socialauth.Strategy) {
+		if err := st.SessionRotate(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}
+	signIn := func(st socialauth.Strategy) { st.SessionSet(socialauth.SessionUserID, "42") }
+	for name, steps := range map[string]func(*testing.T, socialauth.Strategy){
+		// Service.Complete rotates first, then sets the user.
+		"rotate then set": func(t *testing.T, st socialauth.Strategy) { rotate(t, st); signIn(st) },
+		"set then rotate": func(t *testing.T, st socialauth.Strategy) { signIn(st); rotate(t, st) },
+		"no rotate":       func(_ *testing.T, st socialauth.Strategy) { signIn(st) },
+	} {
 		t.Run(name, func(t *testing.T) {
 			e := newSealedEnv(t, keyA)
 			pre := e.sealed(map[string]any{"state": "abc"})
-			a := e.do(pre, func(t *testing.T, st socialauth.Strategy, _ *http.Request) {
-				st.SessionSet(socialauth.SessionUserID, "42")
-				if rotate {
-					if err := st.SessionRotate(context.Background()); err != nil {
-						t.Error(err)
-					}
-				}
-			})
+			a := e.do(pre, func(t *testing.T, st socialauth.Strategy, _ *http.Request) { steps(t, st) })
 			if a.status != http.StatusOK || a.cookie == nil {
 				t.Fatalf("sign-in: status %d, cookie %v", a.status, a.cookie)
 			}
