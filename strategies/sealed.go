@@ -86,9 +86,14 @@ func NewSealedStore(inner scs.Store, keys [][]byte) (*SealedStore, error) {
 		}
 		derived = append(derived, d)
 	}
+	if len(derived) == 0 {
+		return nil, configErr("NewSealedStore: no session cookie key")
+	}
 	ring, err := fieldcrypt.New(derived)
-	if err != nil { // no key, or a key given twice
-		return nil, configErr("NewSealedStore: session cookie keys: " + strings.TrimPrefix(err.Error(), "fieldcrypt: "))
+	if err != nil {
+		// A repeated key (its derivation repeats too): fieldcrypt's message
+		// names the positions, never a key.
+		return nil, configErr("NewSealedStore: session cookie " + strings.TrimPrefix(err.Error(), "fieldcrypt: bad key: "))
 	}
 	return &SealedStore{inner: inner, ring: ring}, nil
 }
