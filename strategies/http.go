@@ -132,6 +132,7 @@ func schemeOf(raw string) string {
 type HTTP struct {
 	sessions *scs.SessionManager
 	sealed   *SealedStore // the manager's store when it seals anonymous sessions
+	idle     time.Duration // the idle timeout a sealed session is given
 	baseURL  string       // scheme://host[:port][/path], no trailing slash
 	prefix   string       // "" or /path, no trailing slash
 	logger   *slog.Logger
@@ -192,8 +193,15 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	sealed, _ := sessions.Store.(*SealedStore)
-	return &HTTP{sessions: sessions, sealed: sealed, baseURL: base, prefix: prefix, logger: logger}, nil
+	h := &HTTP{sessions: sessions, baseURL: base, prefix: prefix, logger: logger}
+	if sealed, ok := sessions.Store.(*SealedStore); ok {
+		h.sealed = sealed
+		h.idle = sessions.IdleTimeout
+		if is, ok := sealed.Inner().(*IdleStore); ok {
+			h.idle = is.idle // the idle timeout is kept by the store
+		}
+	}
+	return h, nil
 }
 
 func configErr(msg string) error {

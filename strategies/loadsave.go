@@ -49,10 +49,10 @@ func (h *HTTP) save(w http.ResponseWriter, r *http.Request) {
 	m, ctx := h.sessions, r.Context()
 	switch m.Status(ctx) {
 	case scs.Modified:
-		if token, deadline, ok := h.sealAnonymous(r); ok {
+		if token, expiry, ok := h.sealAnonymous(r); ok {
 			switch {
 			case token != "":
-				m.WriteSessionCookie(ctx, w, token, deadline)
+				m.WriteSessionCookie(ctx, w, token, expiry)
 			case IsSealed(m.Token(ctx)): // emptied: remove its cookie
 				m.WriteSessionCookie(ctx, w, "", time.Time{})
 			}
@@ -81,7 +81,7 @@ func (h *HTTP) save(w http.ResponseWriter, r *http.Request) {
 // may live there: nobody signed in, not already in the store (its token is
 // empty or sealed), and short enough. An emptied session gives token "".
 // ok false: store it.
-func (h *HTTP) sealAnonymous(r *http.Request) (token string, deadline time.Time, ok bool) {
+func (h *HTTP) sealAnonymous(r *http.Request) (token string, expiry time.Time, ok bool) {
 	m, ctx := h.sessions, r.Context()
 	if t := m.Token(ctx); t != "" && !IsSealed(t) {
 		return "", time.Time{}, false
@@ -97,19 +97,28 @@ func (h *HTTP) sealAnonymous(r *http.Request) (token string, deadline time.Time,
 	for _, k := range keys {
 		values[k] = m.Get(ctx, k)
 	}
-	deadline = m.Deadline(ctx)
+	deadline := m.Deadline(ctx)
 	b, err := m.Codec.Encode(deadline, values)
 	if err != nil {
 		return "", time.Time{}, false // the commit reports it
 	}
-	token, fits, err := h.sealed.seal(b, deadline)
+	// As a stored session, a sealed one ends unused for the idle timeout:
+	// the cookie (and the expiry sealed in it) says min(deadline, now +
+	// idle), moved at each change.
+	expiry = deadline
+	if h.idle > 0 {
+		if e := time.Now().Add(h.idle); e.Before(expiry) {
+			expiry = e
+		}
+	}
+	token, fits, err := h.sealed.seal(b, expiry)
 	if err != nil || !fits {
 		if err != nil {
 			h.logger.Error("socialauth: sealing the session failed; storing it", "err", err)
 		}
 		return "", time.Time{}, false
 	}
-	return token, deadline, true
+	return token, expiry, true
 }
 
 // savingWriter saves the session before the first byte of the header, as

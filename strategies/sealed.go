@@ -104,11 +104,11 @@ func NewSealedStore(inner scs.Store, keys [][]byte) (*SealedStore, error) {
 func IsSealed(token string) bool { return fieldcrypt.IsSealed(token) }
 
 // seal returns the cookie value carrying b (a session encoded by the
-// manager's codec) until deadline; ok is false when it would be longer
-// than MaxSealedToken.
-func (s *SealedStore) seal(b []byte, deadline time.Time) (token string, ok bool, err error) {
+// manager's codec) until expiry; ok is false when it would be longer than
+// MaxSealedToken.
+func (s *SealedStore) seal(b []byte, expiry time.Time) (token string, ok bool, err error) {
 	plain := make([]byte, 8, 8+len(b))
-	binary.BigEndian.PutUint64(plain, uint64(deadline.Unix()))
+	binary.BigEndian.PutUint64(plain, uint64(expiry.Unix()))
 	plain = append(plain, b...)
 	token, err = s.ring.Seal(plain, []byte(sealedAD))
 	if err != nil {
@@ -118,7 +118,7 @@ func (s *SealedStore) seal(b []byte, deadline time.Time) (token string, ok bool,
 }
 
 // open returns the session a sealed token carries, if it opens with one of
-// the keys and its deadline has not passed.
+// the keys and its expiry has not passed.
 func (s *SealedStore) open(token string) ([]byte, bool) {
 	if len(token) > MaxSealedToken {
 		return nil, false
@@ -127,8 +127,8 @@ func (s *SealedStore) open(token string) ([]byte, bool) {
 	if err != nil || len(plain) < 8 {
 		return nil, false
 	}
-	deadline := int64(binary.BigEndian.Uint64(plain))
-	if deadline <= time.Now().Unix() {
+	expiry := int64(binary.BigEndian.Uint64(plain))
+	if expiry <= time.Now().Unix() {
 		return nil, false
 	}
 	return plain[8:], true

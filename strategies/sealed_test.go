@@ -717,3 +717,19 @@ func FuzzSealedFind(f *testing.F) {
 		}
 	})
 }
+
+// A sealed session ends unused for the idle timeout, as a stored one: its
+// cookie's lifetime is min(deadline, now + idle), not the 24 h deadline,
+// and a change moves it.
+func TestSealedSessionIdleTimeout(t *testing.T) {
+	e := newSealedEnv(t, keyA)
+	a := e.do("", set(map[string]any{"next": "/courses/"}))
+	if a.cookie == nil || !strategies.IsSealed(a.cookie.Value) {
+		t.Fatalf("no sealed cookie: %+v", a)
+	}
+	idle := int(strategies.DefaultSessionIdleTimeout.Seconds())
+	if a.cookie.MaxAge < idle-60 || a.cookie.MaxAge > idle+1 {
+		t.Errorf("sealed cookie Max-Age = %d s, want the idle timeout (%d s), not the %v deadline",
+			a.cookie.MaxAge, idle, strategies.DefaultSessionLifetime)
+	}
+}
