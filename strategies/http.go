@@ -131,10 +131,10 @@ func schemeOf(raw string) string {
 // socialauth.Strategy.
 type HTTP struct {
 	sessions *scs.SessionManager
-	sealed   *SealedStore // the manager's store when it seals anonymous sessions
+	sealed   *SealedStore  // the manager's store when it seals anonymous sessions
 	idle     time.Duration // the idle timeout a sealed session is given
-	baseURL  string       // scheme://host[:port][/path], no trailing slash
-	prefix   string       // "" or /path, no trailing slash
+	baseURL  string        // scheme://host[:port][/path], no trailing slash
+	prefix   string        // "" or /path, no trailing slash
 	logger   *slog.Logger
 }
 
