@@ -127,7 +127,13 @@ func (s *IdleStore) All() (map[string][]byte, error) { return s.AllCtx(context.B
 
 // AllCtx implements scs.IterableCtxStore when the inner store does.
 func (s *IdleStore) AllCtx(ctx context.Context) (map[string][]byte, error) {
-	switch in := s.inner.(type) {
+	return allOf(ctx, s.inner)
+}
+
+// allOf lists the sessions of a wrapped store when it is iterable, and
+// none otherwise (the wrappers' All and AllCtx).
+func allOf(ctx context.Context, inner any) (map[string][]byte, error) {
+	switch in := inner.(type) {
 	case scs.IterableCtxStore:
 		return in.AllCtx(ctx)
 	case scs.IterableStore:

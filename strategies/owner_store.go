@@ -99,11 +99,5 @@ func (o OwnerStore) All() (map[string][]byte, error) { return o.AllCtx(context.B
 
 // AllCtx implements scs.IterableCtxStore when the inner store does.
 func (o OwnerStore) AllCtx(ctx context.Context) (map[string][]byte, error) {
-	switch s := o.inner.(type) {
-	case scs.IterableCtxStore:
-		return s.AllCtx(ctx)
-	case scs.IterableStore:
-		return s.All()
-	}
-	return map[string][]byte{}, nil
+	return allOf(ctx, o.inner)
 }

@@ -190,13 +190,7 @@ func (s *SealedStore) All() (map[string][]byte, error) { return s.AllCtx(context
 
 // AllCtx implements scs.IterableCtxStore.
 func (s *SealedStore) AllCtx(ctx context.Context) (map[string][]byte, error) {
-	switch in := s.inner.(type) {
-	case scs.IterableCtxStore:
-		return in.AllCtx(ctx)
-	case scs.IterableStore:
-		return in.All()
-	}
-	return map[string][]byte{}, nil
+	return allOf(ctx, s.inner)
 }
 
 // Inner returns the store the signed-in sessions go to.
