@@ -365,3 +365,47 @@ func waitFor(t *testing.T, ctx context.Context, cond func() bool) {
 	}
 	t.Fatal("timed out waiting")
 }
+
+// TestBrowserEightTabs: one browser, "Sign in" clicked in eight tabs
+// (backends.MaxPendingFlows, the most a session keeps per backend), then
+// every tab completed, last opened first. The demo keeps a sign-in in
+// progress sealed in its session cookie, which grows with each pending
+// flow: Chromium must keep it (it drops a cookie over 4 KiB silently,
+// which would fail the later callbacks), and once the first tab has
+// signed in, the session moves to the store with the other tabs' flows.
+// Every tab must land signed in, with no 4xx or 5xx on any callback.
+func TestBrowserEightTabs(t *testing.T) {
+	chrome := chromiumPath(t)
+	d := startDemo(t, buildDemo(t))
+	const n = 8
+	first := browserContext(t, chrome)
+	tabs := []context.Context{first}
+	docs := []*documents{recordDocuments(t, first)} // starts the browser
+	for range n - 1 {
+		tab, closeTab := chromedp.NewContext(first)
+		t.Cleanup(closeTab)
+		tabs = append(tabs, tab)
+		docs = append(docs, recordDocuments(t, tab))
+	}
+	for _, tab := range tabs {
+		clickSignIn(t, tab, d)
+	}
+	for i := n - 1; i >= 0; i-- {
+		name := fmt.Sprintf("tab%d.eight", i+1)
+		if shown := signInAtLMS(t, tabs[i], d, name); shown != name {
+			t.Errorf("tab %d completed and shows %q, want %q", i+1, shown, name)
+		}
+		if cbs := docs[i].at(callbackPath); len(cbs) != 1 || cbs[0].status >= 400 {
+			t.Errorf("tab %d's callback answers = %v, want one redirect", i+1, cbs)
+		}
+		if errs := docs[i].serverErrors(); len(errs) > 0 {
+			t.Errorf("tab %d received server errors: %v", i+1, errs)
+		}
+	}
+	if got := signedInAs(t, first, d); got != "tab1.eight" {
+		t.Errorf("signed in as %q, want tab1.eight (the tab completed last)", got)
+	}
+	if t.Failed() {
+		t.Logf("demo logs:\n%s", d.logs)
+	}
+}
