@@ -83,7 +83,7 @@ type HTTPConfig struct {
 // REDIRECT_IS_HTTPS (SOCIAL_AUTH_REDIRECT_IS_HTTPS, then REDIRECT_IS_HTTPS),
 // when set, replaces cfg.RedirectIsHTTPS; SESSION_COOKIE_KEYS (a list of
 // base64 or base64url keys of at least 32 bytes), when set, replaces
-// cfg.SessionCookieKeys. A malformed value, true with an http cfg.BaseURL,
+// cfg.SessionCookieKeys (an empty list: none, every session stored). A malformed value, true with an http cfg.BaseURL,
 // or a bad key (named by its position, never its value) is an
 // ImproperlyConfigured error naming the key.
 func HTTPConfigFrom(s *settings.Settings, cfg HTTPConfig) (HTTPConfig, error) {
@@ -95,8 +95,9 @@ func HTTPConfigFrom(s *settings.Settings, cfg HTTPConfig) (HTTPConfig, error) {
 		}
 	}
 	if r.IsSet(settingSessionCookieKeys) {
-		items := r.StringList(settingSessionCookieKeys, nil)
-		if len(items) > 0 {
+		// An empty list turns sealing off: every session is stored.
+		cfg.SessionCookieKeys = nil
+		if items := r.StringList(settingSessionCookieKeys, nil); len(items) > 0 {
 			keys, err := fieldcrypt.ParseKeys(items)
 			if err == nil {
 				_, err = fieldcrypt.New(keys) // a repeated key

@@ -640,6 +640,23 @@ func TestSessionCookieKeysSetting(t *testing.T) {
 			t.Error("a SealedStore without keys")
 		}
 	})
+	t.Run("empty list turns keys off", func(t *testing.T) {
+		withKeys := base
+		withKeys.SessionCookieKeys = [][]byte{keyA}
+		for _, v := range []any{"", []string{}} {
+			cfg, err := strategies.HTTPConfigFrom(settings.New(settings.Map{"SOCIAL_AUTH_SESSION_COOKIE_KEYS": v}), withKeys)
+			if err != nil || cfg.SessionCookieKeys != nil {
+				t.Errorf("%q: keys %v, err %v; want none", v, cfg.SessionCookieKeys, err)
+			}
+		}
+	})
+	t.Run("repeated key", func(t *testing.T) {
+		_, err := strategies.HTTPConfigFrom(settings.New(settings.Map{"SOCIAL_AUTH_SESSION_COOKIE_KEYS": []string{k1, k2, k1}}), base)
+		if !errors.Is(err, socialauth.CodeImproperlyConfigured) || !strings.Contains(err.Error(), "SOCIAL_AUTH_SESSION_COOKIE_KEYS") ||
+			!strings.Contains(err.Error(), "key 3") || strings.Contains(err.Error(), k1) {
+			t.Errorf("err %v, want ImproperlyConfigured naming the setting and key 3, not the key", err)
+		}
+	})
 	t.Run("with Sessions", func(t *testing.T) {
 		_, err := strategies.NewHTTP(strategies.HTTPConfig{
 			Sessions:          strategies.NewSessionManager(memstore.NewWithCleanupInterval(0), false),
