@@ -313,6 +313,8 @@ func TestStartupValidation(t *testing.T) {
 			want: []string{"SOCIAL_AUTH_OIDC_OIDC_ENDPOINT: ", "SOCIAL_AUTH_OIDC_KEY is required"}},
 		{name: "several at once", env: real(map[string]string{"SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT": "nope", "SOCIAL_AUTH_EDX_OAUTH2_JWKS_CACHE_TTL": "x"}),
 			want: []string{"\n  SOCIAL_AUTH_EDX_OAUTH2_URL_ROOT: must be an absolute http or https URL", "\n  SOCIAL_AUTH_EDX_OAUTH2_JWKS_CACHE_TTL: want duration"}},
+		{name: "session cookie key short", env: map[string]string{"SOCIAL_AUTH_SESSION_COOKIE_KEYS": "c2hvcnQ" + canary},
+			want: []string{"SOCIAL_AUTH_SESSION_COOKIE_KEYS: ", "key 1"}},
 		{name: "bad -log-level", args: []string{"-log-level", "loud"}, want: []string{"-log-level"}},
 		{name: "bad -log-format", args: []string{"-log-format", "xml"}, want: []string{"-log-format"}},
 		{name: "stray argument", args: []string{"serve"}, want: []string{"unexpected arguments"}},
