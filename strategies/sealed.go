@@ -1,6 +1,7 @@
 package strategies
 
 import (
+	"bytes"
 	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
@@ -118,7 +119,11 @@ func (s *SealedStore) seal(b []byte, expiry time.Time) (token string, ok bool, e
 }
 
 // open returns the session a sealed token carries, if it opens with one of
-// the keys and its expiry has not passed.
+// the keys, its expiry has not passed and nobody is signed in to it. Only
+// anonymous sessions are ever sealed; one that names a user could only
+// have been forged with a key, and would be a sign-in that no session row
+// records (so that sign-out everywhere and back-channel logout could not
+// end it): it is no session.
 func (s *SealedStore) open(token string) ([]byte, bool) {
 	if len(token) > MaxSealedToken {
 		return nil, false
@@ -131,7 +136,13 @@ func (s *SealedStore) open(token string) ([]byte, bool) {
 	if expiry <= time.Now().Unix() {
 		return nil, false
 	}
-	return plain[8:], true
+	b := plain[8:]
+	if bytes.Contains(b, []byte(socialauth.SessionUserID)) {
+		if _, values, err := (SessionCodec{}).Decode(b); err != nil || values[socialauth.SessionUserID] != nil {
+			return nil, false
+		}
+	}
+	return b, true
 }
 
 // Find implements scs.Store.

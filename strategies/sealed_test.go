@@ -750,3 +750,48 @@ func TestSealedSessionIdleTimeout(t *testing.T) {
 			a.cookie.MaxAge, idle, strategies.DefaultSessionLifetime)
 	}
 }
+
+// A sealed session is never a signed-in one: only anonymous sessions are
+// sealed, so one that names a user was forged with a key, and it would be
+// a sign-in no session row records (beyond sign-out everywhere and
+// back-channel logout). It is no session: the handler sees nobody, and
+// nothing reaches the store.
+func TestSealedSignedInSessionIsRefused(t *testing.T) {
+	e := newSealedEnv(t, keyA)
+	ss, err := strategies.NewSealedStore(newCountingStore(), [][]byte{keyA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, values := range map[string]map[string]any{
+		"user id":       {socialauth.SessionUserID: "1", socialauth.SessionUserBackend: "edx-oauth2"},
+		"empty user id": {socialauth.SessionUserID: ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, err := strategies.SessionCodec{}.Encode(time.Now().Add(time.Hour), values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			forged, fits, err := strategies.SealForTest(ss, b, time.Now().Add(time.Hour))
+			if err != nil || !fits {
+				t.Fatalf("sealing: fits %v, %v", fits, err)
+			}
+			if _, found, err := ss.FindCtx(context.Background(), forged); found || err != nil {
+				t.Errorf("FindCtx of a sealed signed-in session: found %v, err %v", found, err)
+			}
+			e.store.reset()
+			got, a := e.read(forged)
+			if a.status != http.StatusOK || len(got) != 0 {
+				t.Errorf("a forged signed-in cookie gave %d and session %v, want 200 and an empty session", a.status, got)
+			}
+			if finds, commits, deletes := e.store.seen(); len(finds)+len(commits)+len(deletes) != 0 {
+				t.Errorf("the inner store was used: finds %v commits %v deletes %v", finds, commits, deletes)
+			}
+		})
+	}
+	// The same values without the user id open.
+	b, _ := strategies.SessionCodec{}.Encode(time.Now().Add(time.Hour), map[string]any{socialauth.SessionUserBackend: "edx-oauth2"})
+	tok, _, _ := strategies.SealForTest(ss, b, time.Now().Add(time.Hour))
+	if _, found, _ := ss.FindCtx(context.Background(), tok); !found {
+		t.Error("an anonymous sealed session with other keys did not open")
+	}
+}
