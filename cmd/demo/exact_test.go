@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -30,17 +28,7 @@ func TestExactUserID(t *testing.T) {
 	}
 	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {
-			dbURL := "sqlite:" + filepath.Join(t.TempDir(), "exact.db")
-			if tg.env != "" {
-				dsn := strings.TrimSpace(os.Getenv(tg.env))
-				if dsn == "" {
-					if os.Getenv(dbtest.EnvCI) == "true" {
-						t.Fatalf("CI=true but %s is not set", tg.env)
-					}
-					t.Skipf("%s not set (see .ci/services)", tg.env)
-				}
-				dbURL = dbtest.Fresh(t, dbtest.Target{Name: tg.target, DSN: dsn})
-			}
+			dbURL := targetDatabaseURL(t, tg.target, tg.env, "exact.db")
 			lms := fakelms.NewServer(t, fakelms.Options{
 				NumericUserID: true, Audience: demoAudience,
 				Users: []fakelms.User{{Username: "big", UserID: bigUserID}},

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socialauth-go/socialauth/internal/dbtest"
 	"github.com/socialauth-go/socialauth/storage"
 	"github.com/socialauth-go/socialauth/testutil"
 )
@@ -255,4 +256,23 @@ func openDemoStore(t *testing.T, dbURL, keyFile string) *storage.Store {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+// targetDatabaseURL is the demo's DATABASE_URL for a test database: a new
+// SQLite file named file when env is "", else a fresh database of target
+// on the server env's DSN names; the test is skipped when env is unset,
+// and fails when it is unset under CI=true.
+func targetDatabaseURL(t *testing.T, target, env, file string) string {
+	t.Helper()
+	if env == "" {
+		return "sqlite:" + filepath.Join(t.TempDir(), file)
+	}
+	dsn := strings.TrimSpace(os.Getenv(env))
+	if dsn == "" {
+		if os.Getenv(dbtest.EnvCI) == "true" {
+			t.Fatalf("CI=true but %s is not set", env)
+		}
+		t.Skipf("%s not set (see .ci/services)", env)
+	}
+	return dbtest.Fresh(t, dbtest.Target{Name: target, DSN: dsn})
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -92,17 +90,7 @@ func TestStatementsPerSignIn(t *testing.T) {
 	}
 	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {
-			dbURL := "sqlite:" + filepath.Join(t.TempDir(), "statements.db")
-			if tg.env != "" {
-				dsn := strings.TrimSpace(os.Getenv(tg.env))
-				if dsn == "" {
-					if os.Getenv(dbtest.EnvCI) == "true" {
-						t.Fatalf("CI=true but %s is not set", tg.env)
-					}
-					t.Skipf("%s not set (see .ci/services)", tg.env)
-				}
-				dbURL = dbtest.Fresh(t, dbtest.Target{Name: tg.target, DSN: dsn})
-			}
+			dbURL := targetDatabaseURL(t, tg.target, tg.env, "statements.db")
 			d := startDemo(t, map[string]string{EnvDatabaseURL: dbURL})
 			log := recordStatements(t, d.Store.DB())
 
