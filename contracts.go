@@ -276,6 +276,25 @@ type SessionOwner struct {
 	SID     string
 }
 
+// SignedInSession is a stored session read together with the user it is
+// signed in to: what a session store that can join its rows with the users
+// (the GORM store's SessionStore.FindSignedInCtx) returns, so that a page
+// showing the signed-in user reads the session and the user in one
+// statement.
+type SignedInSession struct {
+	// Data is the session's encoded data, as scs.Store's Find returns it.
+	Data []byte
+	// Expiry is the session's stored expiry.
+	Expiry time.Time
+	// Owner is the user id recorded next to the session (SessionOwner's
+	// UserID): "" when the session was stored without one.
+	Owner string
+	// User is the owner when that user exists and is active, else nil.
+	User *User
+	// Socials are User's associations ordered by id (none when User is nil).
+	Socials []*UserSocialAuth
+}
+
 // SessionInfo describes one stored, unexpired session of a user. ID is not
 // the session's cookie token but a digest of it: it names the session for
 // EndSession and may be shown to the user.

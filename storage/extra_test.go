@@ -385,6 +385,7 @@ func TestUserAdapterValidation(t *testing.T) {
 		{Table: "users", Columns: storage.UserColumns{ID: ""}},
 		{Table: "users", Columns: storage.UserColumns{ID: "id", Email: "e-mail"}},
 		{Table: "users", Columns: storage.UserColumns{ID: "id"}, StringIDs: true},
+		{Table: "users", Columns: storage.UserColumns{ID: "id"}, StringIDs: true, NewID: func() string { return "x" }, IDType: "uuid) OR (1"},
 	} {
 		if _, err := storage.New(s.DB(), storage.Options{Users: a}); err == nil {
 			t.Errorf("New with adapter %+v: want an error", a)

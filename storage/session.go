@@ -82,6 +82,81 @@ func (ss *SessionStore) FindExpiryCtx(ctx context.Context, token string) ([]byte
 	return nil, time.Time{}, false, s.wrap("find session", rows.Err())
 }
 
+// FindSignedInCtx returns an unexpired session with the active user it is
+// signed in to (its recorded owner, see CommitOwnerCtx) and that user's
+// associations ordered by id, in one statement: the session row LEFT JOINed
+// with the user table and the association table. It implements
+// strategies.SignedInFinder, so a page that shows the signed-in user reads
+// the session and the user together (views.Views.SignedInUser). A session
+// with no owner, or whose owner is gone or inactive, is found with a nil
+// User.
+func (ss *SessionStore) FindSignedInCtx(ctx context.Context, token string) (socialauth.SignedInSession, bool, error) {
+	const op = "find signed-in session"
+	if token == "" {
+		return socialauth.SignedInSession{}, false, nil
+	}
+	s := ss.s
+	a := s.users
+	ucols, _ := s.userSelect("u")
+	var args []any
+	on := "u." + s.qi(a.Columns.ID) + " = " + s.sessionOwnerKey("s."+s.qi("user_id"))
+	if a.Columns.IsActive != "" {
+		on += " AND u." + s.qi(a.Columns.IsActive) + " = ?"
+		args = append(args, true)
+	}
+	query := "SELECT s." + s.qi("token") + ", s." + s.qi("data") + ", s." + s.qi("expiry") + ", s." + s.qi("user_id") + ", " +
+		ucols + ", " + s.socialCols("sa") +
+		" FROM " + s.qi(TableSessions) + " s LEFT JOIN " + s.qi(a.Table) + " u ON " + on +
+		" LEFT JOIN " + s.qi(TableSocialAuth) + " sa ON sa." + s.qi("user_id") + " = u." + s.qi(a.Columns.ID) +
+		" WHERE s." + s.qi("token") + " = ? AND s." + s.qi("expiry") + " > ? ORDER BY sa." + s.qi("id")
+	args = append(args, token, s.nowUTC())
+	rows, err := s.q(ctx).Raw(query, args...).Rows()
+	if err != nil {
+		return socialauth.SignedInSession{}, false, s.wrap(op, err)
+	}
+	defer rows.Close()
+	var (
+		got, owner string
+		data       []byte
+		expiry     time.Time
+	)
+	user, socials, err := s.scanUserWithSocials(op, rows, []any{&got, &data, &expiry, &owner}, func() string { return owner })
+	if err != nil {
+		return socialauth.SignedInSession{}, false, err
+	}
+	if got != token {
+		return socialauth.SignedInSession{}, false, nil
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	out := socialauth.SignedInSession{Data: data, Expiry: expiry.UTC(), Owner: owner, User: user}
+	if user != nil {
+		out.Socials = socials
+	}
+	return out, true, nil
+}
+
+// sessionOwnerKey is col, the sessions table's text user_id, as the user
+// table's id type ("" as NULL): the join on it then uses the user table's
+// primary key.
+func (s *Store) sessionOwnerKey(col string) string {
+	owner := "NULLIF(" + col + ", '')"
+	a := s.users
+	switch {
+	case !a.StringIDs && s.dialect == Postgres:
+		return "CAST(" + owner + " AS bigint)"
+	case !a.StringIDs && s.dialect == MySQL:
+		return "CAST(" + owner + " AS SIGNED)"
+	case !a.StringIDs:
+		return "CAST(" + owner + " AS INTEGER)"
+	case s.dialect == Postgres && a.IDType != "":
+		// A uuid key, say: text compares with it only once cast.
+		return "CAST(" + owner + " AS " + a.IDType + ")"
+	}
+	return owner
+}
+
 // TouchCtx moves an unexpired session's expiry and records it as seen now,
 // leaving its data alone (one UPDATE): the keep-alive of an idle timeout.
 // A session that has expired or ended meanwhile stays gone.

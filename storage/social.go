@@ -478,7 +478,7 @@ func (s *Store) GetUserWithSocialAuths(ctx context.Context, id string) (*sociala
 		return nil, nil, notFound(op)
 	}
 	a := s.users
-	ucols, mkUser := s.userSelect("u")
+	ucols, _ := s.userSelect("u")
 	args := []any{arg}
 	where := "u." + s.qi(a.Columns.ID) + " = ?"
 	if a.Columns.IsActive != "" {
@@ -493,6 +493,22 @@ func (s *Store) GetUserWithSocialAuths(ctx context.Context, id string) (*sociala
 		return nil, nil, s.wrap(op, err)
 	}
 	defer rows.Close()
+	user, socials, err := s.scanUserWithSocials(op, rows, nil, func() string { return id })
+	if err != nil {
+		return nil, nil, err
+	}
+	if user == nil {
+		return nil, nil, notFound(op)
+	}
+	return user, socials, nil
+}
+
+// scanUserWithSocials reads the rows of a query whose SELECT list is lead's
+// columns, then userSelect's, then socialCols': the user (nil when no row
+// names one) and their associations (empty, not nil). A row is kept only
+// when its user's id is want() (called after the row is scanned into lead).
+func (s *Store) scanUserWithSocials(op string, rows *sql.Rows, lead []any, want func() string) (*socialauth.User, []*socialauth.UserSocialAuth, error) {
+	_, mkUser := s.userSelect("u")
 	var user *socialauth.User
 	socials := []*socialauth.UserSocialAuth{}
 	for rows.Next() {
@@ -502,12 +518,13 @@ func (s *Store) GetUserWithSocialAuths(ctx context.Context, id string) (*sociala
 			provider, uid, ownerID sql.NullString
 			x                      socialScan
 		)
-		dest := append(udest, &saID, &provider, &uid, &x.extra, &x.created, &x.modified, &ownerID)
+		dest := append(append(append([]any(nil), lead...), udest...),
+			&saID, &provider, &uid, &x.extra, &x.created, &x.modified, &ownerID)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, nil, s.wrap(op, err)
 		}
 		u := build()
-		if u == nil || u.ID != id {
+		if u == nil || u.ID != want() {
 			continue
 		}
 		user = u
@@ -523,9 +540,6 @@ func (s *Store) GetUserWithSocialAuths(ctx context.Context, id string) (*sociala
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, s.wrap(op, err)
-	}
-	if user == nil {
-		return nil, nil, notFound(op)
 	}
 	return user, socials, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,8 +118,19 @@ func (a *UserAdapter) validate() error {
 	if a.StringIDs && a.NewID == nil {
 		return errors.New("storage: UserAdapter with StringIDs needs NewID")
 	}
+	if !validSQLType(a.IDType) {
+		return fmt.Errorf("storage: UserAdapter IDType %q is not an SQL type such as uuid or varchar(36)", a.IDType)
+	}
 	return nil
 }
+
+// sqlType is a plain SQL type name, with an optional length or precision:
+// uuid, varchar(36), numeric(20, 0), character varying(64).
+var sqlType = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_ ]*(\([0-9, ]+\))?$`)
+
+// validSQLType reports whether t is "" or a plain SQL type (it is written
+// into the schema and into the session join).
+func validSQLType(t string) bool { return t == "" || sqlType.MatchString(t) }
 
 func (a *UserAdapter) columnList() []string {
 	c := a.Columns

@@ -137,6 +137,10 @@ type HTTP struct {
 	baseURL  string        // scheme://host[:port][/path], no trailing slash
 	prefix   string        // "" or /path, no trailing slash
 	logger   *slog.Logger
+	// signedIn reads a session with its user (SignedInUser); nil when the
+	// store cannot. signedInIdle keeps the idle timeout it moves.
+	signedIn     SignedInFinder
+	signedInIdle *IdleStore
 }
 
 // NewHTTP validates cfg and returns the strategy factory.
@@ -195,6 +199,7 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	h := &HTTP{sessions: sessions, baseURL: base, prefix: prefix, logger: logger}
+	h.signedIn, h.signedInIdle = signedInFinder(sessions)
 	if sealed, ok := sessions.Store.(*SealedStore); ok {
 		h.sealed = sealed
 		h.idle = sessions.IdleTimeout

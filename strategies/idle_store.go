@@ -86,20 +86,28 @@ func (s *IdleStore) FindCtx(ctx context.Context, token string) ([]byte, bool, er
 	if err != nil || !found {
 		return nil, false, err
 	}
+	if err := s.keepAlive(ctx, token, b, expiry); err != nil {
+		return nil, false, err
+	}
+	return b, true, nil
+}
+
+// keepAlive moves the expiry of the session found under token, with data b
+// and stored expiry, to min(deadline, now + idle) when that gains at least
+// KeepAliveInterval.
+func (s *IdleStore) keepAlive(ctx context.Context, token string, b []byte, expiry time.Time) error {
 	// Most finds stop here: the expiry cannot move by KeepAliveInterval.
 	if s.now().Add(s.idle).Sub(expiry) < KeepAliveInterval {
-		return b, true, nil
+		return nil
 	}
 	deadline, _, err := SessionCodec{}.Decode(b)
 	if err != nil {
-		return nil, false, err
+		return err
 	}
 	if want := s.idleExpiry(deadline); want.Sub(expiry) >= KeepAliveInterval {
-		if err := s.keeper.TouchCtx(ctx, token, want); err != nil {
-			return nil, false, err
-		}
+		return s.keeper.TouchCtx(ctx, token, want)
 	}
-	return b, true, nil
+	return nil
 }
 
 // Commit implements scs.Store.

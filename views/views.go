@@ -348,6 +348,42 @@ func (v *Views) loadSession(h http.Handler) http.Handler {
 	})
 }
 
+// SignedInUser returns the active user signed in to r's session and their
+// associations ordered by id, or a nil user when nobody is: for pages that
+// show the signed-in user and need nothing else of the session (an API's
+// "who am I"), served without LoadSession. Over the GORM session store it
+// is one statement, the session row read with its user
+// (strategies.HTTP.SignedInUser); the session is not loaded, so nothing of
+// it can be read or changed. Where that cannot answer (another store, a
+// session stored before owners were recorded) the session is loaded and
+// the user read as Service.CurrentUserWithSocialAuths does (that session
+// is not saved: an idle timeout kept by scs itself is not moved; serve the
+// page behind LoadSession for that); behind LoadSession, RequireLogin or
+// LoadUser it reads the loaded session.
+func (v *Views) SignedInUser(r *http.Request) (*socialauth.User, []*socialauth.UserSocialAuth, error) {
+	ctx := r.Context()
+	if v.sessions == nil || strategies.SessionLoaded(v.sessions, ctx) {
+		return v.svc.CurrentUserWithSocialAuths(ctx, v.strategies.Strategy(r))
+	}
+	if f, ok := v.strategies.(interface {
+		SignedInUser(*http.Request) (*socialauth.User, []*socialauth.UserSocialAuth, bool, error)
+	}); ok {
+		user, socials, answered, err := f.SignedInUser(r)
+		if err != nil || answered {
+			return user, socials, err
+		}
+	}
+	var token string
+	if c, err := r.Cookie(v.sessions.Cookie.Name); err == nil {
+		token = c.Value
+	}
+	loaded, err := v.sessions.Load(ctx, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v.svc.CurrentUserWithSocialAuths(loaded, v.strategies.Strategy(r.WithContext(loaded)))
+}
+
 // Strategy returns the strategy of r (the views' StrategyFactory).
 func (v *Views) Strategy(r *http.Request) socialauth.Strategy { return v.strategies.Strategy(r) }
 

@@ -30,20 +30,22 @@ type app struct {
 // routes mounts the socialauth views and the app's pages on mux.
 func (a *app) routes(mux *http.ServeMux) {
 	a.sso.Mount(mux)
-	// / and /me read the user with their associations themselves
-	// (currentUser): one query.
-	mux.Handle("GET /{$}", a.sso.LoadSession(http.HandlerFunc(a.home)))
-	mux.Handle("GET /me", a.sso.LoadSession(http.HandlerFunc(a.me)))
+	// / and /me read the signed-in user with their associations and
+	// nothing else of the session (currentUser): one statement.
+	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("GET /me", a.me)
 	mux.Handle("GET /me/sessions", a.sso.RequireLogin(http.HandlerFunc(a.sessionsPage)))
 	mux.Handle("POST /me/sessions", a.sso.RequireLogin(http.HandlerFunc(a.endSessions)))
 	mux.HandleFunc("GET /healthz", a.healthz)
 }
 
 // currentUser returns the signed-in, active user and their associations
-// (nil when anonymous), read together in one query
-// (Service.CurrentUserWithSocialAuths); the handler runs behind LoadSession.
-func (a *app) currentUser(r *http.Request) (*socialauth.User, []*socialauth.UserSocialAuth, error) {
-	return a.sso.Service.CurrentUserWithSocialAuths(r.Context(), a.sso.Strategy(r))
+// (nil when anonymous): the session row read with them in one statement
+// (views.Views.SignedInUser), the session itself not loaded. The answer
+// depends on the session cookie (Vary).
+func (a *app) currentUser(w http.ResponseWriter, r *http.Request) (*socialauth.User, []*socialauth.UserSocialAuth, error) {
+	w.Header().Add("Vary", "Cookie")
+	return a.sso.SignedInUser(r)
 }
 
 // meSocial is one association in /me: never a token.
@@ -118,7 +120,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // me answers the signed-in user as JSON, or 401.
 func (a *app) me(w http.ResponseWriter, r *http.Request) {
-	u, socials, err := a.currentUser(r)
+	u, socials, err := a.currentUser(w, r)
 	if err != nil {
 		a.logger.ErrorContext(r.Context(), "demo: /me failed", "error", err)
 		writeJSON(w, socialauth.HTTPStatus(err), map[string]string{"error": "unavailable"})
@@ -173,7 +175,7 @@ type homeData struct {
 // home is the demo's page: who is signed in, sign-in and sign-out links,
 // the registered backends. html/template escapes every value.
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
-	u, socials, err := a.currentUser(r)
+	u, socials, err := a.currentUser(w, r)
 	if err != nil {
 		a.logger.ErrorContext(r.Context(), "demo: / failed", "error", err)
 		http.Error(w, http.StatusText(socialauth.HTTPStatus(err)), socialauth.HTTPStatus(err))
