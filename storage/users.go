@@ -65,7 +65,10 @@ type UserAdapter struct {
 	// otherwise, when the database does not generate ids).
 	NewID func() string
 	// IDType is the SQL type of social_auth_usersocialauth.user_id that
-	// AutoMigrate uses ("" → bigint, or varchar(64) with StringIDs).
+	// AutoMigrate uses ("" → bigint, or varchar(64) with StringIDs): the
+	// user table's key type, such as uuid. On PostgreSQL the session join
+	// (SessionStore.FindSignedInCtx) casts a session's text owner to it. A
+	// plain SQL type name, with an optional length ("varchar(36)").
 	IDType string
 	// Defaults are column values CreateUser sets on every new row unless the
 	// fields name them (the built-in table sets password "!", unusable).

@@ -93,3 +93,44 @@ func ExampleViews_Routes() {
 	// GET  /auth/logout/{backend}/return/
 	// POST /auth/backchannel-logout/{backend}/
 }
+
+// A "who am I" page: the signed-in user and their linked accounts, read
+// without a session middleware (with the GORM store's SessionStore, one
+// statement: the session's row joined with its user).
+func ExampleViews_SignedInUser() {
+	svc, err := socialauth.New(socialauth.Options{
+		Storage:  testutil.NewStore(),
+		Backends: []socialauth.Backend{&testutil.FakeBackend{BackendName: "edx-oauth2"}},
+		Steps:    pipeline.NewSteps(),
+	})
+	if err != nil {
+		panic(err)
+	}
+	v, err := views.New("/auth", views.Config{
+		Service: svc,
+		HTTP:    strategies.HTTPConfig{SessionStore: memstore.New(), BaseURL: "http://127.0.0.1:8000"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	v.Mount(mux)
+	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Cookie")
+		user, socials, err := v.SignedInUser(r)
+		switch {
+		case err != nil:
+			http.Error(w, "unavailable", socialauth.HTTPStatus(err))
+		case user == nil:
+			http.Error(w, "nobody", http.StatusUnauthorized)
+		default:
+			fmt.Fprintln(w, user.Username, len(socials))
+		}
+	})
+
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/me", nil))
+	fmt.Print(w.Code, " ", w.Body.String())
+	// Output:
+	// 401 nobody
+}
