@@ -123,27 +123,15 @@ func TestFindSignedIn(t *testing.T) {
 	}
 }
 
-// countStatements counts the statements GORM runs on db from now; the
-// returned function gives the count since the last call.
+// countStatements counts the statements run on db from now; the returned
+// function gives the count since its last call.
 func countStatements(t *testing.T, db *gorm.DB) func() int {
 	t.Helper()
-	n := 0
-	name := fmt.Sprintf("count-%p", &n)
-	cb := db.Callback()
-	count := func(*gorm.DB) { n++ }
-	for _, err := range []error{
-		cb.Create().After("*").Register(name, count),
-		cb.Query().After("*").Register(name, count),
-		cb.Update().After("*").Register(name, count),
-		cb.Delete().After("*").Register(name, count),
-		cb.Row().After("*").Register(name, count),
-		cb.Raw().After("*").Register(name, count),
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
+	c, err := storage.CountStatements(db)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return func() int { c := n; n = 0; return c }
+	return func() int { return int(c.Reset()) }
 }
 
 // TestFindSignedInStringIDs: with an app's user table keyed by text ids (a
