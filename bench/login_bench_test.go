@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -136,6 +138,55 @@ func BenchmarkSealedSessions(b *testing.B) {
 			b.ReportMetric(float64(tStored.Nanoseconds())/float64(b.N), "stored-ns/op")
 			b.ReportMetric(float64(sealed.lmsTime.Load()+stored.lmsTime.Load())/float64(2*b.N), "lms-ns/op")
 			b.ReportMetric(float64(tStored)/float64(tSealed), "x-stored")
+		})
+	}
+}
+
+// BenchmarkMe is a "who am I" page of a signed-in browser, the user with
+// their associations, read two ways in turn (chunks of 50, same process,
+// same database): "loaded" behind LoadSession with
+// Service.CurrentUserWithSocialAuths (the session's find, then the user: two
+// statements, the session decoded), "signed-in" with SignedInUser (the
+// session's row joined with its user: one statement, nothing decoded but
+// the associations). x-loaded is loaded/signed-in time.
+func BenchmarkMe(b *testing.B) {
+	for _, target := range dbtest.Targets(b) {
+		b.Run(target.Name, func(b *testing.B) {
+			r := newRig(b, rigOptions{target: &target})
+			cookie := r.signIn(b)
+			loaded := r.views.LoadSession(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				if u, _, err := r.service.CurrentUserWithSocialAuths(req.Context(), r.views.Strategy(req)); err != nil || u == nil {
+					b.Fatalf("CurrentUserWithSocialAuths = %v, %v", u, err)
+				}
+			}))
+			signedIn := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				if u, _, err := r.views.SignedInUser(req); err != nil || u == nil {
+					b.Fatalf("SignedInUser = %v, %v", u, err)
+				}
+			})
+			req := httptest.NewRequest(http.MethodGet, appBase+"/me", nil)
+			req.AddCookie(cookie)
+			const chunk = 50
+			var tLoaded, tSignedIn time.Duration
+			b.ReportAllocs()
+			b.ResetTimer()
+			for done := 0; done < b.N; done += chunk {
+				n := min(chunk, b.N-done)
+				for _, side := range []struct {
+					h http.Handler
+					t *time.Duration
+				}{{loaded, &tLoaded}, {signedIn, &tSignedIn}} {
+					start := time.Now()
+					for range n {
+						side.h.ServeHTTP(httptest.NewRecorder(), req)
+					}
+					*side.t += time.Since(start)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(tLoaded.Nanoseconds())/float64(b.N), "loaded-ns/op")
+			b.ReportMetric(float64(tSignedIn.Nanoseconds())/float64(b.N), "signed-in-ns/op")
+			b.ReportMetric(float64(tLoaded)/float64(tSignedIn), "x-loaded")
 		})
 	}
 }

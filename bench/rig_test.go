@@ -68,6 +68,7 @@ type rig struct {
 	sessions *scs.SessionManager
 	backend  *edx.EdXOAuth2
 	service  *socialauth.Service
+	views    *views.Views
 	handler  http.Handler
 	// lmsClient is the kept-alive client to the LMS used by the backend,
 	// the floor and the code minting.
@@ -208,7 +209,7 @@ func newRig(tb testing.TB, opts rigOptions) *rig {
 	v.Mount(mux)
 	return &rig{
 		lms: lms, store: store, db: store.DB(), dialect: dialect, sessions: sessions,
-		backend: backend, service: service, handler: mux, lmsClient: client, lmsTime: lmsTime,
+		backend: backend, service: service, views: v, handler: mux, lmsClient: client, lmsTime: lmsTime,
 	}
 }
 
@@ -320,6 +321,24 @@ func (r *rig) complete(tb testing.TB, p pendingLogin) {
 	if rec.Code != http.StatusFound || rec.Header().Get("Location") != next {
 		tb.Fatalf("complete: %d %q %s", rec.Code, rec.Header().Get("Location"), rec.Body.String())
 	}
+}
+
+// signIn runs one whole login of the auto-approved user and returns the
+// signed-in session's cookie.
+func (r *rig) signIn(tb testing.TB) *http.Cookie {
+	tb.Helper()
+	rec := httptest.NewRecorder()
+	r.handler.ServeHTTP(rec, r.mint(tb, 1, "")[0].req)
+	if rec.Code != http.StatusFound {
+		tb.Fatalf("complete: %d %s", rec.Code, rec.Body.String())
+	}
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == strategies.SessionCookieName && c.Value != "" {
+			return c
+		}
+	}
+	tb.Fatal("complete: no session cookie")
+	return nil
 }
 
 // login runs one whole login of the auto-approved user (setup, warm-up).
