@@ -342,6 +342,21 @@ func TestSignedInUser(t *testing.T) {
 				t.Errorf("idle session's expiry %s (was %s), %v, %v; want moved to about now + the idle timeout", expiry, soon, found, err)
 			}
 
+			// A session whose user is removed from its data without ending
+			// it (an app's own "sign out" through scs) is nobody's.
+			removed := commitSession(t, m, signedIn(alice.ID, "oidc", ""))
+			lctx, err := m.Load(ctx, removed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Remove(lctx, socialauth.SessionUserID)
+			if tok, _, err := m.Commit(lctx); err != nil || tok != removed {
+				t.Fatalf("commit of the emptied session = %q, %v", tok, err)
+			}
+			if u, _, err := v.SignedInUser(meRequest(v, removed)); err != nil || u != nil {
+				t.Errorf("session whose user was removed: %v, %v; want nobody", u, err)
+			}
+
 			if _, err := s.DeleteSessionsOfUser(ctx, alice.ID); err != nil {
 				t.Fatal(err)
 			}

@@ -57,10 +57,13 @@ func signedInFinder(m *scs.SessionManager) (SignedInFinder, *IdleStore) {
 // user. As a session load would, it moves an idle timeout kept by the
 // store (IdleStore's keep-alive).
 //
-// ok is false when it cannot answer without loading the session: the
-// session store is no SignedInFinder, scs keeps the idle timeout itself (a
-// manager with an IdleTimeout), or the session was stored without its owner
-// (before the sessions table recorded owners). Load the session then and
+// As for a loaded session, the session's data says who is signed in (a
+// session whose data names nobody has no user); the owner recorded next to
+// it only lets the same statement read that user. ok is false when it
+// cannot answer without loading the session: the session store is no
+// SignedInFinder, scs keeps the idle timeout itself (a manager with an
+// IdleTimeout), or the recorded owner is not the data's (a session stored
+// before the sessions table recorded owners). Load the session then and
 // use Service.CurrentUserWithSocialAuths; views.Views.SignedInUser does.
 func (h *HTTP) SignedInUser(r *http.Request) (user *socialauth.User, socials []*socialauth.UserSocialAuth, ok bool, err error) {
 	if h.signedIn == nil {
@@ -80,10 +83,18 @@ func (h *HTTP) SignedInUser(r *http.Request) (user *socialauth.User, socials []*
 			return nil, nil, false, err
 		}
 	}
-	if s.Owner == "" {
-		if _, signedIn := sessionOwner(s.Data); signedIn {
-			return nil, nil, false, nil // stored before owners were recorded
-		}
+	// The session's data says who is signed in, as for a loaded session;
+	// the recorded owner only let the same statement read that user. A
+	// session whose data names nobody is nobody's, whatever its owner
+	// column still says (an app that removed the user without ending the
+	// session); one whose owner was not recorded (stored before owners
+	// were) is loaded.
+	o, signedIn := sessionOwner(s.Data)
+	switch {
+	case !signedIn:
+		return nil, nil, true, nil
+	case o.UserID != s.Owner:
+		return nil, nil, false, nil
 	}
 	return s.User, s.Socials, true, nil
 }
