@@ -146,9 +146,9 @@ func BenchmarkSealedSessions(b *testing.B) {
 // their associations, read two ways in turn (chunks of 50, same process,
 // same database): "loaded" behind LoadSession with
 // Service.CurrentUserWithSocialAuths (the session's find, then the user: two
-// statements, the session decoded), "signed-in" with SignedInUser (the
-// session's row joined with its user: one statement, nothing decoded but
-// the associations). x-loaded is loaded/signed-in time.
+// statements), "signed-in" with SignedInUser (the session's row joined
+// with its user: one statement). Both decode the session's data (who is
+// signed in) and the associations. x-loaded is loaded/signed-in time.
 func BenchmarkMe(b *testing.B) {
 	for _, target := range dbtest.Targets(b) {
 		b.Run(target.Name, func(b *testing.B) {
