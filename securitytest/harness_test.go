@@ -313,6 +313,22 @@ func (e *env) mountTestRoutes(mux *http.ServeMux) {
 		}
 		_ = json.NewEncoder(w).Encode(map[string]string{"user_id": id})
 	})))
+	// /me-signed-in answers the same from views.Views.SignedInUser, the
+	// session's row read with its user without loading the session: me()
+	// asks both and they must agree under every rule.
+	mux.HandleFunc("GET /me-signed-in", func(w http.ResponseWriter, r *http.Request) {
+		u, _, err := e.views.SignedInUser(r)
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		id := ""
+		if u != nil {
+			id = u.ID
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"user_id": id})
+	})
 	// /session dumps the raw session keys (never values) for assertions.
 	mux.Handle("GET /session-keys", e.views.LoadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		keys := sessions.Keys(r.Context())
@@ -687,18 +703,27 @@ func (b *browser) harvestCookies() {
 	}
 }
 
-// me returns the id of the user the session is logged in as ("" for none).
+// me returns the id of the user the session is logged in as ("" for none),
+// as the loaded session says (/me); SignedInUser (/me-signed-in) must say
+// the same.
 func (b *browser) me() string {
 	b.e.t.Helper()
-	p := b.get("/me")
-	if p.status != http.StatusOK {
-		b.e.t.Fatalf("/me: %d", p.status)
+	read := func(path string) string {
+		p := b.get(path)
+		if p.status != http.StatusOK {
+			b.e.t.Fatalf("%s: %d", path, p.status)
+		}
+		var v map[string]string
+		if err := json.Unmarshal([]byte(p.body), &v); err != nil {
+			b.e.t.Fatalf("%s: %v", path, err)
+		}
+		return v["user_id"]
 	}
-	var v map[string]string
-	if err := json.Unmarshal([]byte(p.body), &v); err != nil {
-		b.e.t.Fatalf("/me: %v", err)
+	loaded, signedIn := read("/me"), read("/me-signed-in")
+	if loaded != signedIn {
+		b.e.t.Errorf("SignedInUser says user %q, the loaded session %q", signedIn, loaded)
 	}
-	return v["user_id"]
+	return loaded
 }
 
 // sessionKeys lists the keys of the browser's session.
