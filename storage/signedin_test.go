@@ -384,3 +384,51 @@ func TestSignedInUserLoadsOtherStores(t *testing.T) {
 		t.Errorf("no cookie: %v, %v", u, err)
 	}
 }
+
+// TestFindSignedInCustomUserTable: over an app's own user table (integer
+// ids, its own column names, "enabled" as the active flag) the session's
+// owner is joined through the adapter's columns: found while enabled,
+// nobody once disabled.
+func TestFindSignedInCustomUserTable(t *testing.T) {
+	ctx := context.Background()
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			adapter := &storage.UserAdapter{
+				Table: "accounts",
+				Columns: storage.UserColumns{ID: "id", Username: "login", Email: "mail", IsActive: "enabled", DateJoined: "created_at",
+					FirstName: "given_name", LastName: "family", Password: "pw_hash"},
+				Defaults: map[string]any{"pw_hash": "!"},
+			}
+			s, err := storage.Open(ctx, databaseURL(target, dbtest.Fresh(t, target)), storage.Options{Users: adapter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			if err := s.DB().AutoMigrate(&appUser{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.AutoMigrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			u, err := s.CreateUser(ctx, map[string]any{"username": "grace", "email": "grace@example.com", "is_active": true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.CreateSocialAuth(ctx, u.ID, "oidc", "g-1"); err != nil {
+				t.Fatal(err)
+			}
+			tok := commitSession(t, strategies.NewSessionManager(s.SessionStore(), false), signedIn(u.ID, "oidc", ""))
+			got, found, err := s.SessionStore().FindSignedInCtx(ctx, tok)
+			if err != nil || !found || got.User == nil || got.User.Username != "grace" || len(got.Socials) != 1 {
+				t.Fatalf("FindSignedInCtx = %+v, %v, %v; want grace with one association", got, found, err)
+			}
+			u.IsActive = false
+			if err := s.UpdateUser(ctx, u, []string{"is_active"}); err != nil {
+				t.Fatal(err)
+			}
+			if got, found, err := s.SessionStore().FindSignedInCtx(ctx, tok); err != nil || !found || got.User != nil || got.Owner != u.ID {
+				t.Errorf("disabled: %+v, %v, %v; want the session, owner %s, no user", got, found, err, u.ID)
+			}
+		})
+	}
+}
