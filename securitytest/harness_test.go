@@ -297,37 +297,33 @@ func (e *env) instance(t testing.TB) *env {
 	return &c
 }
 
+// writeUserID answers {"user_id": u's id, "" for none}, or a 500 on err.
+func writeUserID(w http.ResponseWriter, u *socialauth.User, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	id := ""
+	if u != nil {
+		id = u.ID
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"user_id": id})
+}
+
 // mountTestRoutes adds the routes the tests read the session through.
 func (e *env) mountTestRoutes(mux *http.ServeMux) {
 	sessions := e.sessions
 	mux.Handle("GET /me", e.views.LoadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, err := e.svc.CurrentUser(r.Context(), e.views.Strategy(r))
-		w.Header().Set("Content-Type", "application/json")
-		if err != nil {
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		}
-		id := ""
-		if u != nil {
-			id = u.ID
-		}
-		_ = json.NewEncoder(w).Encode(map[string]string{"user_id": id})
+		writeUserID(w, u, err)
 	})))
 	// /me-signed-in answers the same from views.Views.SignedInUser, the
 	// session's row read with its user without loading the session: me()
 	// asks both and they must agree under every rule.
 	mux.HandleFunc("GET /me-signed-in", func(w http.ResponseWriter, r *http.Request) {
 		u, _, err := e.views.SignedInUser(r)
-		w.Header().Set("Content-Type", "application/json")
-		if err != nil {
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		}
-		id := ""
-		if u != nil {
-			id = u.ID
-		}
-		_ = json.NewEncoder(w).Encode(map[string]string{"user_id": id})
+		writeUserID(w, u, err)
 	})
 	// /session dumps the raw session keys (never values) for assertions.
 	mux.Handle("GET /session-keys", e.views.LoadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -273,16 +273,21 @@ type appUser struct {
 
 func (appUser) TableName() string { return "accounts" }
 
+// accountsAdapter maps appUser's table.
+func accountsAdapter() *storage.UserAdapter {
+	return &storage.UserAdapter{
+		Table: "accounts",
+		Columns: storage.UserColumns{ID: "id", Username: "login", Email: "mail", IsActive: "enabled", DateJoined: "created_at",
+			FirstName: "given_name", LastName: "family", Password: "pw_hash"},
+		Defaults: map[string]any{"pw_hash": "!"},
+	}
+}
+
 func TestCustomUserModel(t *testing.T) {
 	for _, target := range dbtest.Targets(t) {
 		t.Run(target.Name, func(t *testing.T) {
-			adapter := &storage.UserAdapter{
-				Table: "accounts",
-				Columns: storage.UserColumns{ID: "id", Username: "login", Email: "mail", IsActive: "enabled", DateJoined: "created_at",
-					FirstName: "given_name", LastName: "family", Password: "pw_hash"},
-				ExtraColumns: []string{"locale"},
-				Defaults:     map[string]any{"pw_hash": "!"},
-			}
+			adapter := accountsAdapter()
+			adapter.ExtraColumns = []string{"locale"}
 			dsn := dbtest.Fresh(t, target)
 			s, err := storage.Open(t.Context(), databaseURL(target, dsn), storage.Options{Users: adapter})
 			if err != nil {

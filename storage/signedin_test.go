@@ -393,13 +393,7 @@ func TestFindSignedInCustomUserTable(t *testing.T) {
 	ctx := context.Background()
 	for _, target := range dbtest.Targets(t) {
 		t.Run(target.Name, func(t *testing.T) {
-			adapter := &storage.UserAdapter{
-				Table: "accounts",
-				Columns: storage.UserColumns{ID: "id", Username: "login", Email: "mail", IsActive: "enabled", DateJoined: "created_at",
-					FirstName: "given_name", LastName: "family", Password: "pw_hash"},
-				Defaults: map[string]any{"pw_hash": "!"},
-			}
-			s, err := storage.Open(ctx, databaseURL(target, dbtest.Fresh(t, target)), storage.Options{Users: adapter})
+			s, err := storage.Open(ctx, databaseURL(target, dbtest.Fresh(t, target)), storage.Options{Users: accountsAdapter()})
 			if err != nil {
 				t.Fatal(err)
 			}
