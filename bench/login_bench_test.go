@@ -110,30 +110,14 @@ func BenchmarkSealedSessions(b *testing.B) {
 			stored := newRig(b, rigOptions{target: &target, storedSessions: true})
 			sealed.login(b)
 			stored.login(b)
-			const chunk = 50
-			var tSealed, tStored time.Duration
 			sealed.lmsTime.Store(0)
 			stored.lmsTime.Store(0)
+			var ls, lt []pendingLogin
 			b.ReportAllocs()
-			b.ResetTimer()
-			for done := 0; done < b.N; done += chunk {
-				n := min(chunk, b.N-done)
-				b.StopTimer()
-				ls, lt := sealed.mint(b, n, ""), stored.mint(b, n, "")
-				b.StartTimer()
-				for _, side := range []struct {
-					r      *rig
-					logins []pendingLogin
-					t      *time.Duration
-				}{{sealed, ls, &tSealed}, {stored, lt, &tStored}} {
-					start := time.Now()
-					for _, p := range side.logins {
-						side.r.complete(b, p)
-					}
-					*side.t += time.Since(start)
-				}
-			}
-			b.StopTimer()
+			tSealed, tStored := abTimes(b, 50,
+				func(n int) { ls, lt = sealed.mint(b, n, ""), stored.mint(b, n, "") },
+				func(i int) { sealed.complete(b, ls[i]) },
+				func(i int) { stored.complete(b, lt[i]) })
 			b.ReportMetric(float64(tSealed.Nanoseconds())/float64(b.N), "sealed-ns/op")
 			b.ReportMetric(float64(tStored.Nanoseconds())/float64(b.N), "stored-ns/op")
 			b.ReportMetric(float64(sealed.lmsTime.Load()+stored.lmsTime.Load())/float64(2*b.N), "lms-ns/op")
@@ -166,29 +150,44 @@ func BenchmarkMe(b *testing.B) {
 			})
 			req := httptest.NewRequest(http.MethodGet, appBase+"/me", nil)
 			req.AddCookie(cookie)
-			const chunk = 50
-			var tLoaded, tSignedIn time.Duration
 			b.ReportAllocs()
-			b.ResetTimer()
-			for done := 0; done < b.N; done += chunk {
-				n := min(chunk, b.N-done)
-				for _, side := range []struct {
-					h http.Handler
-					t *time.Duration
-				}{{loaded, &tLoaded}, {signedIn, &tSignedIn}} {
-					start := time.Now()
-					for range n {
-						side.h.ServeHTTP(httptest.NewRecorder(), req)
-					}
-					*side.t += time.Since(start)
-				}
-			}
-			b.StopTimer()
+			tLoaded, tSignedIn := abTimes(b, 50, nil,
+				func(int) { loaded.ServeHTTP(httptest.NewRecorder(), req) },
+				func(int) { signedIn.ServeHTTP(httptest.NewRecorder(), req) })
 			b.ReportMetric(float64(tLoaded.Nanoseconds())/float64(b.N), "loaded-ns/op")
 			b.ReportMetric(float64(tSignedIn.Nanoseconds())/float64(b.N), "signed-in-ns/op")
 			b.ReportMetric(float64(tLoaded)/float64(tSignedIn), "x-loaded")
 		})
 	}
+}
+
+// abTimes runs b.N iterations of each of two sides in turn, chunk at a
+// time, so that both see the same state of the host, and returns each
+// side's total time; the timer is stopped when it returns. prepare (nil:
+// none) runs with the timer stopped before each chunk of n iterations;
+// a side's run gets the iteration's index within its chunk.
+func abTimes(b *testing.B, chunk int, prepare func(n int), sideA, sideB func(i int)) (ta, tb time.Duration) {
+	b.ResetTimer()
+	for done := 0; done < b.N; done += chunk {
+		n := min(chunk, b.N-done)
+		if prepare != nil {
+			b.StopTimer()
+			prepare(n)
+			b.StartTimer()
+		}
+		for _, side := range []struct {
+			run func(int)
+			t   *time.Duration
+		}{{sideA, &ta}, {sideB, &tb}} {
+			start := time.Now()
+			for i := range n {
+				side.run(i)
+			}
+			*side.t += time.Since(start)
+		}
+	}
+	b.StopTimer()
+	return ta, tb
 }
 
 // BenchmarkLoginVariants measures changes proposed outside this package
