@@ -355,7 +355,8 @@ func (v *Views) loadSession(h http.Handler) http.Handler {
 // is one statement, the session row read with its user
 // (strategies.HTTP.SignedInUser); the session is not loaded, so nothing of
 // it can be read or changed. Where that cannot answer (another store, a
-// session stored before owners were recorded) the session is loaded and
+// manager whose idle timeout scs keeps itself, a session stored before
+// owners were recorded) the session is loaded and
 // the user read as Service.CurrentUserWithSocialAuths does (that session
 // is not saved: an idle timeout kept by scs itself is not moved; serve the
 // page behind LoadSession for that); behind LoadSession, RequireLogin or
